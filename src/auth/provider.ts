@@ -1,0 +1,150 @@
+// Token acquisition through @azure/msal-node. msal caches app tokens and renews them before expiry;
+// `force` skips the cache after a 401 (token revoked or expired mid-paging).
+import { readFileSync, existsSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { ConfidentialClientApplication, type Configuration, LogLevel } from "@azure/msal-node";
+import type { Dispatcher } from "undici";
+import type { Config } from "../config/schema.js";
+import { CollectorError } from "../errors.js";
+import type { Logger } from "../log/logger.js";
+import { registerSecret } from "../log/redact.js";
+import { classifyAuthError } from "./errors.js";
+import { UndiciNetworkClient } from "./network-client.js";
+
+export interface TokenProvider {
+  /** A bearer token for `scope` (e.g. https://graph.microsoft.com/.default). */
+  getToken(scope: string, opts?: { force?: boolean }): Promise<string>;
+  /** Which method, for diagnostics. */
+  readonly method: string;
+}
+
+export interface AuthDeps {
+  dispatcher: Dispatcher;
+  logger: Logger;
+  /** Login host base, e.g. https://login.microsoftonline.com (cloud default or endpoints.login). */
+  loginBase: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+const MICROSOFT_LOGIN_HOSTS = new Set(["login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn", "login.microsoft.com"]);
+
+/** msal configuration shared by every confidential-client method. */
+export function msalBaseConfig(config: Config, deps: AuthDeps): Configuration {
+  const authority = `${deps.loginBase.replace(/\/+$/, "")}/${config.tenant_id}`;
+  const host = new URL(deps.loginBase).host;
+  return {
+    auth: {
+      clientId: requireClientId(config),
+      authority,
+      // A non-Microsoft login host (sovereign override, simulator) is trusted explicitly, which also makes
+      // msal read its metadata from the authority itself instead of the public instance-discovery endpoint.
+      ...(MICROSOFT_LOGIN_HOSTS.has(host) ? {} : { knownAuthorities: [host] }),
+    },
+    system: {
+      networkClient: new UndiciNetworkClient(deps.dispatcher, config.http.timeout * 1000 || 60_000),
+      loggerOptions: {
+        logLevel: LogLevel.Warning,
+        piiLoggingEnabled: false,
+        loggerCallback: (_level, message) => deps.logger.debug("msal", { detail: message }),
+      },
+    },
+  };
+}
+
+function requireClientId(config: Config): string {
+  const id = config.auth.client_id;
+  if (!id) {
+    throw new CollectorError("config", "auth.client_id is missing", {
+      hint: "set auth.client_id (the application (client) id of your app registration) or O365_CLIENT_ID",
+    });
+  }
+  return id;
+}
+
+function readPem(file: string, what: string): string {
+  if (!existsSync(file)) throw new CollectorError("config", `${what} file ${file} does not exist`, { hint: `fix auth.certificate paths` });
+  return readFileSync(file, "utf8");
+}
+
+/** Credentials for client-secret or certificate auth. */
+function clientCredential(config: Config, env: NodeJS.ProcessEnv): Pick<Configuration["auth"], "clientSecret" | "clientCertificate"> {
+  if (config.auth.method === "client_secret") {
+    const secret = config.auth.client_secret;
+    if (!secret) {
+      throw new CollectorError("config", "auth.client_secret is missing", {
+        hint: "export O365_CLIENT_SECRET=… (preferred) or set auth.client_secret",
+      });
+    }
+    return { clientSecret: secret };
+  }
+  const cert = config.auth.certificate;
+  const keyPem = env.O365_CERT_PRIVATE_KEY || (cert?.private_key_file ? readPem(cert.private_key_file, "private key") : undefined);
+  if (!keyPem) {
+    throw new CollectorError("config", "auth.certificate.private_key_file is missing", {
+      hint: "point it at the PEM private key of the certificate uploaded to the app registration (or set O365_CERT_PRIVATE_KEY)",
+    });
+  }
+  registerSecret(keyPem);
+  let thumbprint = cert?.thumbprint?.replace(/:/g, "");
+  let thumbprintSha256 = cert?.thumbprint_sha256?.replace(/:/g, "");
+  let x5c: string | undefined;
+  if (cert?.certificate_file) {
+    const pem = readPem(cert.certificate_file, "certificate");
+    const x509 = new X509Certificate(pem);
+    thumbprint ??= x509.fingerprint.replace(/:/g, "");
+    thumbprintSha256 ??= x509.fingerprint256.replace(/:/g, "");
+    if (cert.send_x5c) x5c = pem;
+  }
+  if (!thumbprint && !thumbprintSha256) {
+    throw new CollectorError("config", "auth.certificate needs thumbprint_sha256, thumbprint or certificate_file", {
+      hint: "give the certificate file, or its thumbprint as shown in the app registration",
+    });
+  }
+  return {
+    clientCertificate: {
+      privateKey: keyPem,
+      ...(thumbprintSha256 ? { thumbprintSha256 } : { thumbprint }),
+      ...(x5c ? { x5c } : {}),
+    },
+  };
+}
+
+export class ConfidentialClientProvider implements TokenProvider {
+  readonly method: string;
+  private readonly app: ConfidentialClientApplication;
+
+  constructor(config: Config, deps: AuthDeps) {
+    this.method = config.auth.method;
+    const base = msalBaseConfig(config, deps);
+    this.app = new ConfidentialClientApplication({ ...base, auth: { ...base.auth, ...clientCredential(config, deps.env ?? process.env) } });
+  }
+
+  async getToken(scope: string, opts: { force?: boolean } = {}): Promise<string> {
+    try {
+      const res = await this.app.acquireTokenByClientCredential({ scopes: [scope], skipCache: !!opts.force });
+      if (!res?.accessToken) throw new CollectorError("auth", "the login endpoint returned no access token", {});
+      registerSecret(res.accessToken);
+      return res.accessToken;
+    } catch (err) {
+      throw classifyAuthError(err);
+    }
+  }
+}
+
+export type ProviderFactory = (config: Config, deps: AuthDeps) => TokenProvider;
+
+/** Other methods (auth_code, managed_identity) register here from their own modules. */
+export const providerFactories: Partial<Record<Config["auth"]["method"], ProviderFactory>> = {
+  client_secret: (c, d) => new ConfidentialClientProvider(c, d),
+  certificate: (c, d) => new ConfidentialClientProvider(c, d),
+};
+
+export function createTokenProvider(config: Config, deps: AuthDeps): TokenProvider {
+  const factory = providerFactories[config.auth.method];
+  if (!factory) {
+    throw new CollectorError("config", `auth.method ${config.auth.method} is not available in this build`, {
+      hint: "use client_secret or certificate",
+    });
+  }
+  return factory(config, deps);
+}

@@ -1,0 +1,2 @@
+// Registration point for operator commands that live in their own modules.
+export {};

@@ -1,0 +1,205 @@
+// The configuration contract (YAML, snake_case). Every key, default and range lives here, so validation
+// messages can name the key, the bad value and what is allowed. Documented in conf/o365-message-trace.yaml.
+import { z } from "zod";
+
+const minutes = (min: number, max: number, def: number) => z.number().int().min(min).max(max).default(def);
+const seconds = (min: number, max: number, def: number) => z.number().min(min).max(max).default(def);
+
+const certificate = z
+  .object({
+    /** PEM private key file (or env O365_CERT_PRIVATE_KEY with the PEM itself). */
+    private_key_file: z.string().optional(),
+    /** PEM certificate file; used to compute thumbprints and send x5c when given. */
+    certificate_file: z.string().optional(),
+    thumbprint: z.string().regex(/^[0-9A-Fa-f:]{40,59}$/, "a SHA-1 thumbprint: 40 hex digits").optional(),
+    thumbprint_sha256: z.string().regex(/^[0-9A-Fa-f:]{64,95}$/, "a SHA-256 thumbprint: 64 hex digits").optional(),
+    send_x5c: z.boolean().default(false),
+  })
+  .strict();
+
+const auth = z
+  .object({
+    method: z.enum(["client_secret", "certificate", "auth_code", "managed_identity"]).default("client_secret"),
+    client_id: z.string().min(1).optional(),
+    /** Prefer env O365_CLIENT_SECRET. */
+    client_secret: z.string().min(1).optional(),
+    certificate: certificate.optional(),
+    redirect_uri: z.string().url().default("http://localhost:8400/callback"),
+    /** User-assigned managed identity client id (system-assigned when absent). */
+    managed_identity_client_id: z.string().optional(),
+  })
+  .strict();
+
+const endpoints = z
+  .object({
+    login: z.string().url().optional(),
+    graph: z.string().url().optional(),
+    rws: z.string().url().optional(),
+    graph_version: z.enum(["v1.0", "beta"]).default("v1.0"),
+  })
+  .strict();
+
+const http = z
+  .object({
+    /** Per-request timeout in seconds; 0 = none. */
+    timeout: seconds(0, 3600, 120),
+    ca_file: z.string().optional(),
+    /** Disable TLS verification (loud warning). Never in production. */
+    insecure: z.boolean().default(false),
+    proxy: z
+      .object({
+        url: z.string().url().optional(),
+        username: z.string().optional(),
+        /** Prefer env O365_PROXY_PASSWORD. */
+        password: z.string().optional(),
+        no_proxy: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const retry = z
+  .object({
+    /** Attempts after the first for one request. */
+    count: z.number().int().min(0).max(100).default(5),
+    backoff: z
+      .object({
+        initial: seconds(0, 600, 1),
+        max: seconds(0, 3600, 60),
+        /** Fraction of random jitter (0–1). */
+        jitter: z.number().min(0).max(1).default(0.2),
+      })
+      .strict()
+      .default({ initial: 1, max: 60, jitter: 0.2 }),
+    /** After error_retry_count failed cycles in a row, wait this many seconds before the next (circuit). */
+    error_retry_span: seconds(0, 86400, 300),
+    error_retry_count: z.number().int().min(1).max(1000).default(3),
+  })
+  .strict();
+
+const rescan = z
+  .object({
+    /** Re-read the last `horizon` minutes (0 = off) to pick up late-arriving records; dedupe drops repeats. */
+    horizon: minutes(0, 1440 * 10, 0),
+    /** Re-scan every N cycles. */
+    every: z.number().int().min(1).max(10000).default(1),
+  })
+  .strict();
+
+const forward = z
+  .object({
+    host: z.string().default("127.0.0.1"),
+    port: z.number().int().min(1).max(65535).default(24224),
+    tag: z.string().min(1).default("o365.message_trace"),
+    require_ack_response: z.boolean().default(true),
+    ack_timeout: seconds(1, 3600, 30),
+    event_mode: z.enum(["Message", "Forward", "PackedForward", "CompressedPackedForward"]).default("PackedForward"),
+    batch_size: z.number().int().min(1).max(100000).default(1000),
+    tls: z
+      .object({
+        enabled: z.boolean().default(false),
+        ca_file: z.string().optional(),
+        cert_file: z.string().optional(),
+        key_file: z.string().optional(),
+        insecure: z.boolean().default(false),
+        servername: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    /** Prefer env O365_FORWARD_SHARED_KEY. */
+    shared_key: z.string().optional(),
+    client_hostname: z.string().optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+  })
+  .strict();
+
+const httpSink = z
+  .object({
+    url: z.string().url(),
+    format: z.enum(["ndjson", "json"]).default("ndjson"),
+    gzip: z.boolean().default(false),
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Env var whose value is sent as `Authorization: Bearer …` (keeps the token out of the file). */
+    bearer_token_env: z.string().optional(),
+    batch_size: z.number().int().min(1).max(100000).default(1000),
+    timeout: seconds(1, 3600, 30),
+    ca_file: z.string().optional(),
+    insecure: z.boolean().default(false),
+  })
+  .strict();
+
+const sink = z
+  .object({
+    type: z.enum(["stdout", "forward", "http"]).default("stdout"),
+    forward: forward.optional(),
+    http: httpSink.optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    /** Tenant id (GUID) or verified domain, e.g. contoso.onmicrosoft.com. */
+    tenant_id: z.string().min(1, "tenant_id is required"),
+    source: z.enum(["graph", "rws"]).default("graph"),
+    cloud: z.enum(["global", "gcc", "gcc-high", "dod", "china"]).default("global"),
+    endpoints: endpoints.default({ graph_version: "v1.0" }),
+    auth: auth.default({ method: "client_secret", redirect_uri: "http://localhost:8400/callback" }),
+    http: http.default({ timeout: 120, insecure: false }),
+    retry: retry.default({
+      count: 5,
+      backoff: { initial: 1, max: 60, jitter: 0.2 },
+      error_retry_span: 300,
+      error_retry_count: 3,
+    }),
+
+    /** Minutes to stay behind now, for late data (default 60, 0–1440). */
+    delay: minutes(0, 1440, 60),
+    /** Window size in minutes (default 60, 1–1440). */
+    window: minutes(1, 1440, 60),
+    /** Seconds between cycles in `run` (default 300). */
+    frequency: seconds(1, 86400, 300),
+    /** Where a new cursor begins: ISO time or relative ("2 hours ago"). Default now − delay − window. */
+    start: z.string().optional(),
+    max_windows_per_run: z.number().int().min(1).max(100000).default(24),
+    /** Graph $top / RWS page size request. Graph allows 1–5000. */
+    page_size: z.number().int().min(1).max(5000).default(5000),
+    /** RWS response format. */
+    format: z.enum(["json", "xml"]).default("json"),
+    rescan: rescan.default({ horizon: 0, every: 1 }),
+    /** Persisted identities for dedupe (needed for rescan; keeps crash duplicates to zero). */
+    dedupe: z.boolean().default(true),
+    details: z.boolean().default(false),
+    /** Upper bound of detail calls per window (they share the 100 requests / 5 min budget). */
+    details_max_per_window: z.number().int().min(0).max(10000).default(20),
+    /** Client-side request budget (requests per running window), shared by list and detail calls. */
+    request_budget: z
+      .object({
+        limit: z.number().int().min(1).max(100000).default(100),
+        window_seconds: seconds(1, 86400, 300),
+      })
+      .strict()
+      .default({ limit: 100, window_seconds: 300 }),
+
+    key_style: z.enum(["flat", "nested"]).default("flat"),
+    group_by: z.enum(["recipient", "message"]).default("recipient"),
+    local_domains: z.array(z.string().min(1)).default([]),
+    /** Organization value for Graph records (RWS reports its own); default the tenant id. */
+    organization: z.string().optional(),
+
+    sink: sink.default({ type: "stdout" }),
+    state_dir: z.string().default("./state"),
+    metrics: z
+      .object({ listen: z.string().optional() })
+      .strict()
+      .default({}),
+    log: z
+      .object({ level: z.enum(["debug", "info", "warn", "error"]).default("info") })
+      .strict()
+      .default({ level: "info" }),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,33 @@
+// Crash-safe file replacement: write a temp file, fsync it, rename over the target, fsync the directory.
+// A kill -9 at any instant leaves either the old or the new content, never a torn file.
+import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync, mkdirSync, chmodSync } from "node:fs";
+import { dirname, basename, join } from "node:path";
+
+export function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+export function writeFileAtomic(file: string, data: string | Buffer): void {
+  const dir = dirname(file);
+  const tmp = join(dir, `.${basename(file)}.tmp-${process.pid}`);
+  const fd = openSync(tmp, "w", 0o600);
+  try {
+    const buf = typeof data === "string" ? Buffer.from(data) : data;
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    try { unlinkSync(tmp); } catch { /* already gone */ }
+    throw err;
+  }
+  closeSync(fd);
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+  try {
+    const dfd = openSync(dir, "r");
+    try { fsyncSync(dfd); } finally { closeSync(dfd); }
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename is still atomic.
+  }
+}

@@ -1,0 +1,116 @@
+// The state file: the end of the last fully delivered window per tenant+source, plus the dedupe identities.
+// Written atomically (temp+fsync+rename, 0600). Between window commits, identities delivered so far are
+// appended to a journal (one fsynced line per delivered page), so a crash mid-window re-sends at most
+// the page that was in flight, and with dedupe on, nothing at all that the journal recorded.
+import { existsSync, openSync, closeSync, fsyncSync, readFileSync, truncateSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { CollectorError } from "../errors.js";
+import { SeenSet, fingerprint } from "../dedupe/seen.js";
+import { ensurePrivateDir, writeFileAtomic } from "./atomic.js";
+import { acquireLock, type Lock } from "./lock.js";
+
+export interface State {
+  version: 1;
+  tenant_id: string;
+  source: string;
+  /** End of the last fully delivered window (ISO). Absent: nothing delivered yet. */
+  cursor?: string;
+  updated?: string;
+  windows_done: number;
+  records_delivered: number;
+  /** Cycles run, for `rescan.every`. */
+  cycles: number;
+  /** Free-form per-command data (backfill range…), never secrets. */
+  extra?: Record<string, unknown>;
+}
+
+function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]/g, "_");
+}
+
+export class StateStore {
+  readonly file: string;
+  readonly lockFile: string;
+  readonly journalFile: string;
+
+  constructor(
+    readonly dir: string,
+    readonly tenantId: string,
+    readonly source: string,
+    readonly name = "state",
+  ) {
+    const base = join(dir, `${safeName(tenantId)}.${source}.${name}`);
+    this.file = `${base}.json`;
+    this.lockFile = `${base}.lock`;
+    this.journalFile = `${base}.journal`;
+  }
+
+  lock(): Lock {
+    ensurePrivateDir(this.dir);
+    return acquireLock(this.lockFile);
+  }
+
+  load(): { state: State; seen: SeenSet } {
+    const fresh: State = { version: 1, tenant_id: this.tenantId, source: this.source, windows_done: 0, records_delivered: 0, cycles: 0 };
+    if (!existsSync(this.file)) return { state: fresh, seen: this.replayJournal(new SeenSet()) };
+    let parsed: State & { seen?: unknown };
+    try {
+      parsed = JSON.parse(readFileSync(this.file, "utf8"));
+      if (parsed.version !== 1 || (parsed.cursor !== undefined && !Number.isFinite(Date.parse(parsed.cursor)))) throw new Error("unexpected content");
+    } catch (err) {
+      throw new CollectorError("state", `state file ${this.file} cannot be read: ${(err as Error).message}`, {
+        hint: "restore it from backup, or move it away to start again from `start` (records may repeat)",
+      });
+    }
+    const { seen, ...state } = parsed;
+    return { state: { ...fresh, ...state }, seen: this.replayJournal(SeenSet.fromJSON(seen)) };
+  }
+
+  /** Identities from pages delivered after the last commit. A torn last line (crash mid-append) is ignored. */
+  private replayJournal(seen: SeenSet): SeenSet {
+    if (!existsSync(this.journalFile)) return seen;
+    const lines = readFileSync(this.journalFile, "utf8").split("\n");
+    lines.pop(); // complete lines end with \n; whatever follows the last \n is torn or empty
+    for (const line of lines) {
+      const m = /^(-?\d+) ([A-Za-z0-9_-]*)$/.exec(line);
+      if (!m || m[2]!.length % 12 !== 0) continue;
+      for (let i = 0; i < m[2]!.length; i += 12) seen.addFingerprint(m[2]!.slice(i, i + 12), Number(m[1]));
+    }
+    return seen;
+  }
+
+  /** Record identities of a delivered page before going on (fsynced). */
+  journal(entries: Array<{ id: string; time: number }>): void {
+    if (entries.length === 0) return;
+    const byMinute = new Map<number, string[]>();
+    for (const e of entries) {
+      const minute = Math.floor(e.time / 60_000);
+      let list = byMinute.get(minute);
+      if (!list) byMinute.set(minute, (list = []));
+      list.push(fingerprint(e.id));
+    }
+    let text = "";
+    for (const [minute, fps] of byMinute) text += `${minute} ${fps.join("")}\n`;
+    const fd = openSync(this.journalFile, "a", 0o600);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Atomically persist state + identities, then empty the journal (its content is now in the state). */
+  commit(state: State, seen?: SeenSet): void {
+    ensurePrivateDir(this.dir);
+    const body = { ...state, updated: new Date().toISOString(), ...(seen ? { seen: seen.toJSON() } : {}) };
+    writeFileAtomic(this.file, JSON.stringify(body) + "\n");
+    if (existsSync(this.journalFile)) truncateSync(this.journalFile, 0);
+  }
+
+  /** Forget everything (auth-reset, tests). */
+  exists(): boolean {
+    return existsSync(this.file);
+  }
+}
+

@@ -1,0 +1,73 @@
+// A small request helper over undici: whole-request timeout, body as text, network errors classified.
+import { request, type Dispatcher } from "undici";
+import { CollectorError } from "../errors.js";
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface RequestOptions {
+  method?: "GET" | "POST" | "PUT";
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  dispatcher: Dispatcher;
+  /** Whole-request timeout in milliseconds (0 = none). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+function flattenHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : v;
+  return out;
+}
+
+/** Host and path only: query strings can carry tokens, and errors must stay readable. */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return "(invalid URL)";
+  }
+}
+
+export async function httpRequest(url: string, opts: RequestOptions): Promise<HttpResponse> {
+  const signals: AbortSignal[] = [];
+  if (opts.signal) signals.push(opts.signal);
+  const timeout = opts.timeoutMs ?? 0;
+  if (timeout > 0) signals.push(AbortSignal.timeout(timeout));
+  const signal = signals.length ? AbortSignal.any(signals) : undefined;
+  try {
+    const res = await request(url, {
+      method: opts.method ?? "GET",
+      headers: opts.headers,
+      body: opts.body,
+      dispatcher: opts.dispatcher,
+      signal,
+    });
+    const body = await res.body.text();
+    return { status: res.statusCode, headers: flattenHeaders(res.headers), body };
+  } catch (err) {
+    if (opts.signal?.aborted) throw err;
+    const e = err as { name?: string; code?: string; message?: string };
+    const timedOut = e.name === "TimeoutError" || e.name === "AbortError" || e.code === "UND_ERR_ABORTED";
+    const what = timedOut ? `timed out after ${timeout / 1000}s` : `failed: ${e.message ?? String(err)}${e.code ? ` (${e.code})` : ""}`;
+    throw new CollectorError("transient", `request to ${describeUrl(url)} ${what}`, {
+      hint: timedOut ? "the service is slow; raise http.timeout or use a smaller window" : "check network, proxy and DNS",
+      code: timedOut ? "TIMEOUT" : e.code,
+      cause: err,
+    });
+  }
+}
+
+/** Retry-After in seconds (delta-seconds or HTTP date), if present. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const n = Number(value);
+  if (Number.isFinite(n)) return Math.max(0, n);
+  const t = Date.parse(value);
+  return Number.isFinite(t) ? Math.max(0, (t - now) / 1000) : undefined;
+}

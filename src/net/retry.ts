@@ -1,0 +1,53 @@
+// Retry with exponential backoff and jitter; honours Retry-After; only transient errors are retried.
+import { CollectorError, isRetryable } from "../errors.js";
+
+export interface RetryPolicy {
+  count: number;
+  initialMs: number;
+  maxMs: number;
+  jitter: number;
+}
+
+export interface RetryHooks {
+  onRetry?: (err: unknown, attempt: number, waitMs: number) => void;
+  signal?: AbortSignal;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+export function backoffMs(policy: RetryPolicy, attempt: number, random = Math.random): number {
+  const base = Math.min(policy.maxMs, policy.initialMs * 2 ** (attempt - 1));
+  const spread = base * policy.jitter;
+  return Math.max(0, Math.round(base - spread + random() * 2 * spread));
+}
+
+export async function withRetry<T>(fn: (attempt: number) => Promise<T>, policy: RetryPolicy, hooks: RetryHooks = {}): Promise<T> {
+  const wait = hooks.sleep ?? sleep;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (err) {
+      if (hooks.signal?.aborted || !isRetryable(err) || attempt > policy.count) throw err;
+      const retryAfter = err instanceof CollectorError ? err.retryAfter : undefined;
+      // The server's Retry-After wins over our own backoff (capped at an hour so a bogus header cannot stall us forever).
+      const ms = retryAfter !== undefined ? Math.min(retryAfter * 1000, 3_600_000) : backoffMs(policy, attempt, hooks.random);
+      hooks.onRetry?.(err, attempt, ms);
+      await wait(ms, hooks.signal);
+    }
+  }
+}

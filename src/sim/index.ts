@@ -1,0 +1,3 @@
+// Public entry of the simulated Microsoft 365 tenant (Entra ID, Graph message trace, Reporting Web Service).
+export { startSimulator } from "./server.js";
+export * from "./types.js";

@@ -1,0 +1,63 @@
+// NDJSON on stdout for exec inputs (Fluent Bit, Fluentd, Vector). `flush` resolves once the last line is
+// handed to the OS (pipe or file): only then may the cursor move. Backpressure: wait for 'drain'.
+import type { Writable } from "node:stream";
+import type { Envelope, Sink } from "../../types.js";
+import { CollectorError } from "../../errors.js";
+
+export class StdoutSink implements Sink {
+  readonly name = "stdout";
+  private failed?: Error;
+
+  constructor(private readonly out: Writable = process.stdout) {
+    out.on("error", (err: NodeJS.ErrnoException) => {
+      this.failed = err;
+    });
+  }
+
+  private check(): void {
+    if (this.failed) {
+      const epipe = (this.failed as NodeJS.ErrnoException).code === "EPIPE";
+      throw new CollectorError("sink", `cannot write to stdout: ${this.failed.message}`, {
+        hint: epipe ? "the shipper closed our stdout; records not acknowledged will be sent again next run" : "check the consumer of our output",
+      });
+    }
+  }
+
+  async send(batch: Envelope[]): Promise<void> {
+    this.check();
+    if (batch.length === 0) return;
+    let text = "";
+    for (const e of batch) text += JSON.stringify(e.record) + "\n";
+    if (!this.out.write(text)) {
+      await new Promise<void>((resolve, reject) => {
+        const onDrain = () => { cleanup(); resolve(); };
+        const onError = (err: Error) => { cleanup(); reject(err); };
+        const onClose = () => { cleanup(); reject(new Error("stdout closed")); };
+        const cleanup = () => {
+          this.out.off("drain", onDrain);
+          this.out.off("error", onError);
+          this.out.off("close", onClose);
+        };
+        this.out.on("drain", onDrain);
+        this.out.on("error", onError);
+        this.out.on("close", onClose);
+      }).catch((err) => {
+        this.failed = err;
+        this.check();
+      });
+    }
+  }
+
+  async flush(): Promise<void> {
+    this.check();
+    // An empty write's callback fires after everything queued before it has been written.
+    await new Promise<void>((resolve, reject) => this.out.write("", (err) => (err ? reject(err) : resolve()))).catch((err) => {
+      this.failed = err;
+      this.check();
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+  }
+}

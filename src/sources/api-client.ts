@@ -1,0 +1,100 @@
+// Authenticated GETs against Graph or the reporting web service: bearer token, one forced token refresh on
+// 401, retries with backoff for transient failures (429 honours Retry-After), every failure classified.
+import type { Dispatcher } from "undici";
+import type { TokenProvider } from "../auth/provider.js";
+import { CollectorError } from "../errors.js";
+import type { Logger } from "../log/logger.js";
+import { describeUrl, httpRequest, parseRetryAfter, type HttpResponse } from "../net/request.js";
+import { withRetry, type RetryPolicy } from "../net/retry.js";
+
+export interface ApiHooks {
+  /** Called before every request (client-side request budget / pacing). */
+  beforeRequest?: (signal?: AbortSignal) => Promise<void>;
+  /** Called with every response status (metrics). */
+  onResponse?: (route: string, status: number) => void;
+  onRetry?: (route: string, err: unknown, attempt: number, waitMs: number) => void;
+}
+
+export interface ApiClientOptions {
+  dispatcher: Dispatcher;
+  tokens: TokenProvider;
+  scope: string;
+  timeoutMs: number;
+  retry: RetryPolicy;
+  logger: Logger;
+  hooks?: ApiHooks;
+  /** Turns a non-2xx (or unusable 2xx) response into an error; returns undefined when the response is fine. */
+  classify: (res: HttpResponse, url: string, token: string) => CollectorError | undefined;
+}
+
+/** The `roles` claim of a JWT access token (no signature check: for diagnostics only). */
+export function tokenRoles(token: string): string[] {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"));
+    return Array.isArray(payload.roles) ? payload.roles.map(String) : [];
+  } catch {
+    return [];
+  }
+}
+
+export class ApiClient {
+  constructor(private readonly opts: ApiClientOptions) {}
+
+  /**
+   * GET and parse inside the retry loop: a garbled body (HTML sign-in page, truncated JSON) is retried like
+   * a 5xx, so a page is either delivered whole or the window fails, never half-read.
+   */
+  async get<T>(url: string, route: string, accept: string, parse: (res: HttpResponse) => T, signal?: AbortSignal): Promise<T> {
+    const { opts } = this;
+    let refreshed = false;
+    return withRetry(
+      async () => {
+        await opts.hooks?.beforeRequest?.(signal);
+        const token = await opts.tokens.getToken(opts.scope, { force: refreshed });
+        const res = await httpRequest(url, {
+          dispatcher: opts.dispatcher,
+          headers: { authorization: `Bearer ${token}`, accept, "client-request-id": crypto.randomUUID() },
+          timeoutMs: opts.timeoutMs,
+          signal,
+        });
+        opts.hooks?.onResponse?.(route, res.status);
+        const err = opts.classify(res, url, token);
+        if (!err) return parse(res);
+        // An expired or revoked token mid-paging: get a fresh one and try again, once.
+        if (res.status === 401 && !refreshed && err.code !== "ServicePrincipalNotFound") {
+          refreshed = true;
+          opts.logger.info("access token rejected; acquiring a new one", { route });
+          throw new CollectorError("transient", err.message, { status: 401, retryAfter: 0 });
+        }
+        throw err;
+      },
+      opts.retry,
+      {
+        signal,
+        onRetry: (err, attempt, waitMs) => {
+          opts.logger.warn("request failed, retrying", { route, attempt, wait_ms: waitMs, error: (err as Error).message });
+          opts.hooks?.onRetry?.(route, err, attempt, waitMs);
+        },
+      },
+    );
+  }
+}
+
+/** Classification shared by both APIs for statuses that mean the same everywhere. */
+export function classifyCommon(res: HttpResponse, url: string, apiName: string): CollectorError | undefined {
+  const where = `${apiName} ${describeUrl(url)}`;
+  if (res.status === 429) {
+    return new CollectorError("transient", `${where} is throttling us (HTTP 429)`, {
+      status: 429,
+      retryAfter: parseRetryAfter(res.headers["retry-after"]) ?? 30,
+      hint: "lower request_budget.limit or use larger windows",
+    });
+  }
+  if (res.status >= 500 || res.status === 408) {
+    return new CollectorError("transient", `${where} answered HTTP ${res.status}`, {
+      status: res.status,
+      retryAfter: parseRetryAfter(res.headers["retry-after"]),
+    });
+  }
+  return undefined;
+}

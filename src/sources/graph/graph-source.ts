@@ -1,0 +1,143 @@
+// Microsoft Graph message trace list: GET /{version}/admin/exchange/tracing/messageTraces with a
+// receivedDateTime filter, following @odata.nextLink until it is absent (docs §1).
+import type { Source, TraceRow, Window } from "../../types.js";
+import { CollectorError } from "../../errors.js";
+import type { HttpResponse } from "../../net/request.js";
+import { ApiClient, classifyCommon, tokenRoles, type ApiClientOptions } from "../api-client.js";
+
+export const GRAPH_PERMISSION = "ExchangeMessageTrace.Read.All";
+export const MESSAGE_TRACE_SP_APP_ID = "8bd644d1-64a1-4d4b-ae52-2e0cbf64e373";
+
+export interface GraphSourceOptions extends Omit<ApiClientOptions, "classify" | "scope"> {
+  /** e.g. https://graph.microsoft.com */
+  graphBase: string;
+  /** Token audience, e.g. https://graph.microsoft.com */
+  resource: string;
+  version: "v1.0" | "beta";
+  pageSize: number;
+  organization?: string;
+}
+
+interface GraphItem {
+  id?: string;
+  messageId?: string;
+  receivedDateTime?: string;
+  senderAddress?: string;
+  recipientAddress?: string;
+  subject?: string;
+  size?: number;
+  status?: string;
+  fromIP?: string;
+  toIP?: string;
+}
+
+interface GraphPage {
+  value?: GraphItem[];
+  "@odata.nextLink"?: string;
+}
+
+function graphError(res: HttpResponse): { code?: string; message?: string } {
+  try {
+    const e = JSON.parse(res.body)?.error;
+    return { code: e?.code, message: e?.message };
+  } catch {
+    return {};
+  }
+}
+
+export function classifyGraph(res: HttpResponse, url: string, token: string): CollectorError | undefined {
+  if (res.status >= 200 && res.status < 300) return undefined;
+  const common = classifyCommon(res, url, "Graph");
+  if (common) return common;
+  const { code, message } = graphError(res);
+  const text = `${code ?? ""}: ${message ?? res.body.slice(0, 200)}`;
+  if (res.status === 401 && /service ?principal/i.test(text)) {
+    return new CollectorError("permission", `the Exchange message trace service principal (app ${MESSAGE_TRACE_SP_APP_ID}) is not provisioned in this tenant`, {
+      status: 401,
+      code: "ServicePrincipalNotFound",
+      hint: `create it (New-MgServicePrincipal -AppId ${MESSAGE_TRACE_SP_APP_ID}); provisioning can take up to 24 h after set-up`,
+    });
+  }
+  if (res.status === 401) {
+    return new CollectorError("auth", `Graph rejected the access token (${text.slice(0, 200)})`, {
+      status: 401,
+      code,
+      hint: "check the system clock and that the token audience is Graph; run auth-test",
+    });
+  }
+  if (res.status === 403) {
+    const roles = tokenRoles(token);
+    const missing = !roles.includes(GRAPH_PERMISSION);
+    return new CollectorError("permission", missing
+      ? `the app lacks the Graph application permission ${GRAPH_PERMISSION} (token roles: ${roles.join(", ") || "none"})`
+      : `Graph refused access (HTTP 403: ${text.slice(0, 200)})`, {
+      status: 403,
+      code,
+      hint: `add the application permission ${GRAPH_PERMISSION} to the app registration and grant admin consent`,
+    });
+  }
+  return new CollectorError("config", `Graph rejected the query (HTTP ${res.status} ${text.slice(0, 300)})`, {
+    status: res.status,
+    code,
+    hint: "message trace covers the last 90 days and at most 10 days per query; check start and window",
+  });
+}
+
+export function parseGraphPage(body: string, url: string): GraphPage {
+  let page: GraphPage;
+  try {
+    page = JSON.parse(body);
+  } catch {
+    throw new CollectorError("transient", `Graph returned a body that is not JSON (${body.length} bytes, starts ${JSON.stringify(body.slice(0, 40))})`, { hint: "retried; a proxy may be altering responses" });
+  }
+  if (!page || !Array.isArray(page.value)) {
+    throw new CollectorError("transient", `Graph returned JSON without a value array from ${new URL(url).pathname}`);
+  }
+  return page;
+}
+
+export class GraphSource implements Source {
+  readonly kind = "graph" as const;
+  private readonly api: ApiClient;
+
+  constructor(private readonly opts: GraphSourceOptions) {
+    this.api = new ApiClient({ ...opts, scope: `${opts.resource.replace(/\/+$/, "")}/.default`, classify: classifyGraph });
+  }
+
+  windowUrl(window: Window): string {
+    // `le end` and not `lt`: the API documents ge/le only. The pipeline drops rows at exactly `end`,
+    // which belong to the next window, so consecutive windows never overlap.
+    const filter = `receivedDateTime ge ${window.start.toISOString()} and receivedDateTime le ${window.end.toISOString()}`;
+    const base = this.opts.graphBase.replace(/\/+$/, "");
+    return `${base}/${this.opts.version}/admin/exchange/tracing/messageTraces?$filter=${encodeURIComponent(filter)}&$top=${this.opts.pageSize}`;
+  }
+
+  async *readWindow(window: Window, signal?: AbortSignal): AsyncIterable<TraceRow[]> {
+    let url: string | undefined = this.windowUrl(window);
+    let index = 0;
+    while (url) {
+      const pageUrl: string = url;
+      const page = await this.api.get(pageUrl, "graph", "application/json", (res) => parseGraphPage(res.body, pageUrl), signal);
+      const rows: TraceRow[] = [];
+      for (const item of page.value!) {
+        if (!item.receivedDateTime) continue;
+        rows.push({
+          traceId: item.id,
+          messageId: item.messageId,
+          received: item.receivedDateTime,
+          sender: item.senderAddress,
+          recipient: item.recipientAddress,
+          subject: item.subject,
+          size: item.size,
+          status: item.status,
+          fromIP: item.fromIP ?? undefined,
+          toIP: item.toIP ?? undefined,
+          index: index++,
+          organization: this.opts.organization,
+        });
+      }
+      yield rows;
+      url = page["@odata.nextLink"];
+    }
+  }
+}

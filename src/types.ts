@@ -1,0 +1,78 @@
+// Shared shapes of the data path: source → mapper → dedupe → sink → cursor.
+// Each stage depends only on these, never on another stage's internals.
+
+/** A query window on receivedDateTime. Half-open [start, end): consecutive windows neither overlap nor leave a gap. */
+export interface Window {
+  start: Date;
+  end: Date;
+}
+
+/** Which API a row came from; also the `o365.message.source` value. */
+export type SourceKind = "graph" | "rws";
+
+/**
+ * One message-trace row as both APIs describe it, before schema mapping.
+ * Sources normalise their wire format (Graph JSON, RWS Atom XML / JSON) into this.
+ */
+export interface TraceRow {
+  traceId?: string;
+  messageId?: string;
+  /** ISO 8601 UTC with Z. */
+  received: string;
+  sender?: string;
+  recipient?: string;
+  subject?: string;
+  size?: number;
+  status?: string;
+  fromIP?: string;
+  toIP?: string;
+  /** Position in the query result (RWS `Index`; Graph: position in the window). */
+  index?: number;
+  organization?: string;
+  /** RWS StartDate/EndDate, when the API reports them. */
+  windowStart?: string;
+  windowEnd?: string;
+}
+
+/** A per-recipient detail event (Graph getDetailsByRecipient). */
+export interface TraceDetailRow {
+  parent: TraceRow;
+  date: string;
+  event?: string;
+  action?: string;
+  description?: string;
+  data?: string;
+}
+
+/** A record as emitted: flat (`{"o365.message.x": …}`) or nested (`{o365:{message:{x:…}}}`). */
+export type OutRecord = Record<string, unknown>;
+
+/** A record ready for a sink: the emitted body plus what the pipeline needs to know about it. */
+export interface Envelope {
+  /** Stable identity, see schema.md "Identity and dedupe". */
+  id: string;
+  /** Event time (o365.message.received, or detail date), epoch milliseconds. */
+  time: number;
+  record: OutRecord;
+}
+
+/** A source reads one window, page by page; each yielded array is one API page (already normalised). */
+export interface Source {
+  readonly kind: SourceKind;
+  readWindow(window: Window, signal?: AbortSignal): AsyncIterable<TraceRow[]>;
+  /** Optional per-recipient detail events. */
+  readDetails?(row: TraceRow, signal?: AbortSignal): Promise<TraceDetailRow[]>;
+  close?(): Promise<void>;
+}
+
+/**
+ * A sink accepts batches and confirms delivery. `send` may buffer; when the promise returned by `flush`
+ * resolves, everything sent before is with the receiver (stdout drained, forward acked, HTTP 2xx).
+ * Only then may the cursor move.
+ */
+export interface Sink {
+  readonly name: string;
+  send(batch: Envelope[]): Promise<void>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
