@@ -45,8 +45,15 @@ export class StateStore {
     this.journalFile = `${base}.journal`;
   }
 
+  private dirReady = false;
+
+  private ensureDir(): void {
+    if (!this.dirReady) ensurePrivateDir(this.dir);
+    this.dirReady = true;
+  }
+
   lock(): Lock {
-    ensurePrivateDir(this.dir);
+    this.ensureDir();
     return acquireLock(this.lockFile);
   }
 
@@ -91,6 +98,7 @@ export class StateStore {
     }
     let text = "";
     for (const [minute, fps] of byMinute) text += `${minute} ${fps.join("")}\n`;
+    this.ensureDir();
     const fd = openSync(this.journalFile, "a", 0o600);
     try {
       writeSync(fd, text);
@@ -102,7 +110,7 @@ export class StateStore {
 
   /** Atomically persist state + identities, then empty the journal (its content is now in the state). */
   commit(state: State, seen?: SeenSet): void {
-    ensurePrivateDir(this.dir);
+    this.ensureDir();
     const body = { ...state, updated: new Date().toISOString(), ...(seen ? { seen: seen.toJSON() } : {}) };
     writeFileAtomic(this.file, JSON.stringify(body) + "\n");
     if (existsSync(this.journalFile)) truncateSync(this.journalFile, 0);

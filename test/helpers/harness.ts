@@ -1,0 +1,119 @@
+// Shared test harness: a simulator, a config pointed at it, the CLI as a real subprocess, captured output.
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PassThrough } from "node:stream";
+import { stringify } from "yaml";
+import { resolvePaths, validateConfig } from "../../src/config/load.js";
+import type { Config, ConfigInput } from "../../src/config/schema.js";
+import { createLogger } from "../../src/log/logger.js";
+import { createRuntime, type Runtime, type RuntimeOptions } from "../../src/runtime.js";
+import { identity } from "../../src/schema/mapper.js";
+import type { Simulator, GraphTraceItem } from "../../src/sim/index.js";
+
+export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+export const BIN = join(ROOT, "bin/o365-message-trace.js");
+export const MIN = 60_000;
+export const HOUR = 60 * MIN;
+
+export function tempDir(prefix = "o365mt-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A config (as YAML-able object) pointing at the simulator. */
+export function simConfigInput(sim: Simulator, dir: string, extra: Partial<ConfigInput> & Record<string, unknown> = {}): Record<string, unknown> {
+  const caFile = join(dir, "sim-ca.pem");
+  writeFileSync(caFile, sim.ca);
+  return {
+    tenant_id: sim.tenantId,
+    auth: { method: "client_secret", client_id: sim.clientId, client_secret: sim.clientSecret },
+    endpoints: { login: sim.url, graph: sim.graphBase, rws: sim.rwsBase },
+    http: { ca_file: caFile, timeout: 30 },
+    retry: { count: 3, backoff: { initial: 0.05, max: 0.2, jitter: 0.2 }, error_retry_span: 1, error_retry_count: 3 },
+    delay: 0,
+    window: 15,
+    state_dir: join(dir, "state"),
+    local_domains: ["contoso.com", sim.organization],
+    log: { level: "warn" },
+    ...extra,
+  };
+}
+
+export function simConfig(sim: Simulator, dir: string, extra: Record<string, unknown> = {}): Config {
+  return resolvePaths(validateConfig(simConfigInput(sim, dir, extra), "test config"), dir);
+}
+
+export function writeConfig(dir: string, input: Record<string, unknown>, name = "config.yaml"): string {
+  const file = join(dir, name);
+  writeFileSync(file, stringify(input));
+  return file;
+}
+
+/** In-process runtime whose stdout sink writes into a buffer; returns parsed records. */
+export function captureRuntime(config: Config, sim: Simulator, opts: Partial<RuntimeOptions> = {}): { rt: Runtime; records: () => Array<Record<string, unknown>>; raw: () => string } {
+  const out = new PassThrough();
+  let text = "";
+  out.on("data", (c: Buffer) => (text += c.toString("utf8")));
+  const rt = createRuntime(config, { logger: createLogger({ level: "error", write: () => {} }), caPem: sim.ca, stdout: out, ...opts });
+  return {
+    rt,
+    raw: () => text,
+    records: () => text.split("\n").filter(Boolean).map((l) => JSON.parse(l)),
+  };
+}
+
+export function truthIds(items: GraphTraceItem[]): string[] {
+  return items.map((t) => identity(t.id, t.recipientAddress));
+}
+
+export function recordIds(records: Array<Record<string, unknown>>): string[] {
+  return records.map((r) => identity(r["o365.message.trace_id"] as string, r["o365.message.recipient"] as string));
+}
+
+/** Lost and duplicated identities of `delivered` against `expected`. */
+export function compare(expected: string[], delivered: string[]): { lost: number; duplicates: number; extra: number } {
+  const exp = new Set(expected);
+  const got = new Map<string, number>();
+  for (const id of delivered) got.set(id, (got.get(id) ?? 0) + 1);
+  let duplicates = 0;
+  for (const n of got.values()) if (n > 1) duplicates += n - 1;
+  return {
+    lost: [...exp].filter((id) => !got.has(id)).length,
+    duplicates,
+    extra: [...got.keys()].filter((id) => !exp.has(id)).length,
+  };
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the real CLI (compiled dist/) as a subprocess. */
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onSpawn?: (pid: number) => void } = {}): Promise<CliResult> {
+  return new Promise((resolveP, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
+    if (child.pid) opts.onSpawn?.(child.pid);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolveP({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+export function parseNdjson(text: string): Array<Record<string, unknown>> {
+  return text.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+}
