@@ -35,3 +35,22 @@ export function classifyAuthError(err: unknown): CollectorError {
 function firstLine(s: string): string {
   return s.split(/\r?\n/)[0]!.slice(0, 300);
 }
+
+/**
+ * msal reports a failed metadata fetch only as "endpoints_resolution_error". Entra explains the cause in the
+ * body of the discovery document's error (AADSTS90002 unknown tenant, AADSTS900023 malformed), so ask it.
+ */
+export async function explainDiscoveryFailure(err: unknown, authority: string, fetchText: (url: string) => Promise<{ status: number; body: string }>): Promise<CollectorError> {
+  const code = (err as { errorCode?: string })?.errorCode;
+  if (code !== "endpoints_resolution_error") return classifyAuthError(err);
+  try {
+    const res = await fetchText(`${authority}/v2.0/.well-known/openid-configuration`);
+    if (res.status >= 400) {
+      const body = JSON.parse(res.body) as { error_description?: string; error?: string };
+      return classifyAuthError({ errorMessage: `${body.error ?? ""}: ${body.error_description ?? res.body.slice(0, 200)}` });
+    }
+  } catch (probeErr) {
+    return classifyAuthError(probeErr);
+  }
+  return classifyAuthError(err);
+}

@@ -8,7 +8,8 @@ import type { Config } from "../config/schema.js";
 import { CollectorError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { registerSecret } from "../log/redact.js";
-import { classifyAuthError } from "./errors.js";
+import { explainDiscoveryFailure } from "./errors.js";
+import { httpRequest } from "../net/request.js";
 import { UndiciNetworkClient } from "./network-client.js";
 
 export interface TokenProvider {
@@ -67,7 +68,7 @@ function readPem(file: string, what: string): string {
 }
 
 /** Credentials for client-secret or certificate auth. */
-function clientCredential(config: Config, env: NodeJS.ProcessEnv): Pick<Configuration["auth"], "clientSecret" | "clientCertificate"> {
+export function clientCredential(config: Config, env: NodeJS.ProcessEnv): Pick<Configuration["auth"], "clientSecret" | "clientCertificate"> {
   if (config.auth.method === "client_secret") {
     const secret = config.auth.client_secret;
     if (!secret) {
@@ -112,10 +113,12 @@ function clientCredential(config: Config, env: NodeJS.ProcessEnv): Pick<Configur
 export class ConfidentialClientProvider implements TokenProvider {
   readonly method: string;
   private readonly app: ConfidentialClientApplication;
+  private readonly authority: string;
 
-  constructor(config: Config, deps: AuthDeps) {
+  constructor(config: Config, private readonly deps: AuthDeps) {
     this.method = config.auth.method;
     const base = msalBaseConfig(config, deps);
+    this.authority = base.auth.authority!;
     this.app = new ConfidentialClientApplication({ ...base, auth: { ...base.auth, ...clientCredential(config, deps.env ?? process.env) } });
   }
 
@@ -126,7 +129,7 @@ export class ConfidentialClientProvider implements TokenProvider {
       registerSecret(res.accessToken);
       return res.accessToken;
     } catch (err) {
-      throw classifyAuthError(err);
+      throw await explainDiscoveryFailure(err, this.authority, (url) => httpRequest(url, { dispatcher: this.deps.dispatcher, timeoutMs: 30_000 }));
     }
   }
 }

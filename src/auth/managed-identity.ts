@@ -1,0 +1,52 @@
+// Managed identity (Azure VM / App Service / Functions / Arc…) through msal-node's ManagedIdentityApplication:
+// no secret at all; msal finds the platform's token endpoint from the environment (IDENTITY_ENDPOINT +
+// IDENTITY_HEADER on App Service, IMDS on VMs). Our network client carries the proxy/CA settings.
+import { ManagedIdentityApplication, LogLevel } from "@azure/msal-node";
+import type { Config } from "../config/schema.js";
+import { CollectorError } from "../errors.js";
+import { registerSecret } from "../log/redact.js";
+import { classifyAuthError } from "./errors.js";
+import { UndiciNetworkClient } from "./network-client.js";
+import { providerFactories, type AuthDeps, type TokenProvider } from "./provider.js";
+
+export class ManagedIdentityProvider implements TokenProvider {
+  readonly method = "managed_identity";
+  private readonly app: ManagedIdentityApplication;
+
+  constructor(config: Config, deps: AuthDeps) {
+    const id = config.auth.managed_identity_client_id;
+    this.app = new ManagedIdentityApplication({
+      ...(id ? { managedIdentityIdParams: { userAssignedClientId: id } } : {}),
+      system: {
+        networkClient: new UndiciNetworkClient(deps.dispatcher, config.http.timeout * 1000 || 60_000),
+        loggerOptions: {
+          logLevel: LogLevel.Warning,
+          piiLoggingEnabled: false,
+          loggerCallback: (_level, message) => deps.logger.debug("msal", { detail: message }),
+        },
+      },
+    });
+  }
+
+  async getToken(scope: string, opts: { force?: boolean } = {}): Promise<string> {
+    // Managed identity speaks v1 "resource", not v2 scopes.
+    const resource = scope.replace(/\/\.default$/i, "");
+    try {
+      const res = await this.app.acquireToken({ resource, forceRefresh: !!opts.force });
+      if (!res?.accessToken) throw new CollectorError("auth", "the managed identity endpoint returned no access token", {});
+      registerSecret(res.accessToken);
+      return res.accessToken;
+    } catch (err) {
+      const e = err as { errorCode?: string; message?: string };
+      if (/unable_to_create_source|managed_identity_unavailable|invalid_managed_identity/i.test(`${e?.errorCode} ${e?.message}`)) {
+        throw new CollectorError("config", `no managed identity is available here (${e.errorCode ?? e.message})`, {
+          hint: "run on an Azure host with a managed identity enabled, or use client_secret/certificate",
+          cause: err,
+        });
+      }
+      throw classifyAuthError(err);
+    }
+  }
+}
+
+providerFactories.managed_identity = (c, d) => new ManagedIdentityProvider(c, d);
