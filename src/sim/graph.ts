@@ -2,7 +2,7 @@
 import { checkBearer, type AuthResult } from "./auth.js";
 import type { Ctx } from "./context.js";
 import { detailsFor } from "./details.js";
-import { ODataError, parseFilter, parseTime, timeBounds, type Clause, type Op } from "./odata.js";
+import { parseFilter, parseTime, timeBounds, type Clause, type Op } from "./odata.js";
 import { collectPage, DAY_MS, decodeSkipToken, encodeSkipToken, eqMatcher, fingerprint, nextLink, SkipTokenError, type PageState } from "./paging.js";
 import { graphError, graphJson, type SimRequest, type SimResponse } from "./responses.js";
 import type { SimRecord } from "./traffic.js";

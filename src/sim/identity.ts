@@ -103,8 +103,9 @@ export function token(ctx: Ctx, grants: GrantStore, req: SimRequest, tenantSeg: 
   if (!grantType) return missing("grant_type");
   const clientId = form.get("client_id");
   if (!clientId) return missing("client_id");
-  const app = findApp(ctx, clientId);
-  if (!app || app.clientId === undefined || !ctx.apps.has(clientId.toLowerCase()))
+  // The managed identity has no credentials to present here, so only registered apps qualify.
+  const app = ctx.apps.get(clientId.toLowerCase());
+  if (!app)
     return aadError(400, "unauthorized_client", 700016, `Application with identifier '${clientId}' was not found in the directory '${ctx.organization}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
   const cred = authenticateClient(ctx, app, form, req, tenantSeg, grantType === "client_credentials");
   if (typeof cred !== "string") return cred;

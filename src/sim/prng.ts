@@ -58,12 +58,15 @@ export class Rng {
     return arr[this.int(arr.length)] as T;
   }
   hex8(): string {
-    return this.u32().toString(16).padStart(8, "0");
+    return hex8(this.u32());
   }
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** Table-driven: this runs several times per generated message, toString(16)+padStart is measurably slower. */
 export function hex8(n: number): string {
-  return (n >>> 0).toString(16).padStart(8, "0");
+  return HEX[n >>> 24]! + HEX[(n >>> 16) & 255]! + HEX[(n >>> 8) & 255]! + HEX[n & 255]!;
 }
 
 /** Format 128 bits (four 32-bit words) as a version-4-looking GUID. */

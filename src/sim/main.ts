@@ -1,0 +1,111 @@
+// `o365-message-trace simulate`: run the simulated tenant as a standalone process, e.g. for demos and
+// for benchmarks that drive a collector in another process.
+import { writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { startSimulator } from "./server.js";
+import type { FaultKind, SimOptions } from "./types.js";
+
+const HELP = `usage: o365-message-trace simulate [options]
+
+Starts a simulated Microsoft 365 tenant over HTTPS on loopback (Entra token endpoint, Graph message
+trace, legacy Reporting Web Service) and prints one JSON line describing it. Stops on SIGINT/SIGTERM.
+
+  --host HOST               listen address (default 127.0.0.1)
+  --port N                  listen port (default random)
+  --seed N                  traffic seed (default 1)
+  --rate N                  mean messages per hour (default 60)
+  --late-fraction F         fraction of records that appear late (default 0)
+  --late-max-minutes N      maximum lateness in minutes (default 60)
+  --throttle LIMIT/WINSEC   running-window request budget, e.g. 100/300
+  --fault-rate R            random faults on data routes with probability R (all kinds but slow)
+  --ca-out FILE             write the server certificate (PEM) for clients to trust
+  --help                    this text
+
+Control endpoints (no auth): GET /_sim/truth?from=ISO&to=ISO[&visible=1], POST /_sim/clock {"now":ISO},
+POST /_sim/faults <FaultSpec>, DELETE /_sim/faults, GET /_sim/stats.
+`;
+
+const ALL_FAULTS: FaultKind[] = ["429", "500", "503", "truncated", "html-signin", "token-expired", "reset"];
+
+function num(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got '${v}'`);
+  return n;
+}
+
+export async function runSimulateCommand(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        host: { type: "string" }, port: { type: "string" }, seed: { type: "string" }, rate: { type: "string" },
+        "late-fraction": { type: "string" }, "late-max-minutes": { type: "string" }, throttle: { type: "string" },
+        "fault-rate": { type: "string" }, "ca-out": { type: "string" }, help: { type: "boolean" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const s = (k: string) => values[k] as string | undefined;
+  const opts: SimOptions = {};
+  try {
+    if (s("host")) opts.host = s("host");
+    const port = num(s("port"), "port");
+    if (port !== undefined) opts.port = port;
+    const seed = num(s("seed"), "seed");
+    if (seed !== undefined) opts.seed = seed;
+    const rate = num(s("rate"), "rate");
+    if (rate !== undefined) opts.ratePerHour = rate;
+    const lf = num(s("late-fraction"), "late-fraction");
+    if (lf !== undefined) opts.late = { fraction: lf, maxLagMinutes: num(s("late-max-minutes"), "late-max-minutes") ?? 60 };
+    const th = s("throttle");
+    if (th) {
+      const m = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(th);
+      if (!m) throw new Error(`--throttle must be LIMIT/WINDOWSEC, e.g. 100/300, got '${th}'`);
+      opts.throttle = { limit: Number(m[1]), windowMs: Number(m[2]) * 1000 };
+    }
+    // "slow" is left out of the random mix: its 30 s default would look like a hang in a demo.
+    const fr = num(s("fault-rate"), "fault-rate");
+    if (fr !== undefined) opts.faultRate = { rate: fr, kinds: ALL_FAULTS, seed: opts.seed ?? 1 };
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    return 2;
+  }
+
+  const sim = await startSimulator(opts);
+  let caFile: string | undefined;
+  if (s("ca-out")) {
+    caFile = resolve(s("ca-out")!);
+    await writeFile(caFile, sim.ca, { mode: 0o644 });
+  }
+  // A simulator printing its own fake credentials is the point: clients copy them from here.
+  process.stdout.write(
+    JSON.stringify({
+      url: sim.url, authority: sim.authority, tenantId: sim.tenantId, organization: sim.organization,
+      clientId: sim.clientId, clientSecret: sim.clientSecret, graphBase: sim.graphBase, rwsBase: sim.rwsBase,
+      managedIdentityEndpoint: sim.managedIdentityEndpoint, managedIdentityHeader: sim.managedIdentityHeader,
+      caFile, knownAuthority: new URL(sim.url).host,
+    }) + "\n",
+  );
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      done();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+  await sim.close();
+  return 0;
+}
