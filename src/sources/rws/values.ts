@@ -1,0 +1,80 @@
+// OData v2/v3 value conversion shared by the Atom and JSON readers: Edm types → JS values, and the
+// service's several DateTime spellings → ISO 8601 UTC with Z.
+import { CollectorError } from "../../errors.js";
+
+/** One property value of a MessageTrace entry after typing. */
+export type RwsValue = string | number | boolean | null;
+/** One MessageTrace entry: property names lower-cased (the service is not consistent about casing). */
+export type RwsEntry = Record<string, RwsValue>;
+
+/** One response page: its entries and the absolute URL of the next page, if any. */
+export interface RwsPage {
+  entries: RwsEntry[];
+  next?: string;
+}
+
+// `/Date(1735725923123)/` or `/Date(1735725923123+0060)/` (verbose JSON). The offset only says which zone
+// the value was shown in; the number is already UTC milliseconds.
+const MS_DATE = /^\/Date\((-?\d+)(?:[+-]\d{4})?\)\/$/;
+// Edm.DateTime in Atom and JSON light: no zone means UTC (OData v2), up to 7 fraction digits.
+const ISO_DATE = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(?:\.(\d{1,7}))?(Z|[+-]\d{2}:\d{2})?$/i;
+
+/** Epoch ms of an OData DateTime value, or undefined when it is not one. */
+export function odataTimeMs(text: string): number | undefined {
+  const s = text.trim();
+  const m = MS_DATE.exec(s);
+  if (m) return Number(m[1]);
+  const iso = ISO_DATE.exec(s);
+  if (!iso) return undefined;
+  // JavaScript parses at most milliseconds reliably: cut the fraction to 3 digits before parsing.
+  const frac = iso[2] ? `.${iso[2].slice(0, 3).padEnd(3, "0")}` : "";
+  const ms = Date.parse(`${iso[1]}${frac}${(iso[3] ?? "Z").toUpperCase()}`);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** ISO 8601 UTC with Z of an OData DateTime value, or undefined when it is not one. */
+export function odataTime(text: string): string | undefined {
+  const ms = odataTimeMs(text);
+  return ms === undefined ? undefined : new Date(ms).toISOString();
+}
+
+const INTEGER_TYPES = new Set(["edm.int16", "edm.int32", "edm.int64", "edm.byte", "edm.sbyte"]);
+const NUMBER_TYPES = new Set(["edm.double", "edm.single", "edm.decimal"]);
+
+/**
+ * A property text typed by its `m:type` (Atom). Unknown types stay strings; a value that does not fit its
+ * declared type means the page is garbled, which the caller treats as a failed (retried) response.
+ */
+export function typedValue(name: string, type: string | undefined, text: string): RwsValue {
+  const t = (type ?? "").toLowerCase();
+  if (INTEGER_TYPES.has(t) || NUMBER_TYPES.has(t)) {
+    const n = Number(text.trim());
+    if (text.trim() === "" || !Number.isFinite(n)) throw garbled(`${name} is ${type} but holds ${JSON.stringify(text.slice(0, 40))}`);
+    return n;
+  }
+  if (t === "edm.boolean") return text.trim() === "true";
+  if (t === "edm.datetime" || t === "edm.datetimeoffset") {
+    const iso = odataTime(text);
+    if (iso === undefined) throw garbled(`${name} is ${type} but holds ${JSON.stringify(text.slice(0, 40))}`);
+    return iso;
+  }
+  return text;
+}
+
+/** A JSON property value: verbose JSON writes Int64 as strings and DateTime as `/Date(ms)/`. */
+export function jsonValue(value: unknown): RwsValue {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "number" || typeof value === "boolean") return value;
+  if (typeof value === "string") {
+    if (MS_DATE.test(value)) return odataTime(value)!;
+    return value;
+  }
+  // Nested objects (__metadata, __deferred links) are not MessageTrace fields.
+  return null;
+}
+
+export function garbled(what: string): CollectorError {
+  return new CollectorError("transient", `the Reporting Web Service returned a page that is not a usable MessageTrace report (${what})`, {
+    hint: "retried; if it persists, a proxy may be altering responses",
+  });
+}
