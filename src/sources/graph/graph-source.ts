@@ -1,9 +1,10 @@
 // Microsoft Graph message trace list: GET /{version}/admin/exchange/tracing/messageTraces with a
 // receivedDateTime filter, following @odata.nextLink until it is absent (docs §1).
-import type { Source, TraceRow, Window } from "../../types.js";
+import type { Source, TraceDetailRow, TraceRow, Window } from "../../types.js";
 import { CollectorError } from "../../errors.js";
 import type { HttpResponse } from "../../net/request.js";
 import { ApiClient, classifyCommon, tokenRoles, type ApiClientOptions } from "../api-client.js";
+import { classifyDetails, readGraphDetails } from "./details.js";
 
 export const GRAPH_PERMISSION = "ExchangeMessageTrace.Read.All";
 export const MESSAGE_TRACE_SP_APP_ID = "8bd644d1-64a1-4d4b-ae52-2e0cbf64e373";
@@ -99,9 +100,16 @@ export function parseGraphPage(body: string, url: string): GraphPage {
 export class GraphSource implements Source {
   readonly kind = "graph" as const;
   private readonly api: ApiClient;
+  private readonly detailsApi: ApiClient;
 
   constructor(private readonly opts: GraphSourceOptions) {
-    this.api = new ApiClient({ ...opts, scope: `${opts.resource.replace(/\/+$/, "")}/.default`, classify: classifyGraph });
+    const scope = `${opts.resource.replace(/\/+$/, "")}/.default`;
+    this.api = new ApiClient({ ...opts, scope, classify: classifyGraph });
+    this.detailsApi = new ApiClient({ ...opts, scope, classify: classifyDetails });
+  }
+
+  readDetails(row: TraceRow, signal?: AbortSignal): Promise<TraceDetailRow[]> {
+    return readGraphDetails(this.detailsApi, this.opts.graphBase, this.opts.version, row, signal);
   }
 
   windowUrl(window: Window): string {

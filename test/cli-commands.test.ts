@@ -1,0 +1,123 @@
+// Issue 6: get-events (ISO and relative times, json/table, limit, cursor untouched), schema, and the
+// cloud resolution table, through the real CLI against the simulator.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { startSimulator, type Simulator } from "../src/sim/index.js";
+import { resolveEndpoints } from "../src/runtime.js";
+import { validateConfig } from "../src/config/load.js";
+import { describeError } from "../src/errors.js";
+import { FIELDS, PREFIX } from "../src/schema/fields.js";
+import { compare, HOUR, MIN, parseNdjson, recordIds, runCli, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
+
+let sim: Simulator;
+const NOW = Date.UTC(2026, 10, 22, 18, 0, 0);
+
+beforeAll(async () => {
+  sim = await startSimulator({ seed: 9, ratePerHour: 90 });
+});
+afterAll(async () => {
+  await sim?.close();
+});
+
+describe("get-events", () => {
+  it("relative times against the (pinned) clock, NDJSON records, and no state written", async () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, simConfigInput(sim, dir));
+    const r = await runCli(["get-events", "--config", file, "--start", "2 hours ago", "--end", "10 minutes ago", "--limit", "0"], { env: { O365MT_NOW: new Date(NOW).toISOString() } });
+    expect(r.code).toBe(0);
+    const truth = sim.truth(new Date(NOW - 2 * HOUR), new Date(NOW - 10 * MIN));
+    expect(truth.length).toBeGreaterThan(50);
+    const got = parseNdjson(r.stdout);
+    expect(compare(truthIds(truth), recordIds(got))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+    expect(got[0]![PREFIX + "source"]).toBe("graph");
+    expect(r.stderr).toContain(`${truth.length} record(s) received in [${new Date(NOW - 2 * HOUR).toISOString()}, ${new Date(NOW - 10 * MIN).toISOString()})`);
+    // Never touches the cursor: the state directory holds nothing.
+    const stateDir = join(dir, "state");
+    expect(existsSync(stateDir) ? readdirSync(stateDir) : []).toEqual([]);
+  });
+
+  it("ISO times, --limit and --format table", async () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, simConfigInput(sim, dir));
+    const start = new Date(NOW - 3 * HOUR).toISOString();
+    const end = new Date(NOW - 2 * HOUR).toISOString();
+    const r = await runCli(["get-events", "--config", file, "--start", start, "--end", end, "--limit", "5", "--format", "table"]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^received\s+status\s+sender\s+recipient\s+size\s+subject$/);
+    expect(lines[1]).toMatch(/^-+ -+ -+ -+ -+ -+$/);
+    expect(lines).toHaveLength(2 + 5);
+    const truth = sim.truth(new Date(start), new Date(end));
+    const times = new Set(truth.map((t) => new Date(t.receivedDateTime).toISOString()));
+    for (const l of lines.slice(2)) expect(times.has(l.slice(0, 24))).toBe(true);
+    expect(r.stderr).toContain("(stopped at --limit 5)");
+  });
+
+  it("bad input: one line, exit 2", async () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, simConfigInput(sim, dir));
+    const bad = await runCli(["get-events", "--config", file, "--start", "yesterday-ish"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^o365-message-trace: config error: --start "yesterday-ish" is not a time — use ISO 8601/);
+    const fmt = await runCli(["get-events", "--config", file, "--format", "xml"]);
+    expect(fmt.code).toBe(2);
+    expect(fmt.stderr.trim().split("\n")).toHaveLength(1);
+    const order = await runCli(["get-events", "--config", file, "--start", "now", "--end", "1 hour ago"]);
+    expect(order.stderr).toMatch(/is not before --end/);
+  });
+});
+
+describe("schema", () => {
+  it("prints the field table and a JSON Schema naming every field", async () => {
+    const table = await runCli(["schema"]);
+    expect(table.code).toBe(0);
+    const lines = table.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^field\s+type\s+Graph\s+Reporting Web Service\s+notes$/);
+    for (const f of FIELDS) expect(lines.some((l) => l.startsWith(PREFIX + f.name + " "))).toBe(true);
+    const json = await runCli(["schema", "--json"]);
+    const schema = JSON.parse(json.stdout);
+    expect(Object.keys(schema.properties).sort()).toEqual(FIELDS.map((f) => PREFIX + f.name).sort());
+    expect(schema.required).toContain(PREFIX + "received");
+  });
+});
+
+describe("cloud resolution", () => {
+  const base = { tenant_id: "contoso.onmicrosoft.com" };
+  const table: Array<[string, string, string, string, string]> = [
+    ["global", "https://login.microsoftonline.com", "https://graph.microsoft.com", "https://reports.office365.com/ecp/reportingwebservice/reporting.svc", "https://outlook.office365.com"],
+    ["gcc", "https://login.microsoftonline.com", "https://graph.microsoft.com", "https://reports.office365.com/ecp/reportingwebservice/reporting.svc", "https://outlook.office365.com"],
+    ["gcc-high", "https://login.microsoftonline.us", "https://graph.microsoft.us", "https://reports.office365.us/ecp/reportingwebservice/reporting.svc", "https://outlook.office365.us"],
+    ["dod", "https://login.microsoftonline.us", "https://dod-graph.microsoft.us", "https://webmail.apps.mil/ecp/reportingwebservice/reporting.svc", "https://webmail.apps.mil"],
+    ["china", "https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn", "https://reports.partner.outlook.cn/ecp/reportingwebservice/reporting.svc", "https://partner.outlook.cn"],
+  ];
+  it.each(table)("%s", (cloud, login, graph, rws, rwsResource) => {
+    const e = resolveEndpoints(validateConfig({ ...base, cloud, source: "rws" }));
+    expect(e).toEqual({ login, graph, graphResource: graph, rws, rwsResource });
+  });
+
+  it("explicit endpoints.* override the cloud's hosts", () => {
+    const e = resolveEndpoints(validateConfig({ ...base, cloud: "gcc-high", source: "rws", endpoints: { login: "https://login.example.test", rws: "https://rws.example.test/x" } }));
+    expect(e.login).toBe("https://login.example.test");
+    expect(e.rws).toBe("https://rws.example.test/x");
+    expect(e.graph).toBe("https://graph.microsoft.us");
+  });
+
+  it.each(["gcc-high", "dod", "china"])("source graph is refused in %s with a clear line", (cloud) => {
+    let err: unknown;
+    try {
+      resolveEndpoints(validateConfig({ ...base, cloud }));
+    } catch (e) {
+      err = e;
+    }
+    expect(describeError(err)).toBe(`config error: source graph is not offered in cloud ${cloud}: Graph message trace exists only in the global service — use source: rws for this cloud (or set endpoints.graph if Microsoft has since added it)`);
+  });
+
+  it("the CLI refuses graph in gcc-high with exit 2", async () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, { ...base, cloud: "gcc-high", state_dir: join(dir, "s") });
+    const r = await runCli(["auth-test", "--config", file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^o365-message-trace: config error: source graph is not offered in cloud gcc-high/);
+  });
+});
