@@ -1,6 +1,8 @@
-// `run`: the daemon. Polls every `frequency`, catches up without waiting while windows are pending, keeps
-// going through transient errors (with the error_retry_span circuit), and on SIGTERM/SIGINT abandons the
-// in-flight window (never committed, so it is read again on restart) and exits within a bounded time.
+// `run`: the daemon. Polls every `frequency`, catches up without waiting while windows are pending (at most
+// max_windows_per_run per cycle, so one cycle stays bounded), keeps going through transient errors (with the
+// error_retry_span circuit), and on SIGTERM/SIGINT stops within a bounded time. A window is committed only
+// after the sink confirmed all of it, so stopping mid-window leaves the cursor at the previous window and
+// the next start reads that window again (with dedupe on, pages already confirmed are not re-sent).
 import { parseArgs } from "node:util";
 import { createRuntime, type Runtime } from "../runtime.js";
 import { StateStore } from "../cursor/store.js";
@@ -13,10 +15,16 @@ import { clockFromEnv, EXIT_FAILURE, EXIT_OK, printError, requireConfigPath, set
 
 export const RUN_HELP = `Usage: o365-message-trace run --config FILE
 
-Long-running collector: polls every \`frequency\` seconds, catches up (max_windows_per_run per cycle, no
-pause while behind), retries transient failures, and after error_retry_count failed cycles in a row waits
-error_retry_span seconds. SIGTERM/SIGINT stop it cleanly: the in-flight window is abandoned, not committed.
+Long-running collector, usually with sink.type forward or http: polls every \`frequency\` seconds, catches
+up (max_windows_per_run per cycle, no pause while behind), retries transient failures, and after
+error_retry_count failed cycles in a row waits error_retry_span seconds. With metrics.listen set it serves
+Prometheus text at /metrics and health at /healthz (loopback unless an address is given).
+SIGTERM/SIGINT stop it cleanly within 10 seconds: the in-flight window is abandoned, never committed in
+part, and read again on the next start. A second signal exits at once (state on disk is always consistent).
 Configuration errors and rejected credentials stop it with exit 2 / 1.`;
+
+/** How long a stop may take before we exit regardless (a stuck receiver must not block a restart). */
+export const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Errors that will not heal by waiting: stop the daemon instead of looping. */
 function fatal(err: unknown): boolean {
@@ -26,24 +34,31 @@ function fatal(err: unknown): boolean {
 export async function daemonLoop(rt: Runtime, config: Config, logger: Logger, signal: AbortSignal, clock = Date.now, hooks: DaemonHooks = {}): Promise<void> {
   let failures = 0;
   while (!signal.aborted) {
+    const started = Date.now();
+    // The poll interval is measured from the start of a cycle, so a slow cycle does not stretch it.
     let wait = config.frequency * 1000;
     try {
       const r = await rt.collector.runCycle(signal);
       failures = 0;
       hooks.onCycle?.(true, clock());
       logger.info("cycle done", { windows: r.windows, rescanned: r.rescanned, records: r.records, duplicates_dropped: r.duplicates, cursor: r.cursor, behind: r.behind });
-      if (r.behind) wait = 0;
+      wait = r.behind ? 0 : Math.max(0, wait - (Date.now() - started));
     } catch (err) {
-      if (signal.aborted) break;
+      if (signal.aborted) {
+        logger.info("stopped during a cycle; the in-flight window was not committed and is read again on the next start", { error: (err as Error).message });
+        break;
+      }
       hooks.onCycle?.(false, clock());
       if (fatal(err)) throw err;
       failures++;
       const circuit = failures >= config.retry.error_retry_count;
       if (circuit) wait = config.retry.error_retry_span * 1000;
-      logger.error("cycle failed", { error: (err as Error).message, consecutive_failures: failures, next_attempt_in_s: Math.round(wait / 1000) });
+      logger.error("cycle failed", { error: (err as Error).message, hint: (err as CollectorError).hint, consecutive_failures: failures, next_attempt_in_s: Math.round(wait / 1000) });
       if (circuit) failures = 0;
     }
-    await sleep(wait, signal).catch(() => {});
+    if (wait > 0) await sleep(wait, signal).catch(() => {});
+    // While catching up, let signals and timers run between cycles.
+    else await new Promise((r) => setImmediate(r));
   }
 }
 
@@ -56,11 +71,19 @@ export async function runCommand(argv: string[]): Promise<number> {
   let lock: { release(): void } | undefined;
   const ac = new AbortController();
   const onSignal = (sig: string) => {
-    if (ac.signal.aborted) return;
+    if (ac.signal.aborted) {
+      process.stderr.write(`o365-message-trace: second ${sig}, exiting now\n`);
+      lock?.release();
+      process.exit(EXIT_FAILURE);
+    }
     process.stderr.write(`o365-message-trace: ${sig} received, stopping (the in-flight window is not committed)\n`);
-    ac.abort(new Error(sig));
+    ac.abort(new Error(`stopped by ${sig}`));
     // Bounded shutdown: if something hangs (a stuck receiver), exit anyway; state on disk is always consistent.
-    setTimeout(() => process.exit(EXIT_FAILURE), 10_000).unref();
+    setTimeout(() => {
+      process.stderr.write(`o365-message-trace: shutdown took longer than ${SHUTDOWN_GRACE_MS / 1000}s, exiting\n`);
+      lock?.release();
+      process.exit(EXIT_FAILURE);
+    }, SHUTDOWN_GRACE_MS).unref();
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
@@ -70,13 +93,15 @@ export async function runCommand(argv: string[]): Promise<number> {
     const clock = clockFromEnv();
     const hooks = daemonHooks(config, logger);
     const rt = createRuntime(config, { logger, clock, metrics: hooks.metrics });
-    await hooks.start?.();
     try {
+      await hooks.start?.();
+      logger.info("daemon started", { sink: config.sink.type, source: config.source, frequency_s: config.frequency, window_min: config.window, delay_min: config.delay });
       await daemonLoop(rt, config, logger, ac.signal, clock ?? Date.now, hooks);
     } finally {
       await rt.close();
       await hooks.stop?.();
     }
+    logger.info("daemon stopped");
     return EXIT_OK;
   } catch (err) {
     return printError(err);

@@ -87,7 +87,7 @@ const rescan = z
   })
   .strict();
 
-const forward = z
+export const forwardSinkSchema = z
   .object({
     host: z.string().default("127.0.0.1"),
     port: z.number().int().min(1).max(65535).default(24224),
@@ -115,7 +115,7 @@ const forward = z
   })
   .strict();
 
-const httpSink = z
+export const httpSinkSchema = z
   .object({
     url: z.string().url(),
     format: z.enum(["ndjson", "json"]).default("ndjson"),
@@ -133,8 +133,8 @@ const httpSink = z
 const sink = z
   .object({
     type: z.enum(["stdout", "forward", "http"]).default("stdout"),
-    forward: forward.optional(),
-    http: httpSink.optional(),
+    forward: forwardSinkSchema.optional(),
+    http: httpSinkSchema.optional(),
   })
   .strict();
 

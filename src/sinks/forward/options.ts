@@ -1,0 +1,73 @@
+// sink.forward config → @fluent-org/logger client options. Kept apart from the sink so the delivery logic
+// reads without TLS and handshake plumbing in the way.
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import type { ConnectionOptions } from "node:tls";
+import type { FluentClientOptions } from "@fluent-org/logger";
+import { forwardSinkSchema } from "../../config/schema.js";
+import { CollectorError } from "../../errors.js";
+import { registerSecret } from "../../log/redact.js";
+
+export type ForwardConfig = ReturnType<typeof forwardSinkSchema.parse>;
+
+/** sink.forward with every default filled in, also when the section is absent. */
+export function forwardConfig(section: ForwardConfig | undefined): ForwardConfig {
+  return section ?? forwardSinkSchema.parse({});
+}
+
+function readPem(file: string, key: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    throw new CollectorError("config", `cannot read sink.forward.tls.${key} ${file}: ${(err as Error).message}`, {
+      hint: `set sink.forward.tls.${key} to a PEM file that exists`,
+    });
+  }
+}
+
+export function tlsOptions(c: ForwardConfig): ConnectionOptions | undefined {
+  const t = c.tls;
+  if (!t?.enabled) return undefined;
+  const opts: ConnectionOptions = { servername: t.servername ?? (isIp(c.host) ? undefined : c.host) };
+  if (t.ca_file) opts.ca = readPem(t.ca_file, "ca_file");
+  if (t.cert_file) opts.cert = readPem(t.cert_file, "cert_file");
+  if (t.key_file) opts.key = readPem(t.key_file, "key_file");
+  if (t.insecure) opts.rejectUnauthorized = false;
+  return opts;
+}
+
+function isIp(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(":");
+}
+
+export function clientOptions(c: ForwardConfig): FluentClientOptions {
+  if ((c.username || c.password) && !c.shared_key) {
+    throw new CollectorError("config", "sink.forward.username/password need sink.forward.shared_key", {
+      hint: "the forward handshake (HELO/PING/PONG) carries user auth only together with a shared key",
+    });
+  }
+  registerSecret(c.shared_key);
+  registerSecret(c.password);
+  const ackMs = c.ack_timeout * 1000;
+  return {
+    eventMode: c.event_mode,
+    // We never connect implicitly: the sink connects on first send so a refused connection is one clear error.
+    disableAutoconnect: true,
+    socket: {
+      host: c.host,
+      port: c.port,
+      // The library closes an idle socket after `timeout`; keep it longer than the ack wait so a receiver that
+      // is slow to ack is reported as an ack timeout, not a confusing "connection closed".
+      timeout: ackMs + 5_000,
+      tls: tlsOptions(c),
+      reconnect: { delay: 500, maxDelay: 5_000 },
+    },
+    ...(c.require_ack_response ? { ack: { ackTimeout: ackMs } } : {}),
+    ...(c.shared_key
+      ? { security: { clientHostname: c.client_hostname ?? hostname(), sharedKey: c.shared_key, username: c.username, password: c.password } }
+      : {}),
+    // Batches: the queue is written as one forward message as soon as it holds batch_size records.
+    sendQueueSyncFlushLimit: { length: c.batch_size },
+    milliseconds: true,
+  };
+}
