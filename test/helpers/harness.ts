@@ -32,6 +32,8 @@ export function simConfigInput(sim: Simulator, dir: string, extra: Partial<Confi
     endpoints: { login: sim.url, graph: sim.graphBase, rws: sim.rwsBase },
     http: { ca_file: caFile, timeout: 30 },
     retry: { count: 3, backoff: { initial: 0.05, max: 0.2, jitter: 0.2 }, error_retry_span: 1, error_retry_count: 3 },
+    // Tests page a lot on purpose; the production default (100 requests / 5 min) would only slow them.
+    request_budget: { limit: 100000, window_seconds: 1 },
     delay: 0,
     window: 15,
     state_dir: join(dir, "state"),
