@@ -26,6 +26,16 @@ export function classifyAuthError(err: unknown): CollectorError {
       cause: err,
     });
   }
+  // Entra itself is overloaded or down (HTTP 429/5xx, AADSTS90033/50196, temporarily_unavailable): that heals
+  // by waiting, so it must be retried and must not stop the daemon like a wrong secret would.
+  const status = (err as { status?: number })?.status ?? 0;
+  if (status === 429 || status >= 500 || /temporarily_unavailable|server_error|AADSTS(90033|50196)\b/.test(text)) {
+    return new CollectorError("transient", `the login endpoint is unavailable: ${firstLine(e?.errorMessage || e?.message || String(err))}`, {
+      status: status || undefined,
+      hint: "retried; Entra ID reported a temporary failure",
+      cause: err,
+    });
+  }
   return new CollectorError("auth", `sign-in failed: ${firstLine(e?.errorMessage || e?.message || String(err))}`, {
     hint: "run `o365-message-trace auth-test --config FILE` for a diagnosis",
     cause: err,

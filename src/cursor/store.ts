@@ -2,7 +2,7 @@
 // Written atomically (temp+fsync+rename, 0600). Between window commits, identities delivered so far are
 // appended to a journal (one fsynced line per delivered page), so a crash mid-window re-sends at most
 // the page that was in flight, and with dedupe on, nothing at all that the journal recorded.
-import { existsSync, openSync, closeSync, fsyncSync, readFileSync, truncateSync, writeSync } from "node:fs";
+import { existsSync, openSync, closeSync, fstatSync, fsyncSync, readFileSync, readSync, truncateSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { CollectorError } from "../errors.js";
 import { SeenSet, fingerprint } from "../dedupe/seen.js";
@@ -15,6 +15,8 @@ export interface State {
   source: string;
   /** End of the last fully delivered window (ISO). Absent: nothing delivered yet. */
   cursor?: string;
+  /** Start of the first window this state delivered: the floor of every re-scan. Absent in old states (no floor). */
+  origin?: string;
   updated?: string;
   windows_done: number;
   records_delivered: number;
@@ -99,8 +101,13 @@ export class StateStore {
     let text = "";
     for (const [minute, fps] of byMinute) text += `${minute} ${fps.join("")}\n`;
     this.ensureDir();
-    const fd = openSync(this.journalFile, "a", 0o600);
+    const fd = openSync(this.journalFile, "a+", 0o600);
     try {
+      // After a torn append (power loss mid-write) start on a fresh line, or this page would be glued to the
+      // torn one and dropped on replay too.
+      const size = fstatSync(fd).size;
+      const last = Buffer.alloc(1);
+      if (size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a) text = "\n" + text;
       writeSync(fd, text);
       fsyncSync(fd);
     } finally {

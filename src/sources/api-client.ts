@@ -46,27 +46,33 @@ export class ApiClient {
    */
   async get<T>(url: string, route: string, accept: string, parse: (res: HttpResponse) => T, signal?: AbortSignal): Promise<T> {
     const { opts } = this;
+    // One forced token refresh per request, independent of retry.count: a token that expired mid-paging
+    // is renewed and the request repeated at once; a second 401 with a fresh token is a real auth failure.
     let refreshed = false;
     return withRetry(
       async () => {
-        await opts.hooks?.beforeRequest?.(signal);
-        const token = await opts.tokens.getToken(opts.scope, { force: refreshed });
-        const res = await httpRequest(url, {
-          dispatcher: opts.dispatcher,
-          headers: { authorization: `Bearer ${token}`, accept, "client-request-id": crypto.randomUUID() },
-          timeoutMs: opts.timeoutMs,
-          signal,
-        });
-        opts.hooks?.onResponse?.(route, res.status);
-        const err = opts.classify(res, url, token);
-        if (!err) return parse(res);
-        // An expired or revoked token mid-paging: get a fresh one and try again, once.
-        if (res.status === 401 && !refreshed && err.code !== "ServicePrincipalNotFound") {
-          refreshed = true;
-          opts.logger.info("access token rejected; acquiring a new one", { route });
-          throw new CollectorError("transient", err.message, { status: 401, retryAfter: 0 });
+        for (let force = false; ; ) {
+          await opts.hooks?.beforeRequest?.(signal);
+          const token = await opts.tokens.getToken(opts.scope, { force });
+          // Counted only once a fresh token was really obtained: a refresh that failed (login endpoint 503)
+          // leaves the next attempt free to try again instead of turning the next 401 into a fatal error.
+          if (force) refreshed = true;
+          const res = await httpRequest(url, {
+            dispatcher: opts.dispatcher,
+            headers: { authorization: `Bearer ${token}`, accept, "client-request-id": crypto.randomUUID() },
+            timeoutMs: opts.timeoutMs,
+            signal,
+          });
+          opts.hooks?.onResponse?.(route, res.status);
+          const err = opts.classify(res, url, token);
+          if (!err) return parse(res);
+          if (res.status === 401 && !refreshed && err.code !== "ServicePrincipalNotFound") {
+            force = true;
+            opts.logger.info("access token rejected; acquiring a new one", { route });
+            continue;
+          }
+          throw err;
         }
-        throw err;
       },
       opts.retry,
       {
