@@ -1,13 +1,12 @@
 // Managed identity (Azure VM / App Service / Functions / Arc…) through msal-node's ManagedIdentityApplication:
 // no secret at all; msal finds the platform's token endpoint from the environment (IDENTITY_ENDPOINT +
 // IDENTITY_HEADER on App Service, IMDS on VMs). Our network client carries the proxy/CA settings.
-import { ManagedIdentityApplication, LogLevel } from "@azure/msal-node";
+import { ManagedIdentityApplication } from "@azure/msal-node";
 import type { Config } from "../config/schema.js";
 import { CollectorError } from "../errors.js";
 import { registerSecret } from "../log/redact.js";
 import { classifyAuthError } from "./errors.js";
-import { UndiciNetworkClient } from "./network-client.js";
-import { providerFactories, type AuthDeps, type TokenProvider } from "./provider.js";
+import { msalSystemOptions, providerFactories, type AuthDeps, type TokenProvider } from "./provider.js";
 
 export class ManagedIdentityProvider implements TokenProvider {
   readonly method = "managed_identity";
@@ -17,14 +16,7 @@ export class ManagedIdentityProvider implements TokenProvider {
     const id = config.auth.managed_identity_client_id;
     this.app = new ManagedIdentityApplication({
       ...(id ? { managedIdentityIdParams: { userAssignedClientId: id } } : {}),
-      system: {
-        networkClient: new UndiciNetworkClient(deps.dispatcher, config.http.timeout * 1000 || 60_000),
-        loggerOptions: {
-          logLevel: LogLevel.Warning,
-          piiLoggingEnabled: false,
-          loggerCallback: (_level, message) => deps.logger.debug("msal", { detail: message }),
-        },
-      },
+      system: msalSystemOptions(config, deps),
     });
   }
 

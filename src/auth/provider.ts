@@ -2,7 +2,7 @@
 // `force` skips the cache after a 401 (token revoked or expired mid-paging).
 import { readFileSync, existsSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
-import { ConfidentialClientApplication, type Configuration, LogLevel } from "@azure/msal-node";
+import { ConfidentialClientApplication, type Configuration, LogLevel, type NodeSystemOptions } from "@azure/msal-node";
 import type { Dispatcher } from "undici";
 import type { Config } from "../config/schema.js";
 import { CollectorError } from "../errors.js";
@@ -29,6 +29,18 @@ export interface AuthDeps {
 
 const MICROSOFT_LOGIN_HOSTS = new Set(["login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn", "login.microsoft.com"]);
 
+/** Network (our undici dispatcher: proxy, CA) and logging (debug, no PII) for every msal application. */
+export function msalSystemOptions(config: Config, deps: AuthDeps): NodeSystemOptions {
+  return {
+    networkClient: new UndiciNetworkClient(deps.dispatcher, config.http.timeout * 1000 || 60_000),
+    loggerOptions: {
+      logLevel: LogLevel.Warning,
+      piiLoggingEnabled: false,
+      loggerCallback: (_level, message) => deps.logger.debug("msal", { detail: message }),
+    },
+  };
+}
+
 /** msal configuration shared by every confidential-client method. */
 export function msalBaseConfig(config: Config, deps: AuthDeps): Configuration {
   const authority = `${deps.loginBase.replace(/\/+$/, "")}/${config.tenant_id}`;
@@ -41,14 +53,7 @@ export function msalBaseConfig(config: Config, deps: AuthDeps): Configuration {
       // msal read its metadata from the authority itself instead of the public instance-discovery endpoint.
       ...(MICROSOFT_LOGIN_HOSTS.has(host) ? {} : { knownAuthorities: [host] }),
     },
-    system: {
-      networkClient: new UndiciNetworkClient(deps.dispatcher, config.http.timeout * 1000 || 60_000),
-      loggerOptions: {
-        logLevel: LogLevel.Warning,
-        piiLoggingEnabled: false,
-        loggerCallback: (_level, message) => deps.logger.debug("msal", { detail: message }),
-      },
-    },
+    system: msalSystemOptions(config, deps),
   };
 }
 

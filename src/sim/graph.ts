@@ -3,7 +3,7 @@ import { checkBearer, type AuthResult } from "./auth.js";
 import type { Ctx } from "./context.js";
 import { detailsFor } from "./details.js";
 import { parseFilter, parseTime, timeBounds, type Clause, type Op } from "./odata.js";
-import { collectPage, DAY_MS, decodeSkipToken, encodeSkipToken, eqMatcher, fingerprint, nextLink, SkipTokenError, type PageState } from "./paging.js";
+import { collectPage, DAY_MS, encodeSkipToken, eqMatcher, fingerprint, nextLink, skipTokenOf } from "./paging.js";
 import { graphError, graphJson, type SimRequest, type SimResponse } from "./responses.js";
 import type { SimRecord } from "./traffic.js";
 import type { GraphTraceItem } from "./types.js";
@@ -66,16 +66,9 @@ export function listMessageTraces(ctx: Ctx, req: SimRequest): SimResponse {
   }
 
   const fp = fingerprint(ctx, "graph", filter, String(top));
-  let state: PageState | undefined;
-  const skip = q.get("$skiptoken");
-  if (skip !== null) {
-    try {
-      state = decodeSkipToken(ctx, skip, fp);
-    } catch (e) {
-      if (e instanceof SkipTokenError) return bad(e.message);
-      throw e;
-    }
-  }
+  const skip = skipTokenOf(ctx, q, fp);
+  if (skip.error) return bad(skip.error);
+  const state = skip.state;
   let lo: number;
   let hi: number;
   if (state) {

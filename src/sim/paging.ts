@@ -45,6 +45,18 @@ export function decodeSkipToken(ctx: Ctx, token: string, f: string): PageState {
   return { pos: { h: a[0], i: a[1] }, n: a[2], lo: a[3], hi: a[4], f: a[5] };
 }
 
+/** The request's $skiptoken decoded, or why it is refused (a 400 for the caller). */
+export function skipTokenOf(ctx: Ctx, q: URLSearchParams, f: string): { state?: PageState; error?: string } {
+  const token = q.get("$skiptoken");
+  if (token === null) return {};
+  try {
+    return { state: decodeSkipToken(ctx, token, f) };
+  } catch (e) {
+    if (e instanceof SkipTokenError) return { error: e.message };
+    throw e;
+  }
+}
+
 export interface Page {
   rows: SimRecord[];
   /** Cursor of the first matching row after this page, when there is one. */

@@ -3,7 +3,7 @@
 import { checkBearer } from "./auth.js";
 import type { Ctx } from "./context.js";
 import { ODataError, parseFilter, parseTime, type Clause } from "./odata.js";
-import { collectPage, DAY_MS, decodeSkipToken, encodeSkipToken, eqMatcher, fingerprint, nextLink, SkipTokenError, type PageState } from "./paging.js";
+import { collectPage, DAY_MS, encodeSkipToken, eqMatcher, fingerprint, nextLink, skipTokenOf } from "./paging.js";
 import { escapeXml, header, odataError, type RwsFormat, type SimRequest, type SimResponse } from "./responses.js";
 import type { SimRecord } from "./traffic.js";
 
@@ -65,16 +65,9 @@ export function messageTrace(ctx: Ctx, req: SimRequest): SimResponse {
     }
   }
   const fp = fingerprint(ctx, "rws", filter);
-  let state: PageState | undefined;
-  const skip = q.get("$skiptoken");
-  if (skip !== null) {
-    try {
-      state = decodeSkipToken(ctx, skip, fp);
-    } catch (e) {
-      if (e instanceof SkipTokenError) return bad(e.message);
-      throw e;
-    }
-  }
+  const skip = skipTokenOf(ctx, q, fp);
+  if (skip.error) return bad(skip.error);
+  const state = skip.state;
   let lo: number;
   let hi: number;
   if (state) {
