@@ -2,18 +2,26 @@
 // Sources and sinks register factories here, so adding one never touches the pipeline.
 import type { Dispatcher } from "undici";
 import { createTokenProvider, type TokenProvider } from "./auth/provider.js";
+// Side-effect imports: these register the auth_code and managed_identity methods in providerFactories.
+import "./auth/auth-code.js";
+import "./auth/managed-identity.js";
 import { CLOUDS } from "./config/clouds.js";
 import type { Config } from "./config/schema.js";
 import { StateStore } from "./cursor/store.js";
 import { CollectorError } from "./errors.js";
 import type { Logger } from "./log/logger.js";
+import { RequestBudget } from "./net/budget.js";
 import { createDispatcher } from "./net/dispatcher.js";
 import type { RetryPolicy } from "./net/retry.js";
 import { Collector } from "./pipeline/collector.js";
 import { noopMetrics, type PipelineMetrics } from "./pipeline/metrics.js";
 import { RecordMapper } from "./schema/mapper.js";
 import { StdoutSink } from "./sinks/stdout/stdout-sink.js";
+import { ForwardSink } from "./sinks/forward/forward-sink.js";
+import { forwardConfig } from "./sinks/forward/options.js";
+import { HttpSink, httpSinkConfig } from "./sinks/http/http-sink.js";
 import { GraphSource } from "./sources/graph/graph-source.js";
+import { RwsSource } from "./sources/rws/rws-source.js";
 import type { ApiHooks } from "./sources/api-client.js";
 import type { Sink, Source } from "./types.js";
 
@@ -70,10 +78,25 @@ export const sourceFactories: Partial<Record<Config["source"], SourceFactory>> =
       pageSize: ctx.config.page_size,
       organization: ctx.config.organization,
     }),
+  // No page size: the report pages itself (2000 rows), and OData $top would cap the whole result.
+  rws: (ctx) =>
+    new RwsSource({
+      dispatcher: ctx.dispatcher,
+      tokens: ctx.tokens,
+      timeoutMs: ctx.config.http.timeout * 1000,
+      retry: ctx.retry,
+      logger: ctx.logger,
+      hooks: ctx.hooks,
+      rwsBase: ctx.endpoints.rws,
+      resource: ctx.endpoints.rwsResource,
+      format: ctx.config.format,
+    }),
 };
 
 export const sinkFactories: Partial<Record<Config["sink"]["type"], SinkFactory>> = {
   stdout: (ctx) => new StdoutSink((ctx.stdout ?? process.stdout) as never),
+  forward: (ctx) => new ForwardSink(forwardConfig(ctx.config.sink.forward), ctx.logger),
+  http: (ctx) => new HttpSink({ config: httpSinkConfig(ctx.config), retry: retryPolicy(ctx.config), logger: ctx.logger, env: ctx.env, metrics: ctx.metrics }),
 };
 
 export interface ResolvedEndpoints {
@@ -133,6 +156,8 @@ export function createSourceSide(config: Config, opts: RuntimeOptions): { dispat
   const metrics = opts.metrics ?? noopMetrics;
   const factory = sourceFactories[config.source];
   if (!factory) throw new CollectorError("config", `source ${config.source} is not available in this build`, { hint: "use source: graph" });
+  // One budget per runtime, shared by list and detail calls: pace ourselves below the service's throttle.
+  const budget = opts.beforeRequest ? undefined : budgetHooks(config, opts.logger);
   const source = factory({
     config,
     dispatcher,
@@ -141,12 +166,29 @@ export function createSourceSide(config: Config, opts: RuntimeOptions): { dispat
     retry: retryPolicy(config),
     endpoints,
     hooks: {
-      beforeRequest: opts.beforeRequest,
-      onResponse: (route, status) => metrics.apiResponse(route, status),
+      beforeRequest: opts.beforeRequest ?? budget!.beforeRequest,
+      onResponse: (route, status) => {
+        budget?.onResponse();
+        metrics.apiResponse(route, status);
+      },
       onRetry: (route) => metrics.retry(route),
     },
   });
   return { dispatcher, tokens, endpoints, source };
+}
+
+/** The client-side request budget from config.request_budget, as ApiHooks (acquire before, restamp after). */
+export function budgetHooks(config: Config, logger: Logger): { beforeRequest: NonNullable<ApiHooks["beforeRequest"]>; onResponse: () => void; budget: RequestBudget } {
+  const budget = new RequestBudget({ limit: config.request_budget.limit, windowMs: config.request_budget.window_seconds * 1000 });
+  return {
+    budget,
+    beforeRequest: async (signal) => {
+      const wait = budget.delay();
+      if (wait >= 10_000) logger.info("request budget used up; pacing requests", { wait_ms: Math.round(wait), limit: budget.limit, window_seconds: budget.windowMs / 1000 });
+      await budget.acquire(signal);
+    },
+    onResponse: () => budget.complete(),
+  };
 }
 
 export function createSink(config: Config, opts: RuntimeOptions): Sink {

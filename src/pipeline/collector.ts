@@ -34,6 +34,34 @@ export interface CycleResult {
 
 const GRAPH_MAX_SPAN_MINUTES = 10 * 24 * 60;
 
+/**
+ * With details on, a row's details are "settled" once delivered (or once the row was passed over because of
+ * details_max_per_window). The marker is journaled like an identity, so a window that fails between its rows
+ * and their details fetches exactly the unsettled details again when it is re-read: none lost, none doubled.
+ */
+const detailsMark = (id: string) => `${id}|details-settled`;
+
+/**
+ * Fetch the next page while the current one is mapped and written: network wait and CPU overlap. Bounded to
+ * one page ahead, and only ever the page the source would have fetched next (no extra requests).
+ */
+export async function* readAhead<T>(pages: AsyncIterable<T>): AsyncGenerator<T> {
+  const it = pages[Symbol.asyncIterator]();
+  let next = it.next();
+  try {
+    for (;;) {
+      const r = await next;
+      if (r.done) return;
+      next = it.next();
+      next.catch(() => {}); // surfaces at the next await; never an unhandled rejection if we stop early
+      yield r.value;
+    }
+  } finally {
+    // Stopping early (sink failure): let the source finish its in-flight page and clean up, without waiting.
+    it.return?.()?.catch(() => {});
+  }
+}
+
 export class Collector {
   private readonly clock: () => number;
   private readonly metrics: PipelineMetrics;
@@ -71,7 +99,9 @@ export class Collector {
     state.cycles++;
 
     const rescanDue = config.rescan.horizon > 0 && config.dedupe && state.cursor !== undefined && state.cycles % config.rescan.every === 0;
-    const rescans = rescanDue ? planRescan(cursor, opts, this.initialCursor(now)) : [];
+    // Re-scans never reach before the state's first window (`origin`, persisted): the default start moves
+    // with the clock, so flooring at initialCursor(now) would shrink the horizon to about one window.
+    const rescans = rescanDue ? planRescan(cursor, opts, state.origin ? new Date(state.origin) : undefined) : [];
     for (const w of rescans) {
       const n = await this.processWindow(w, true, state, seen, result, signal);
       result.rescanned++;
@@ -100,9 +130,11 @@ export class Collector {
     const end = w.end.getTime();
     const grouped = new Map<string, TraceRow[]>();
     const detailRows: TraceRow[] = [];
+    const settled: Array<{ id: string; time: number }> = [];
+    const wantDetails = config.details && !!source.readDetails;
     let sent = 0;
 
-    for await (const page of source.readWindow(w, signal)) {
+    for await (const page of readAhead(source.readWindow(w, signal))) {
       const fresh: Array<{ row: TraceRow; id: string; time: number }> = [];
       const inPage = new Set<string>();
       for (const row of page) {
@@ -111,6 +143,10 @@ export class Collector {
         if (!(time >= start && time < end)) continue;
         const id = identity(row.traceId, row.recipient);
         if ((config.dedupe && seen.has(id, time)) || inPage.has(id)) {
+          // Delivered before, but its details never were (the window failed in between): fetch them now.
+          if (wantDetails && config.dedupe && !inPage.has(id) && !seen.has(detailsMark(id), time) && detailRows.length < config.details_max_per_window) {
+            detailRows.push(row);
+          }
           result.duplicates++;
           this.metrics.duplicatesDropped(1);
           continue;
@@ -118,8 +154,11 @@ export class Collector {
         inPage.add(id);
         fresh.push({ row, id, time });
       }
-      if (config.details && detailRows.length < config.details_max_per_window) {
-        for (const f of fresh) if (detailRows.length < config.details_max_per_window) detailRows.push(f.row);
+      if (wantDetails) {
+        for (const f of fresh) {
+          if (detailRows.length < config.details_max_per_window) detailRows.push(f.row);
+          else settled.push({ id: detailsMark(f.id), time: f.time });
+        }
       }
       if (config.group_by === "message") {
         for (const f of fresh) {
@@ -137,8 +176,9 @@ export class Collector {
         // Checkpoint the page: once the sink confirms it, its identities are journaled, so a crash or a
         // failure later in this window never re-sends it.
         await sink.flush();
-        store.journal(fresh);
-        for (const f of fresh) seen.add(f.id, f.time);
+        const done = [...fresh, ...settled.splice(0)];
+        store.journal(done);
+        for (const f of done) seen.add(f.id, f.time);
       }
       this.metrics.recordsEmitted(fresh.length);
     }
@@ -155,15 +195,17 @@ export class Collector {
       this.metrics.recordsEmitted(envelopes.length);
       if (config.dedupe) {
         await sink.flush();
+        ids.push(...settled.splice(0));
         store.journal(ids);
         for (const i of ids) seen.add(i.id, i.time);
       }
     }
 
-    if (detailRows.length > 0 && source.readDetails) sent += await this.sendDetails(detailRows, w, seen, signal);
+    if (detailRows.length > 0 && wantDetails) sent += await this.sendDetails(detailRows, w, seen, signal);
 
     await sink.flush();
     if (!rescan) {
+      if (state.cursor === undefined) state.origin = w.start.toISOString();
       state.cursor = w.end.toISOString();
       state.windows_done++;
     }
@@ -181,15 +223,17 @@ export class Collector {
     for (const row of rows) {
       const details = await source.readDetails!(row, signal);
       const envelopes = details.map((d) => mapper.mapDetail(d, w)).filter((e) => !(config.dedupe && seen.has(e.id, e.time)));
-      if (envelopes.length === 0) continue;
-      await sink.send(envelopes);
-      sent += envelopes.length;
-      if (config.dedupe) {
-        await sink.flush();
-        store.journal(envelopes);
-        for (const e of envelopes) seen.add(e.id, e.time);
+      if (envelopes.length > 0) {
+        await sink.send(envelopes);
+        sent += envelopes.length;
+        this.metrics.recordsEmitted(envelopes.length);
       }
-      this.metrics.recordsEmitted(envelopes.length);
+      if (config.dedupe) {
+        if (envelopes.length > 0) await sink.flush();
+        const done = [...envelopes.map((e) => ({ id: e.id, time: e.time })), { id: detailsMark(identity(row.traceId, row.recipient)), time: Date.parse(row.received) }];
+        store.journal(done);
+        for (const e of done) seen.add(e.id, e.time);
+      }
     }
     return sent;
   }

@@ -17,8 +17,15 @@ export function normaliseStatus(status: string): string {
   return STATUS_BY_LOWER.get(status.toLowerCase()) ?? status;
 }
 
+// Already canonical UTC (seconds, or milliseconds), on a day every month has: Date.parse + toISOString would
+// give the same text back, so skip both (the hot path: one call per record). Anything else takes the slow path.
+const ISO_MS = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+const ISO_S = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$/;
+
 /** ISO 8601 UTC with Z and milliseconds, whatever the API sent (RWS `/Date(ms)/` is converted by its parser). */
 export function isoTime(value: string): string {
+  if (value.length === 24 && ISO_MS.test(value)) return value;
+  if (value.length === 20 && ISO_S.test(value)) return value.slice(0, 19) + ".000Z";
   const t = Date.parse(value);
   return Number.isFinite(t) ? new Date(t).toISOString() : value;
 }
@@ -33,8 +40,21 @@ function domainOf(address: string | undefined): string | undefined {
   return at >= 0 ? address.slice(at + 1).toLowerCase() : undefined;
 }
 
+/** Field names built once: a key concatenated per record would be a fresh string to look up every time. */
+const K = {
+  id: PREFIX + "id", trace_id: PREFIX + "trace_id", received: PREFIX + "received", sender: PREFIX + "sender",
+  subject: PREFIX + "subject", size: PREFIX + "size", status: PREFIX + "status", from_ip: PREFIX + "from_ip",
+  to_ip: PREFIX + "to_ip", index: PREFIX + "index", organization: PREFIX + "organization", tenant_id: PREFIX + "tenant_id",
+  source: PREFIX + "source", window_start: PREFIX + "window_start", window_end: PREFIX + "window_end",
+  recipient: PREFIX + "recipient", direction: PREFIX + "direction",
+} as const;
+
+const present = (v: unknown): boolean => v !== undefined && v !== null && v !== "";
+
 export class RecordMapper {
   private readonly local: string[];
+  /** The window's ISO bounds, computed once per window instead of once per record. */
+  private lastWindow?: { window: Window; start: string; end: string };
 
   constructor(private readonly opts: MapOptions) {
     this.local = opts.localDomains.map((d) => d.toLowerCase().replace(/^\*?\./, ""));
@@ -54,27 +74,35 @@ export class RecordMapper {
     return recipients.some((r) => this.isLocal(r)) ? "inbound" : "external";
   }
 
-  /** The flat record body shared by per-recipient, grouped and detail records. */
+  private windowIso(window: Window): { start: string; end: string } {
+    const c = this.lastWindow;
+    if (c && c.window === window) return c;
+    const next = { window, start: window.start.toISOString(), end: window.end.toISOString() };
+    this.lastWindow = next;
+    return next;
+  }
+
+  /** The flat record body shared by per-recipient, grouped and detail records (key order is the output order). */
   private base(row: TraceRow, window: Window): Record<string, unknown> {
     const r: Record<string, unknown> = {};
-    const set = (k: string, v: unknown) => {
-      if (v !== undefined && v !== null && v !== "") r[PREFIX + k] = v;
-    };
-    set("id", row.messageId);
-    set("trace_id", row.traceId);
-    set("received", isoTime(row.received));
-    set("sender", row.sender?.toLowerCase());
-    set("subject", row.subject);
-    set("size", row.size);
-    set("status", row.status === undefined ? undefined : normaliseStatus(row.status));
-    set("from_ip", row.fromIP);
-    set("to_ip", row.toIP);
-    set("index", row.index);
-    set("organization", row.organization ?? this.opts.organization ?? this.opts.tenantId);
-    set("tenant_id", this.opts.tenantId);
-    set("source", this.opts.source);
-    set("window_start", row.windowStart ? isoTime(row.windowStart) : window.start.toISOString());
-    set("window_end", row.windowEnd ? isoTime(row.windowEnd) : window.end.toISOString());
+    if (present(row.messageId)) r[K.id] = row.messageId;
+    if (present(row.traceId)) r[K.trace_id] = row.traceId;
+    if (present(row.received)) r[K.received] = isoTime(row.received);
+    const sender = row.sender?.toLowerCase();
+    if (present(sender)) r[K.sender] = sender;
+    if (present(row.subject)) r[K.subject] = row.subject;
+    if (present(row.size)) r[K.size] = row.size;
+    if (present(row.status)) r[K.status] = normaliseStatus(row.status!);
+    if (present(row.fromIP)) r[K.from_ip] = row.fromIP;
+    if (present(row.toIP)) r[K.to_ip] = row.toIP;
+    if (present(row.index)) r[K.index] = row.index;
+    const org = row.organization ?? this.opts.organization ?? this.opts.tenantId;
+    if (present(org)) r[K.organization] = org;
+    if (present(this.opts.tenantId)) r[K.tenant_id] = this.opts.tenantId;
+    if (present(this.opts.source)) r[K.source] = this.opts.source;
+    const w = row.windowStart && row.windowEnd ? undefined : this.windowIso(window);
+    r[K.window_start] = row.windowStart ? isoTime(row.windowStart) : w!.start;
+    r[K.window_end] = row.windowEnd ? isoTime(row.windowEnd) : w!.end;
     return r;
   }
 
@@ -86,9 +114,9 @@ export class RecordMapper {
   mapRow(row: TraceRow, window: Window): Envelope {
     const r = this.base(row, window);
     const recipient = row.recipient?.toLowerCase();
-    if (recipient) r[PREFIX + "recipient"] = recipient;
-    const dir = this.direction(row.sender, recipient ? [recipient] : []);
-    if (dir) r[PREFIX + "direction"] = dir;
+    if (recipient) r[K.recipient] = recipient;
+    const dir = this.local.length === 0 ? undefined : this.direction(row.sender, recipient ? [recipient] : []);
+    if (dir) r[K.direction] = dir;
     return { id: identity(row.traceId, recipient), time: Date.parse(row.received), record: this.finish(r) };
   }
 

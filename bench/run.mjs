@@ -1,0 +1,197 @@
+// `npm run bench`: throughput, memory and request pacing of the collector against the simulated tenant
+// (separate process), side by side with a minimal undici + JSON.parse loop over the same pages.
+// Flags: --records N (default 1 000 000) · --quick (100 000) · --only a,b · --profile (CPU profiles of the
+// collector cases into bench/profiles/) · --throttle LIMIT/WINSEC (default 10/6) · --throttle-records N ·
+// --out FILE (default bench/results.json).
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, platform, release, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { cpuSecondsOf, killAll, ROOT, runCase, simControl, startService, startSim } from "./lib.mjs";
+
+const { values: flags } = parseArgs({
+  options: {
+    records: { type: "string" }, quick: { type: "boolean" }, only: { type: "string" }, profile: { type: "boolean" },
+    throttle: { type: "string" }, "throttle-records": { type: "string" }, out: { type: "string" }, help: { type: "boolean" },
+  },
+});
+if (flags.help) {
+  process.stdout.write("usage: npm run bench -- [--records N | --quick] [--only stdout,nodedupe,forward,rws,throttled] [--profile] [--throttle 10/6] [--throttle-records N] [--out FILE]\n");
+  process.exit(0);
+}
+const N = Number(flags.records ?? (flags.quick ? 100_000 : 1_000_000));
+const [TL, TW] = (flags.throttle ?? "10/6").split("/").map(Number);
+const RWS_RECORDS = Math.min(N, flags.quick ? 100_000 : 250_000);
+const NT = Number(flags["throttle-records"] ?? (flags.quick ? 150_000 : 500_000));
+const only = flags.only ? new Set(flags.only.split(",")) : undefined;
+const want = (c) => !only || only.has(c);
+const PAGE = 5000;
+const HOUR = 3_600_000;
+// One 24-hour window (the brief's memory case), in the past so every record is visible, midnight-aligned.
+const T0 = Math.floor((Date.now() - 3 * 24 * HOUR) / (24 * HOUR)) * 24 * HOUR;
+const T1 = T0 + 24 * HOUR;
+// The simulator's messages have 1–4 recipients (≈ 2.5 records each); each hour is ±25 % around the rate.
+const rateFor = (records) => Math.max(1, Math.round(records / 24 / 2.5));
+
+const dir = mkdtempSync(join(tmpdir(), "o365mt-bench-"));
+const profileDir = join(ROOT, "bench/profiles");
+const rows = [];
+const deadline = setTimeout(() => { console.error("bench: overall time limit (30 min) reached"); killAll(); process.exit(3); }, 30 * 60_000);
+
+function configFor(sim, name, extra) {
+  const file = join(dir, `${name}.yaml`);
+  // JSON is YAML: the config loader reads it as is.
+  writeFileSync(file, JSON.stringify({
+    tenant_id: sim.tenantId,
+    auth: { method: "client_secret", client_id: sim.clientId, client_secret: sim.clientSecret },
+    endpoints: { login: sim.url, graph: sim.graphBase, rws: sim.rwsBase },
+    http: { ca_file: sim.caFile, timeout: 120 },
+    start: new Date(T0).toISOString(), window: 1440, delay: 0, max_windows_per_run: 1, page_size: PAGE,
+    // Throughput cases run against an unthrottled simulator: the client budget must not pace them either.
+    request_budget: { limit: 100000, window_seconds: 1 },
+    state_dir: join(dir, `state-${name}`),
+    log: { level: "info" },
+    ...extra,
+  }));
+  return file;
+}
+
+async function collectorCase(name, sim, extra, { env = {} } = {}) {
+  console.error(`bench: ${name}`);
+  const before = await simControl(sim, "/_sim/stats");
+  const simCpu0 = cpuSecondsOf(sim.pid);
+  const nodeArgs = flags.profile ? ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `${name}.cpuprofile`] : [];
+  const r = await runCase("collector", ["once", "--config", configFor(sim, name, extra)], { env: { O365MT_NOW: new Date(T1).toISOString(), ...env }, nodeArgs });
+  const after = await simControl(sim, "/_sim/stats");
+  const simCpu = simCpu0 === undefined ? undefined : cpuSecondsOf(sim.pid) - simCpu0;
+  const diff = (k) => (after.requests[k] ?? 0) - (before.requests[k] ?? 0);
+  const done = r.logs.find((l) => l.msg === "cycle done");
+  const failure = r.code !== 0 ? (r.stderr.trim().split("\n").filter((l) => !l.startsWith("{")).pop() || `exit ${r.code}`) : undefined;
+  return { ...r, simCpu, records: done?.records, graphRequests: diff("graph"), rwsRequests: diff("rws"), throttled: after.throttled - before.throttled, failure };
+}
+
+function row(name, r, extra = {}) {
+  const records = r.records ?? 0;
+  const out = {
+    case: name, records, wallSeconds: r.wallMs / 1000, recordsPerSecond: records / (r.wallMs / 1000),
+    peakRssMB: r.maxRssKb / 1024, cpuSeconds: (r.userCpuMs + r.systemCpuMs) / 1000, ...extra,
+  };
+  // What the case could do if the simulator answered instantly: records per CPU-second of the case itself.
+  out.recordsPerCpuSecond = records / out.cpuSeconds;
+  // Simulator busy share during the case: near 100 % means the simulator, not the case, set the pace.
+  if (r.simCpu !== undefined) out.simulatorBusy = r.simCpu / out.wallSeconds;
+  if (r.failure) out.error = r.failure;
+  rows.push(out);
+  return out;
+}
+
+const pendingRow = (name, why) => rows.push({ case: name, pending: why });
+
+try {
+  if (flags.profile) mkdirSync(profileDir, { recursive: true });
+  console.error(`bench: ${N} records in one 24 h window, page ${PAGE}; simulator starting`);
+  const a = await startSim(["--seed", "1", "--rate", String(rateFor(N))], join(dir, "ca-a.pem"));
+  const sim = { ...a.info, caFile: join(dir, "ca-a.pem"), pid: a.child.pid };
+
+  const baselineArgs = [JSON.stringify({
+    url: sim.url, graphBase: sim.graphBase, tenantId: sim.tenantId, clientId: sim.clientId, clientSecret: sim.clientSecret,
+    caFile: sim.caFile, start: new Date(T0).toISOString(), end: new Date(T1).toISOString(), pageSize: PAGE,
+  })];
+  // The first pass warms the simulator (it generates each hour on first use); the second is measured.
+  const warm = await runCase("baseline", baselineArgs);
+  if (warm.code !== 0) throw new Error(`baseline failed: ${warm.stderr}`);
+  const simCpu0 = cpuSecondsOf(sim.pid);
+  const baseRun = await runCase("baseline", baselineArgs);
+  if (simCpu0 !== undefined) baseRun.simCpu = cpuSecondsOf(sim.pid) - simCpu0;
+  // The same query as the minimal loop: the collector must make exactly its requests (rows at exactly the
+  // window end come back from `le end` and are dropped by both, so this can exceed ceil(records / page)).
+  const expectedRequests = baseRun.pages;
+  const b = row("baseline (undici + JSON.parse → /dev/null)", baseRun, { apiRequests: baseRun.pages });
+  const ratio = (r) => (r.recordsPerSecond && b.recordsPerSecond ? r.recordsPerSecond / b.recordsPerSecond : undefined);
+  const check = (r) => (r.records === baseRun.records ? "" : `records ${r.records} ≠ baseline ${baseRun.records}`);
+
+  if (want("stdout")) {
+    const r = await collectorCase("stdout", sim, { sink: { type: "stdout" } });
+    const o = row("collector once, stdout → /dev/null", r, { apiRequests: r.graphRequests, expectedRequests });
+    o.ratioToBaseline = ratio(o);
+    o.note = check(o);
+  }
+
+  if (want("nodedupe")) {
+    // Same, with dedupe (and so the per-page journal and the identity set) off: what the identities cost.
+    const r = await collectorCase("nodedupe", sim, { sink: { type: "stdout" }, dedupe: false });
+    const o = row("collector once, stdout, dedupe off", r, { apiRequests: r.graphRequests, expectedRequests });
+    o.ratioToBaseline = ratio(o);
+    o.note = check(o);
+  }
+
+  if (want("forward")) {
+    const recv = await startService([join(ROOT, "bench/forward-receiver.mjs")], { label: "forward receiver" });
+    const r = await collectorCase("forward", sim, { sink: { type: "forward", forward: { host: "127.0.0.1", port: recv.info.port, require_ack_response: true } } });
+    const got = await recv.stop();
+    if (r.failure && /not available/.test(r.failure)) pendingRow("collector once, forward + acks", r.failure);
+    else {
+      const o = row("collector once, forward + acks (local receiver)", r, { apiRequests: r.graphRequests, expectedRequests, receiverRecords: got?.records });
+      o.ratioToBaseline = ratio(o);
+      o.note = [check(o), got && got.records !== o.records ? `receiver counted ${got.records}` : ""].filter(Boolean).join("; ");
+    }
+  }
+
+  if (want("rws")) {
+    // The XML path is far slower: it reads the first hours of the same day (≈ RWS_RECORDS records) only.
+    const hours = Math.max(1, Math.min(24, Math.round((24 * RWS_RECORDS) / N)));
+    const r = await collectorCase("rws", sim, { source: "rws", format: "xml", window: hours * 60 }, { env: { O365MT_NOW: new Date(T0 + hours * HOUR).toISOString() } });
+    if (r.failure && /not available/.test(r.failure)) pendingRow("collector once, legacy RWS (XML) → /dev/null", r.failure);
+    else {
+      const o = row(`collector once, legacy RWS (XML, first ${hours} h) → /dev/null`, r, { apiRequests: r.rwsRequests });
+      o.ratioToBaseline = ratio(o);
+      if (hours === 24) o.note = check(o);
+    }
+  }
+  await a.stop();
+
+  if (want("throttled")) {
+    console.error(`bench: throttled backfill, simulator budget ${TL} requests / ${TW} s, ${NT} records`);
+    const t = await startSim(["--seed", "2", "--rate", String(rateFor(NT)), "--throttle", `${TL}/${TW}`], join(dir, "ca-t.pem"));
+    const tsim = { ...t.info, caFile: join(dir, "ca-t.pem"), pid: t.child.pid };
+    const r = await collectorCase("throttled", tsim, { sink: { type: "stdout" }, request_budget: { limit: TL, window_seconds: TW } });
+    await t.stop();
+    const pages = r.graphRequests;
+    // Lower bound on wall time under "at most L requests in any W": the first L at once, then L per window.
+    const idealSeconds = (Math.ceil(pages / TL) - 1) * TW;
+    const ceilingPerHour = TL * PAGE * (3600 / TW);
+    const o = row(`throttled backfill (sim ${TL} req/${TW} s, client budget same)`, r, {
+      apiRequests: pages, expectedRequests: pages, responses429: r.throttled,
+      idealSeconds, ceilingRecordsPerHour: ceilingPerHour,
+    });
+    o.recordsPerHour = o.recordsPerSecond * 3600;
+    o.efficiency = idealSeconds / o.wallSeconds;
+    o.realBudgetEquivalentPerHour = o.efficiency * 100 * PAGE * 12;
+  }
+} finally {
+  clearTimeout(deadline);
+  killAll();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGB: Math.round(totalmem() / 2 ** 30), os: `${platform()} ${release()}`, node: process.version };
+const outFile = flags.out ?? join(ROOT, "bench/results.json");
+writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), machine, records: N, pageSize: PAGE, window: "1440 min", throttle: { limit: TL, windowSeconds: TW, records: NT }, rows }, null, 2) + "\n");
+printTable(rows);
+console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGB} GB, ${machine.os}, node ${machine.node}; results in ${outFile}`);
+
+function printTable(rs) {
+  const f = (n, d = 0) => (n === undefined || Number.isNaN(n) ? "" : Number(n).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }));
+  const head = ["case", "records", "wall s", "records/s", "× baseline", "records/CPU-s", "sim busy", "peak RSS MB", "requests", "notes"];
+  const body = rs.map((r) => r.pending ? [r.case, "", "", "", "", "", "", "", "", `pending: ${r.pending}`] : [
+    r.case, f(r.records), f(r.wallSeconds, 2), f(r.recordsPerSecond), f(r.ratioToBaseline, 2), f(r.recordsPerCpuSecond),
+    r.simulatorBusy === undefined ? "" : `${f(r.simulatorBusy * 100)} %`, f(r.peakRssMB),
+    r.expectedRequests !== undefined ? `${r.apiRequests}${r.apiRequests === r.expectedRequests ? "" : ` (≠ ${r.expectedRequests})`}` : f(r.apiRequests),
+    [r.error, r.note, r.efficiency !== undefined ? `${f(r.recordsPerHour)} rec/h vs ceiling ${f(r.ceilingRecordsPerHour)}; ${f(r.efficiency * 100, 1)} % of ideal ${f(r.idealSeconds)} s; 429s: ${r.responses429}` : ""].filter(Boolean).join("; "),
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => String(b[i]).length)));
+  const line = (cells) => "| " + cells.map((c, i) => String(c).padEnd(w[i])).join(" | ") + " |";
+  console.log(line(head));
+  console.log("|" + w.map((n) => "-".repeat(n + 2)).join("|") + "|");
+  for (const b of body) console.log(line(b));
+}
