@@ -10,6 +10,7 @@ import type { Envelope, Sink, Source, TraceRow, Window } from "../types.js";
 import { defaultStart, planRescan, planWindows, type PlanOptions } from "../window/planner.js";
 import { parseTime } from "../window/time.js";
 import { noopMetrics, type PipelineMetrics } from "./metrics.js";
+import { readAhead } from "./read-ahead.js";
 
 export interface CollectorDeps {
   config: Config;
@@ -40,27 +41,6 @@ const GRAPH_MAX_SPAN_MINUTES = 10 * 24 * 60;
  * and their details fetches exactly the unsettled details again when it is re-read: none lost, none doubled.
  */
 const detailsMark = (id: string) => `${id}|details-settled`;
-
-/**
- * Fetch the next page while the current one is mapped and written: network wait and CPU overlap. Bounded to
- * one page ahead, and only ever the page the source would have fetched next (no extra requests).
- */
-export async function* readAhead<T>(pages: AsyncIterable<T>): AsyncGenerator<T> {
-  const it = pages[Symbol.asyncIterator]();
-  let next = it.next();
-  try {
-    for (;;) {
-      const r = await next;
-      if (r.done) return;
-      next = it.next();
-      next.catch(() => {}); // surfaces at the next await; never an unhandled rejection if we stop early
-      yield r.value;
-    }
-  } finally {
-    // Stopping early (sink failure): let the source finish its in-flight page and clean up, without waiting.
-    it.return?.()?.catch(() => {});
-  }
-}
 
 export class Collector {
   private readonly clock: () => number;
