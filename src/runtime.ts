@@ -220,6 +220,7 @@ export function createRuntime(config: Config, opts: RuntimeOptions): Runtime {
       await sink.close().catch(() => {});
       await side.source.close?.().catch(() => {});
       if (!opts.dispatcher) await side.dispatcher.close().catch(() => {});
+      store.close();
     },
   };
 }

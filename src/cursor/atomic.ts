@@ -7,14 +7,17 @@ export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
-export function writeFileAtomic(file: string, data: string | Buffer): void {
+/** `data` may be pieces (written in order), so a large file never has to exist as one string. */
+export function writeFileAtomic(file: string, data: string | Buffer | Iterable<string>): void {
   const dir = dirname(file);
   const tmp = join(dir, `.${basename(file)}.tmp-${process.pid}`);
   const fd = openSync(tmp, "w", 0o600);
   try {
-    const buf = typeof data === "string" ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    for (const piece of typeof data === "string" || Buffer.isBuffer(data) ? [data] : data) {
+      const buf = typeof piece === "string" ? Buffer.from(piece) : piece;
+      let off = 0;
+      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    }
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);

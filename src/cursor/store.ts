@@ -1,8 +1,8 @@
 // The state file: the end of the last fully delivered window per tenant+source, plus the dedupe identities.
 // Written atomically (temp+fsync+rename, 0600). Between window commits, identities delivered so far are
-// appended to a journal (one fsynced line per delivered page), so a crash mid-window re-sends at most
+// appended to a journal (one fdatasynced line per delivered page), so a crash mid-window re-sends at most
 // the page that was in flight, and with dedupe on, nothing at all that the journal recorded.
-import { existsSync, openSync, closeSync, fstatSync, fsyncSync, readFileSync, readSync, truncateSync, writeSync } from "node:fs";
+import { existsSync, openSync, closeSync, fdatasync, fstatSync, readFileSync, readSync, truncateSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { CollectorError } from "../errors.js";
 import { SeenSet, fingerprint } from "../dedupe/seen.js";
@@ -88,39 +88,72 @@ export class StateStore {
     return seen;
   }
 
-  /** Record identities of a delivered page before going on (fsynced). */
-  journal(entries: Array<{ id: string; time: number }>): void {
-    if (entries.length === 0) return;
-    const byMinute = new Map<number, string[]>();
+  /** Open for appends between commits: one open per window instead of one per page. */
+  private journalFd?: number;
+  /** The last append's fdatasync, while it runs in the thread pool. */
+  private syncing?: Promise<void>;
+
+  /**
+   * Append the identities of a delivered page. The line is written before this returns (a later load in
+   * this process sees it); the promise resolves once it is durable. Callers await it before anything that
+   * depends on that durability (sending the next page, committing), so a crash still re-sends at most the
+   * page in flight, and meanwhile the sync overlaps with preparing the next page.
+   */
+  journal(entries: Array<{ id: string; time: number; fp?: string }>): Promise<void> {
+    if (entries.length === 0) return this.syncing ?? Promise.resolve();
+    const byMinute = new Map<number, string>();
     for (const e of entries) {
       const minute = Math.floor(e.time / 60_000);
-      let list = byMinute.get(minute);
-      if (!list) byMinute.set(minute, (list = []));
-      list.push(fingerprint(e.id));
+      byMinute.set(minute, (byMinute.get(minute) ?? "") + (e.fp ?? fingerprint(e.id)));
     }
     let text = "";
-    for (const [minute, fps] of byMinute) text += `${minute} ${fps.join("")}\n`;
+    for (const [minute, fps] of byMinute) text += `${minute} ${fps}\n`;
     this.ensureDir();
-    const fd = openSync(this.journalFile, "a+", 0o600);
+    const fd = (this.journalFd ??= openSync(this.journalFile, "a+", 0o600));
     try {
-      // After a torn append (power loss mid-write) start on a fresh line, or this page would be glued to the
-      // torn one and dropped on replay too.
+      // After a torn append (power loss mid-write, or a write that failed half-way) start on a fresh line,
+      // or this page would be glued to the torn one and dropped on replay too.
       const size = fstatSync(fd).size;
       const last = Buffer.alloc(1);
       if (size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a) text = "\n" + text;
       writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+    } catch (err) {
+      this.closeJournal();
+      throw err;
     }
+    // fdatasync and not fsync: an append changes the file size, and fdatasync(2) also flushes the metadata
+    // needed to read the data back (the size); it skips only timestamps. Still durable for a journal.
+    const prev = this.syncing ?? Promise.resolve();
+    const sync = prev.then(() => new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve()))));
+    this.syncing = sync;
+    void sync.then(() => { if (this.syncing === sync) this.syncing = undefined; }, () => { if (this.syncing === sync) this.syncing = undefined; });
+    return sync;
+  }
+
+  /** Close the journal's descriptor, after any sync still running on it. */
+  private closeJournal(): void {
+    const fd = this.journalFd;
+    if (fd === undefined) return;
+    this.journalFd = undefined;
+    const close = () => { try { closeSync(fd); } catch { /* already closed */ } };
+    if (this.syncing) void this.syncing.then(close, close);
+    else close();
   }
 
   /** Atomically persist state + identities, then empty the journal (its content is now in the state). */
   commit(state: State, seen?: SeenSet): void {
     this.ensureDir();
-    const body = { ...state, updated: new Date().toISOString(), ...(seen ? { seen: seen.toJSON() } : {}) };
-    writeFileAtomic(this.file, JSON.stringify(body) + "\n");
+    const head = JSON.stringify({ ...state, updated: new Date().toISOString() });
+    // The same JSON as stringifying {…state, seen}, written piece by piece: with millions of identities one
+    // string (and its UTF-8 copy) would be the process's largest allocation.
+    writeFileAtomic(this.file, seen ? stateChunks(head, seen) : head + "\n");
+    this.closeJournal();
     if (existsSync(this.journalFile)) truncateSync(this.journalFile, 0);
+  }
+
+  /** Release the journal descriptor (end of a run). Appends after this reopen it. */
+  close(): void {
+    this.closeJournal();
   }
 
   /** Forget everything (auth-reset, tests). */
@@ -129,3 +162,13 @@ export class StateStore {
   }
 }
 
+
+function* stateChunks(head: string, seen: SeenSet): Generator<string> {
+  yield head.slice(0, -1) + ',"seen":{';
+  let first = true;
+  for (const member of seen.jsonMembers()) {
+    yield first ? member : "," + member;
+    first = false;
+  }
+  yield "}}\n";
+}

@@ -3,7 +3,7 @@
 // after the sink confirms the whole window. Nothing here knows which API or which sink is in use.
 import type { Config } from "../config/schema.js";
 import type { StateStore, State } from "../cursor/store.js";
-import type { SeenSet } from "../dedupe/seen.js";
+import { fingerprint, type SeenSet } from "../dedupe/seen.js";
 import type { Logger } from "../log/logger.js";
 import { identity, type RecordMapper } from "../schema/mapper.js";
 import type { Envelope, Sink, Source, TraceRow, Window } from "../types.js";
@@ -113,16 +113,20 @@ export class Collector {
     const settled: Array<{ id: string; time: number }> = [];
     const wantDetails = config.details && !!source.readDetails;
     let sent = 0;
+    // The previous page's journal sync, left running while this page is filtered and mapped.
+    let durable: Promise<void> | undefined;
 
     for await (const page of readAhead(source.readWindow(w, signal))) {
-      const fresh: Array<{ row: TraceRow; id: string; time: number }> = [];
+      const fresh: Array<{ row: TraceRow; id: string; time: number; fp?: string }> = [];
       const inPage = new Set<string>();
       for (const row of page) {
         const time = Date.parse(row.received);
         // Half-open window: a row at exactly `end` belongs to the next window.
         if (!(time >= start && time < end)) continue;
         const id = identity(row.traceId, row.recipient);
-        if ((config.dedupe && seen.has(id, time)) || inPage.has(id)) {
+        // Hashed once: the same fingerprint is looked up, journaled and added.
+        const fp = config.dedupe ? fingerprint(id) : undefined;
+        if ((fp !== undefined && seen.hasFingerprint(fp, time)) || inPage.has(id)) {
           // Delivered before, but its details never were (the window failed in between): fetch them now.
           if (wantDetails && config.dedupe && !inPage.has(id) && !seen.has(detailsMark(id), time) && detailRows.length < config.details_max_per_window) {
             detailRows.push(row);
@@ -132,7 +136,7 @@ export class Collector {
           continue;
         }
         inPage.add(id);
-        fresh.push({ row, id, time });
+        fresh.push({ row, id, time, fp });
       }
       if (wantDetails) {
         for (const f of fresh) {
@@ -150,19 +154,23 @@ export class Collector {
         continue;
       }
       if (fresh.length === 0) continue;
-      await sink.send(fresh.map((f) => mapper.mapRow(f.row, w)));
+      const envelopes = fresh.map((f) => mapper.mapRow(f.row, w));
+      // Nothing goes out before the previous page's identities are durable: a crash re-sends at most one page.
+      await durable;
+      await sink.send(envelopes);
       sent += fresh.length;
       if (config.dedupe) {
         // Checkpoint the page: once the sink confirms it, its identities are journaled, so a crash or a
         // failure later in this window never re-sends it.
         await sink.flush();
-        const done = [...fresh, ...settled.splice(0)];
-        store.journal(done);
-        for (const f of done) seen.add(f.id, f.time);
+        const done: Array<{ id: string; time: number; fp?: string }> = settled.length > 0 ? [...fresh, ...settled.splice(0)] : fresh;
+        durable = store.journal(done);
+        for (const f of done) seen.add(f.id, f.time, f.fp);
       }
       this.metrics.recordsEmitted(fresh.length);
     }
 
+    await durable;
     if (grouped.size > 0) {
       const envelopes: Envelope[] = [];
       const ids: Array<{ id: string; time: number }> = [];
@@ -176,7 +184,7 @@ export class Collector {
       if (config.dedupe) {
         await sink.flush();
         ids.push(...settled.splice(0));
-        store.journal(ids);
+        await store.journal(ids);
         for (const i of ids) seen.add(i.id, i.time);
       }
     }
@@ -211,7 +219,7 @@ export class Collector {
       if (config.dedupe) {
         if (envelopes.length > 0) await sink.flush();
         const done = [...envelopes.map((e) => ({ id: e.id, time: e.time })), { id: detailsMark(identity(row.traceId, row.recipient)), time: Date.parse(row.received) }];
-        store.journal(done);
+        await store.journal(done);
         for (const e of done) seen.add(e.id, e.time);
       }
     }

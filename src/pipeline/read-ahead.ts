@@ -12,6 +12,10 @@ export async function* readAhead<T>(pages: AsyncIterable<T>): AsyncGenerator<T> 
       if (r.done) return;
       next = it.next();
       next.catch(() => {}); // surfaces at the next await; never an unhandled rejection if we stop early
+      // One event-loop turn before handing the page over: the source's path to the wire (request budget,
+      // token cache) needs it, and without it the next request left only at the consumer's first I/O wait,
+      // after the page was mapped and written, so the API and the consumer took turns instead of overlapping.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       yield r.value;
     }
   } finally {
