@@ -63,15 +63,22 @@ export interface SinkContext {
 export type SourceFactory = (ctx: SourceContext) => Source;
 export type SinkFactory = (ctx: SinkContext) => Sink;
 
+/** What every API source needs: the shared HTTP stack, tokens, timeout, retry policy and hooks. */
+function apiOptions(ctx: SourceContext) {
+  return {
+    dispatcher: ctx.dispatcher,
+    tokens: ctx.tokens,
+    timeoutMs: ctx.config.http.timeout * 1000,
+    retry: ctx.retry,
+    logger: ctx.logger,
+    hooks: ctx.hooks,
+  };
+}
+
 export const sourceFactories: Partial<Record<Config["source"], SourceFactory>> = {
   graph: (ctx) =>
     new GraphSource({
-      dispatcher: ctx.dispatcher,
-      tokens: ctx.tokens,
-      timeoutMs: ctx.config.http.timeout * 1000,
-      retry: ctx.retry,
-      logger: ctx.logger,
-      hooks: ctx.hooks,
+      ...apiOptions(ctx),
       graphBase: ctx.endpoints.graph,
       resource: ctx.endpoints.graphResource,
       version: ctx.config.endpoints.graph_version,
@@ -81,12 +88,7 @@ export const sourceFactories: Partial<Record<Config["source"], SourceFactory>> =
   // No page size: the report pages itself (2000 rows), and OData $top would cap the whole result.
   rws: (ctx) =>
     new RwsSource({
-      dispatcher: ctx.dispatcher,
-      tokens: ctx.tokens,
-      timeoutMs: ctx.config.http.timeout * 1000,
-      retry: ctx.retry,
-      logger: ctx.logger,
-      hooks: ctx.hooks,
+      ...apiOptions(ctx),
       rwsBase: ctx.endpoints.rws,
       resource: ctx.endpoints.rwsResource,
       format: ctx.config.format,
