@@ -12,7 +12,7 @@ import { identity } from "../src/schema/mapper.js";
 import { Rng } from "../src/sim/prng.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
 import { BIN, HOUR, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
-import { findSecrets, readTree } from "./reliability-harness.js";
+import { findSecrets, readTree } from "./helpers/reliability.js";
 
 const T0 = Date.UTC(2026, 10, 22, 0, 0, 0);
 const PAGE = 15;

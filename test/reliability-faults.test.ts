@@ -10,7 +10,7 @@ import { backoffMs } from "../src/net/retry.js";
 import { Rng } from "../src/sim/prng.js";
 import { startSimulator, type FaultSpec, type Simulator } from "../src/sim/index.js";
 import { captureRuntime, compare, HOUR, parseNdjson, recordIds, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
-import { captureLogger, findSecrets, MIN, readTree } from "./reliability-harness.js";
+import { captureLogger, findSecrets, MIN, readTree } from "./helpers/reliability.js";
 
 const T0 = Date.UTC(2026, 10, 21, 0, 0, 0);
 const LAG = 90;

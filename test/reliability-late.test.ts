@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateStore } from "../src/cursor/store.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
 import { compare, HOUR, simConfig, tempDir, truthIds } from "./helpers/harness.js";
-import { driveCycles, findSecrets, MIN } from "./reliability-harness.js";
+import { driveCycles, findSecrets, MIN } from "./helpers/reliability.js";
 
 const LAG = 6 * 60; // minutes
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);

@@ -11,7 +11,7 @@ import { CollectorError, describeError } from "../src/errors.js";
 import { registerSecret, redact } from "../src/log/redact.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
 import { HOUR, runCli, simConfigInput, tempDir, writeConfig } from "./helpers/harness.js";
-import { captureLogger, findSecrets, readTree } from "./reliability-harness.js";
+import { captureLogger, findSecrets, readTree } from "./helpers/reliability.js";
 
 const T0 = Date.UTC(2026, 10, 23, 0, 0, 0);
 const CERT_APP = "cccccccc-0000-4000-8000-0000000000aa";

@@ -2,10 +2,10 @@
 // simulator whose clock the test moves, and a scanner that looks for credentials in captured text.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { Config } from "../src/config/schema.js";
-import { createLogger } from "../src/log/logger.js";
-import type { Simulator } from "../src/sim/index.js";
-import { captureRuntime, recordIds } from "./helpers/harness.js";
+import type { Config } from "../../src/config/schema.js";
+import { createLogger } from "../../src/log/logger.js";
+import type { Simulator } from "../../src/sim/index.js";
+import { captureRuntime, recordIds } from "./harness.js";
 
 export const MIN = 60_000;
 
