@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { PassThrough } from "node:stream";
 import { stringify } from "yaml";
 import { resolvePaths, validateConfig } from "../../src/config/load.js";
-import type { Config, ConfigInput } from "../../src/config/schema.js";
+import type { Config } from "../../src/config/schema.js";
 import { createLogger } from "../../src/log/logger.js";
 import { createRuntime, type Runtime, type RuntimeOptions } from "../../src/runtime.js";
 import { identity } from "../../src/schema/mapper.js";
@@ -23,7 +23,7 @@ export function tempDir(prefix = "o365mt-test-"): string {
 }
 
 /** A config (as YAML-able object) pointing at the simulator. */
-export function simConfigInput(sim: Simulator, dir: string, extra: Partial<ConfigInput> & Record<string, unknown> = {}): Record<string, unknown> {
+export function simConfigInput(sim: Simulator, dir: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const caFile = join(dir, "sim-ca.pem");
   writeFileSync(caFile, sim.ca);
   return {
