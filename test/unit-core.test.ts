@@ -1,6 +1,6 @@
 // Unit tests of the pure pieces: planner, time parsing, mapper, dedupe set, redaction, config loading,
 // state journal. Everything here is deterministic and fast.
-import { mkdirSync, readFileSync, statSync, writeFileSync, appendFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { defaultStart, planRescan, planWindows } from "../src/window/planner.js";
@@ -160,6 +160,19 @@ describe("state store", () => {
     const again = store.load();
     expect(again.state.cursor).toBe(state.cursor);
     expect(again.seen.has("b|2", t + MIN)).toBe(true);
+  });
+  it("removes temp files a killed writer left behind, once it holds the lock", () => {
+    const dir = join(tempDir(), "state");
+    mkdirSync(dir);
+    const store = new StateStore(dir, "t", "graph");
+    const stale = join(dir, `.${store.file.split("/").pop()}.tmp-999999`);
+    writeFileSync(stale, "{half");
+    const lock = store.lock();
+    try {
+      expect(existsSync(stale)).toBe(false);
+    } finally {
+      lock.release();
+    }
   });
   it("refuses a corrupt state file with a clear error instead of starting over", () => {
     const dir = join(tempDir(), "state");

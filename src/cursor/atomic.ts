@@ -1,10 +1,28 @@
 // Crash-safe file replacement: write a temp file, fsync it, rename over the target, fsync the directory.
 // A kill -9 at any instant leaves either the old or the new content, never a torn file.
-import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync, mkdirSync, chmodSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync, mkdirSync, chmodSync, readdirSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
 
 export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+/**
+ * Temp files a killed writer left behind (kill -9 between write and rename). Only call this while holding the
+ * state's lock: then no other process can be writing one, and each is garbage (the target is intact).
+ */
+export function removeStaleTemps(file: string): number {
+  const prefix = `.${basename(file)}.tmp-`;
+  let removed = 0;
+  for (const name of readdirSync(dirname(file))) {
+    if (name.startsWith(prefix) && name !== `${prefix}${process.pid}`) {
+      try {
+        unlinkSync(join(dirname(file), name));
+        removed++;
+      } catch { /* raced with nobody: we hold the lock; ignore */ }
+    }
+  }
+  return removed;
 }
 
 /** `data` may be pieces (written in order), so a large file never has to exist as one string. */

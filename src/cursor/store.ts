@@ -6,7 +6,7 @@ import { existsSync, openSync, closeSync, fdatasync, fstatSync, readFileSync, re
 import { join } from "node:path";
 import { CollectorError } from "../errors.js";
 import { SeenSet, fingerprint } from "../dedupe/seen.js";
-import { ensurePrivateDir, writeFileAtomic } from "./atomic.js";
+import { ensurePrivateDir, removeStaleTemps, writeFileAtomic } from "./atomic.js";
 import { acquireLock, type Lock } from "./lock.js";
 
 export interface State {
@@ -56,7 +56,9 @@ export class StateStore {
 
   lock(): Lock {
     this.ensureDir();
-    return acquireLock(this.lockFile);
+    const lock = acquireLock(this.lockFile);
+    removeStaleTemps(this.file);
+    return lock;
   }
 
   load(): { state: State; seen: SeenSet } {
