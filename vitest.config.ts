@@ -8,5 +8,8 @@ export default defineConfig({
     // Tests start real servers and child processes; two cores, so keep the pool small.
     pool: "forks",
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    // CI also writes a JSON report, from which .ci/run prints the plain "N passed, N failed" line.
+    reporters: process.env.CI ? ["default", "json"] : ["default"],
+    outputFile: { json: "test-results.json" },
   },
 });
