@@ -15,23 +15,19 @@ export interface CloudEndpoints {
   graphMessageTrace: boolean;
 }
 
+const GLOBAL: CloudEndpoints = {
+  login: "https://login.microsoftonline.com",
+  graph: "https://graph.microsoft.com",
+  graphResource: "https://graph.microsoft.com",
+  rws: "https://reports.office365.com/ecp/reportingwebservice/reporting.svc",
+  rwsResource: "https://outlook.office365.com",
+  graphMessageTrace: true,
+};
+
 export const CLOUDS: Record<CloudName, CloudEndpoints> = {
-  global: {
-    login: "https://login.microsoftonline.com",
-    graph: "https://graph.microsoft.com",
-    graphResource: "https://graph.microsoft.com",
-    rws: "https://reports.office365.com/ecp/reportingwebservice/reporting.svc",
-    rwsResource: "https://outlook.office365.com",
-    graphMessageTrace: true,
-  },
-  gcc: {
-    login: "https://login.microsoftonline.com",
-    graph: "https://graph.microsoft.com",
-    graphResource: "https://graph.microsoft.com",
-    rws: "https://reports.office365.com/ecp/reportingwebservice/reporting.svc",
-    rwsResource: "https://outlook.office365.com",
-    graphMessageTrace: true,
-  },
+  global: GLOBAL,
+  // GCC uses the commercial endpoints.
+  gcc: GLOBAL,
   "gcc-high": {
     login: "https://login.microsoftonline.us",
     graph: "https://graph.microsoft.us",
