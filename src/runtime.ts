@@ -199,18 +199,23 @@ export function createSink(config: Config, opts: RuntimeOptions): Sink {
   return factory({ config, logger: opts.logger, stdout: opts.stdout, env: opts.env ?? process.env, metrics: opts.metrics ?? noopMetrics });
 }
 
+/** The schema mapper a config asks for (`keyStyle` overrides the configured key style). */
+export function recordMapperFor(config: Config, keyStyle: Config["key_style"] = config.key_style): RecordMapper {
+  return new RecordMapper({
+    tenantId: config.tenant_id,
+    source: config.source,
+    keyStyle,
+    localDomains: config.local_domains,
+    organization: config.organization,
+  });
+}
+
 export function createRuntime(config: Config, opts: RuntimeOptions): Runtime {
   const side = createSourceSide(config, opts);
   const configured = createSink(config, opts);
   const sink = opts.wrapSink ? opts.wrapSink(configured) : configured;
   const store = new StateStore(config.state_dir, config.tenant_id, config.source);
-  const mapper = new RecordMapper({
-    tenantId: config.tenant_id,
-    source: config.source,
-    keyStyle: config.key_style,
-    localDomains: config.local_domains,
-    organization: config.organization,
-  });
+  const mapper = recordMapperFor(config);
   const collector = new Collector({ config, source: side.source, sink, store, mapper, logger: opts.logger, clock: opts.clock, metrics: opts.metrics });
   return {
     config,

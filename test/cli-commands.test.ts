@@ -37,9 +37,9 @@ describe("get-events", () => {
     expect(existsSync(stateDir) ? readdirSync(stateDir) : []).toEqual([]);
   });
 
-  it("ISO times, --limit and --format table", async () => {
+  it("ISO times, --limit and --format table (flat keys even when the config asks for nested)", async () => {
     const dir = tempDir();
-    const file = writeConfig(dir, simConfigInput(sim, dir));
+    const file = writeConfig(dir, simConfigInput(sim, dir, { key_style: "nested" }));
     const start = new Date(NOW - 3 * HOUR).toISOString();
     const end = new Date(NOW - 2 * HOUR).toISOString();
     const r = await runCli(["get-events", "--config", file, "--start", start, "--end", end, "--limit", "5", "--format", "table"]);

@@ -8,8 +8,7 @@ import { SeenSet } from "../dedupe/seen.js";
 import { CollectorError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { Collector } from "../pipeline/collector.js";
-import { createSink, createSourceSide } from "../runtime.js";
-import { RecordMapper } from "../schema/mapper.js";
+import { createSink, createSourceSide, recordMapperFor } from "../runtime.js";
 import { parseTime } from "../window/time.js";
 import { clockFromEnv, EXIT_FAILURE, EXIT_OK, printError, requireConfigPath, setup } from "./common.js";
 import { Progress } from "./progress.js";
@@ -104,7 +103,7 @@ export async function runBackfill(config: Config, store: StateStore, range: Back
   const progress = typeof opts.progress === "function" ? opts.progress(startCursor - from, to - from) : opts.progress;
   const side = createSourceSide(config, { logger: opts.logger, caPem: opts.caPem });
   const sink = createSink(config, { logger: opts.logger, stdout: opts.stdout });
-  const mapper = new RecordMapper({ tenantId: config.tenant_id, source: config.source, keyStyle: config.key_style, localDomains: config.local_domains, organization: config.organization });
+  const mapper = recordMapperFor(config);
   let records = 0;
   let cursor = startCursor;
   try {
@@ -127,6 +126,7 @@ export async function runBackfill(config: Config, store: StateStore, range: Back
     await sink.close().catch(() => {});
     await side.source.close?.().catch(() => {});
     await side.dispatcher.close().catch(() => {});
+    store.close();
   }
 }
 

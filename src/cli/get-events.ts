@@ -3,8 +3,7 @@
 import { parseArgs } from "node:util";
 import type { Config } from "../config/schema.js";
 import { CollectorError } from "../errors.js";
-import { createSourceSide } from "../runtime.js";
-import { RecordMapper } from "../schema/mapper.js";
+import { createSourceSide, recordMapperFor } from "../runtime.js";
 import { PREFIX } from "../schema/fields.js";
 import type { OutRecord, Window } from "../types.js";
 import { parseTime } from "../window/time.js";
@@ -52,7 +51,7 @@ export function tableHeader(): string {
 
 export async function queryEvents(config: Config, span: Window, limit: number, logger: ReturnType<typeof setup>["logger"], emit: (r: OutRecord) => void): Promise<number> {
   // Flat keys whatever the config says: the table reads them, and NDJSON here is for eyes and grep.
-  const mapper = new RecordMapper({ tenantId: config.tenant_id, source: config.source, keyStyle: config.key_style, localDomains: config.local_domains, organization: config.organization });
+  const mapper = recordMapperFor(config, "flat");
   const side = createSourceSide(config, { logger });
   let n = 0;
   try {
@@ -99,7 +98,7 @@ export async function getEventsCommand(argv: string[]): Promise<number> {
     const start = parseTime(values.start ?? "1 hour ago", now, "--start");
     const end = parseTime(values.end ?? "now", now, "--end");
     if (start >= end) throw new CollectorError("config", `--start ${start.toISOString()} is not before --end ${end.toISOString()}`, { hint: "give a start earlier than the end" });
-    const { config, logger } = setup(file, { key_style: "flat" });
+    const { config, logger } = setup(file);
     if (format === "table") process.stdout.write(tableHeader() + "\n");
     const emit = format === "table" ? (r: OutRecord) => process.stdout.write(tableLine(r) + "\n") : (r: OutRecord) => process.stdout.write(JSON.stringify(r) + "\n");
     const n = await queryEvents(config, { start, end }, limit, logger, emit);
