@@ -118,7 +118,9 @@ export class StateStore {
       const size = fstatSync(fd).size;
       const last = Buffer.alloc(1);
       if (size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a) text = "\n" + text;
-      writeSync(fd, text);
+      // writeSync may write less than asked (e.g. a nearly full disk): finish the line or fail.
+      const buf = Buffer.from(text);
+      for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
     } catch (err) {
       this.closeJournal();
       throw err;
@@ -158,7 +160,7 @@ export class StateStore {
     this.closeJournal();
   }
 
-  /** Forget everything (auth-reset, tests). */
+  /** Whether a state file has been written. */
   exists(): boolean {
     return existsSync(this.file);
   }
