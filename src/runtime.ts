@@ -1,28 +1,23 @@
-// Wire one configured collector: dispatcher → token provider → source → mapper → sink → state store.
-// Sources and sinks register factories here, so adding one never touches the pipeline.
+// The composition root: `open(config, needs)` builds what a command needs — dispatcher, token provider,
+// source, sink, state store (locked when asked), collector — from the component registries, and closes it
+// all in one place. Components are looked up by their descriptors; nothing here knows a source or sink by name.
 import type { Dispatcher } from "undici";
-import { createTokenProvider, type TokenProvider } from "./auth/provider.js";
-// Side-effect imports: these register the auth_code and managed_identity methods in providerFactories.
-import "./auth/auth-code.js";
-import "./auth/managed-identity.js";
+import type { TokenProvider } from "./auth/provider.js";
+import { createTokenProvider } from "./auth/registry.js";
 import { CLOUDS } from "./config/clouds.js";
 import type { Config } from "./config/schema.js";
 import { StateStore } from "./cursor/store.js";
-import { CollectorError } from "./errors.js";
 import type { Logger } from "./log/logger.js";
-import { RequestBudget } from "./net/budget.js";
+import { budgetHooks } from "./net/budget.js";
 import { createDispatcher } from "./net/dispatcher.js";
-import type { RetryPolicy } from "./net/retry.js";
-import { Collector } from "./pipeline/collector.js";
+import { retryPolicyFrom } from "./net/retry.js";
+import { Collector, type CollectorOptions } from "./pipeline/collector.js";
 import { noopMetrics, type PipelineMetrics } from "./pipeline/metrics.js";
 import { RecordMapper } from "./schema/mapper.js";
-import { StdoutSink } from "./sinks/stdout/stdout-sink.js";
-import { ForwardSink } from "./sinks/forward/forward-sink.js";
-import { forwardConfig } from "./sinks/forward/options.js";
-import { HttpSink, httpSinkConfig } from "./sinks/http/http-sink.js";
-import { GraphSource } from "./sources/graph/graph-source.js";
-import { RwsSource } from "./sources/rws/rws-source.js";
+import { sinkDescriptor } from "./sinks/registry.js";
 import type { ApiHooks } from "./sources/api-client.js";
+import type { SourceEndpoint } from "./sources/descriptor.js";
+import { sourceDescriptor } from "./sources/registry.js";
 import type { Sink, Source } from "./types.js";
 
 export interface RuntimeOptions {
@@ -33,7 +28,7 @@ export interface RuntimeOptions {
   clock?: () => number;
   metrics?: PipelineMetrics;
   stdout?: NodeJS.WritableStream;
-  /** Overrides for tests: a ready dispatcher / token provider. */
+  /** A ready dispatcher (kept open on close) / token provider: tests, and auth-test's step-by-step checks. */
   dispatcher?: Dispatcher;
   tokens?: TokenProvider;
   /** Decorate the configured sink (the demo records what went out; tests count). */
@@ -42,131 +37,109 @@ export interface RuntimeOptions {
   beforeRequest?: ApiHooks["beforeRequest"];
 }
 
-export interface SourceContext {
-  config: Config;
-  dispatcher: Dispatcher;
-  tokens: TokenProvider;
-  logger: Logger;
-  retry: RetryPolicy;
-  hooks: ApiHooks;
-  endpoints: ResolvedEndpoints;
+/** What a command asks `open` for. */
+export interface Needs {
+  /** The HTTP stack alone (dispatcher, endpoints): implied by `source`. */
+  network?: boolean;
+  /** The configured source, with its token provider. */
+  source?: boolean;
+  sink?: boolean;
+  /** The state store by name ("state": the live cursor; "backfill": backfill's own). */
+  store?: string;
+  /** Take the store's lock (released by close). */
+  lock?: boolean;
+  /** A collector over source, sink and store; an object overrides some of its options. */
+  collector?: boolean | Partial<CollectorOptions>;
 }
-
-export interface SinkContext {
-  config: Config;
-  logger: Logger;
-  stdout?: NodeJS.WritableStream;
-  env: NodeJS.ProcessEnv;
-  metrics: PipelineMetrics;
-}
-
-export type SourceFactory = (ctx: SourceContext) => Source;
-export type SinkFactory = (ctx: SinkContext) => Sink;
-
-/** What every API source needs: the shared HTTP stack, tokens, timeout, retry policy and hooks. */
-function apiOptions(ctx: SourceContext) {
-  return {
-    dispatcher: ctx.dispatcher,
-    tokens: ctx.tokens,
-    timeoutMs: ctx.config.http.timeout * 1000,
-    retry: ctx.retry,
-    logger: ctx.logger,
-    hooks: ctx.hooks,
-  };
-}
-
-export const sourceFactories: Partial<Record<Config["source"], SourceFactory>> = {
-  graph: (ctx) =>
-    new GraphSource({
-      ...apiOptions(ctx),
-      graphBase: ctx.endpoints.graph,
-      resource: ctx.endpoints.graphResource,
-      version: ctx.config.endpoints.graph_version,
-      pageSize: ctx.config.page_size,
-      organization: ctx.config.organization,
-    }),
-  // No page size: the report pages itself (2000 rows), and OData $top would cap the whole result.
-  rws: (ctx) =>
-    new RwsSource({
-      ...apiOptions(ctx),
-      rwsBase: ctx.endpoints.rws,
-      resource: ctx.endpoints.rwsResource,
-      format: ctx.config.format,
-    }),
-};
-
-export const sinkFactories: Partial<Record<Config["sink"]["type"], SinkFactory>> = {
-  stdout: (ctx) => new StdoutSink((ctx.stdout ?? process.stdout) as never),
-  forward: (ctx) => new ForwardSink(forwardConfig(ctx.config.sink.forward), ctx.logger),
-  http: (ctx) => new HttpSink({ config: httpSinkConfig(ctx.config), retry: retryPolicy(ctx.config), logger: ctx.logger, env: ctx.env, metrics: ctx.metrics }),
-};
 
 export interface ResolvedEndpoints {
   login: string;
-  graph: string;
-  graphResource: string;
-  rws: string;
-  rwsResource: string;
+  /** The configured source's API base and token audience. */
+  source: SourceEndpoint;
 }
 
-export function resolveEndpoints(config: Config): ResolvedEndpoints {
-  const cloud = CLOUDS[config.cloud];
-  if (config.source === "graph" && !cloud.graphMessageTrace && !config.endpoints.graph) {
-    throw new CollectorError("config", `source graph is not offered in cloud ${config.cloud}: Graph message trace exists only in the global service`, {
-      hint: "use source: rws for this cloud (or set endpoints.graph if Microsoft has since added it)",
-    });
-  }
-  return {
-    login: config.endpoints.login ?? cloud.login,
-    graph: config.endpoints.graph ?? cloud.graph,
-    graphResource: cloud.graphResource,
-    rws: config.endpoints.rws ?? cloud.rws,
-    rwsResource: cloud.rwsResource,
-  };
-}
-
-export function retryPolicy(config: Config): RetryPolicy {
-  return {
-    count: config.retry.count,
-    initialMs: config.retry.backoff.initial * 1000,
-    maxMs: config.retry.backoff.max * 1000,
-    jitter: config.retry.backoff.jitter,
-  };
-}
-
-export interface Runtime {
+interface Base {
   config: Config;
-  dispatcher: Dispatcher;
-  tokens: TokenProvider;
-  endpoints: ResolvedEndpoints;
-  source: Source;
-  sink: Sink;
-  store: StateStore;
-  collector: Collector;
   close(): Promise<void>;
+}
+type Has<N, K extends keyof Needs, T> = N extends Record<K, true | string | object> ? T : unknown;
+
+/** What `open` returns: exactly the parts `needs` asked for. */
+export type Runtime<N extends Needs = typeof EVERYTHING> = Base &
+  Has<N, "network", { dispatcher: Dispatcher; endpoints: ResolvedEndpoints }> &
+  Has<N, "source", { dispatcher: Dispatcher; endpoints: ResolvedEndpoints; tokens: TokenProvider; source: Source }> &
+  Has<N, "sink", { sink: Sink }> &
+  Has<N, "store", { store: StateStore }> &
+  Has<N, "collector", { collector: Collector }>;
+
+/** The live collector: source, sink, state store and collector (tests; `once`, `run`, `demo` add the lock). */
+export const EVERYTHING = { source: true, sink: true, store: "state", collector: true } as const;
+
+/** Login host and the source's endpoint for the configured cloud (endpoints.* override the cloud's hosts). */
+export function resolveEndpoints(config: Config): ResolvedEndpoints {
+  const d = sourceDescriptor(config.source);
+  return { login: config.endpoints.login ?? CLOUDS[config.cloud].login, source: { base: d.endpoint(config), resource: d.tokenResource(config) } };
 }
 
 export function createDispatcherFor(config: Config, opts: Pick<RuntimeOptions, "caPem" | "env" | "logger">): Dispatcher {
   return createDispatcher({ caFile: config.http.ca_file, caPem: opts.caPem, insecure: config.http.insecure, proxy: config.http.proxy, env: opts.env, logger: opts.logger });
 }
 
-/** Source side only (auth-test, get-events need no sink or state). */
-export function createSourceSide(config: Config, opts: RuntimeOptions): { dispatcher: Dispatcher; tokens: TokenProvider; endpoints: ResolvedEndpoints; source: Source } {
-  const endpoints = resolveEndpoints(config);
-  const dispatcher = opts.dispatcher ?? createDispatcherFor(config, opts);
-  const tokens = opts.tokens ?? createTokenProvider(config, { dispatcher, logger: opts.logger, loginBase: endpoints.login, env: opts.env });
+/** The schema mapper a config asks for (`keyStyle` overrides the configured key style). */
+export function recordMapperFor(config: Config, keyStyle: Config["key_style"] = config.key_style): RecordMapper {
+  return new RecordMapper({
+    tenantId: config.tenant_id,
+    source: config.source.type,
+    keyStyle,
+    localDomains: config.local_domains,
+    organization: config.organization,
+  });
+}
+
+/** The collector's share of the config, in its own units; the window cap comes from the source. */
+export function collectorOptions(config: Config): CollectorOptions {
+  return {
+    delayMinutes: config.delay,
+    windowMinutes: config.window,
+    maxWindows: config.max_windows_per_run,
+    maxSpanMinutes: sourceDescriptor(config.source).maxSpanMinutes,
+    start: config.start,
+    rescanHorizonMinutes: config.rescan.horizon,
+    rescanEvery: config.rescan.every,
+    dedupe: config.dedupe,
+    details: config.details,
+    detailsMaxPerWindow: config.details_max_per_window,
+    groupBy: config.group_by,
+  };
+}
+
+export function createSink(config: Config, opts: RuntimeOptions): Sink {
+  const d = sinkDescriptor(config.sink.type);
+  const sink = d.create({
+    options: config.sink[d.kind],
+    logger: opts.logger,
+    stdout: opts.stdout,
+    env: opts.env ?? process.env,
+    metrics: opts.metrics ?? noopMetrics,
+    retry: retryPolicyFrom(config.retry),
+  });
+  return opts.wrapSink ? opts.wrapSink(sink) : sink;
+}
+
+function createSource(config: Config, opts: RuntimeOptions, dispatcher: Dispatcher, tokens: TokenProvider, endpoint: SourceEndpoint): Source {
+  const d = sourceDescriptor(config.source);
   const metrics = opts.metrics ?? noopMetrics;
-  const factory = sourceFactories[config.source];
-  if (!factory) throw new CollectorError("config", `source ${config.source} is not available in this build`, { hint: "use source: graph" });
   // One budget per runtime, shared by list and detail calls: pace ourselves below the service's throttle.
-  const budget = opts.beforeRequest ? undefined : budgetHooks(config, opts.logger);
-  const source = factory({
+  const budget = opts.beforeRequest ? undefined : budgetHooks({ limit: config.request_budget.limit, windowSeconds: config.request_budget.window_seconds }, opts.logger);
+  return d.create({
+    options: config.source,
     config,
+    endpoint,
     dispatcher,
     tokens,
     logger: opts.logger,
-    retry: retryPolicy(config),
-    endpoints,
+    retry: retryPolicyFrom(config.retry),
+    timeoutMs: config.http.timeout * 1000,
     hooks: {
       beforeRequest: opts.beforeRequest ?? budget!.beforeRequest,
       onResponse: (route, status) => {
@@ -176,58 +149,56 @@ export function createSourceSide(config: Config, opts: RuntimeOptions): { dispat
       onRetry: (route) => metrics.retry(route),
     },
   });
-  return { dispatcher, tokens, endpoints, source };
 }
 
-/** The client-side request budget from config.request_budget, as ApiHooks (acquire before, restamp after). */
-export function budgetHooks(config: Config, logger: Logger): { beforeRequest: NonNullable<ApiHooks["beforeRequest"]>; onResponse: () => void; budget: RequestBudget } {
-  const budget = new RequestBudget({ limit: config.request_budget.limit, windowMs: config.request_budget.window_seconds * 1000 });
-  return {
-    budget,
-    beforeRequest: async (signal) => {
-      const wait = budget.delay();
-      if (wait >= 10_000) logger.info("request budget used up; pacing requests", { wait_ms: Math.round(wait), limit: budget.limit, window_seconds: budget.windowMs / 1000 });
-      await budget.acquire(signal);
-    },
-    onResponse: () => budget.complete(),
+/**
+ * Build what `needs` asks for. On a failure half-way, what was built is closed again. `close` closes the sink,
+ * the source, the dispatcher (unless it was given), the store, and releases the lock, each once.
+ */
+export function open<N extends Needs>(config: Config, needs: N, opts: RuntimeOptions): Runtime<N> {
+  const parts: Partial<{ dispatcher: Dispatcher; endpoints: ResolvedEndpoints; tokens: TokenProvider; source: Source; sink: Sink; store: StateStore; collector: Collector }> = {};
+  const close = async () => {
+    await parts.sink?.close().catch(() => {});
+    await parts.source?.close?.().catch(() => {});
+    if (parts.dispatcher && !opts.dispatcher) await parts.dispatcher.close().catch(() => {});
+    parts.store?.close();
   };
+  try {
+    if (needs.store !== undefined) {
+      parts.store = new StateStore(config.state_dir, config.tenant_id, config.source.type, needs.store);
+      if (needs.lock) parts.store.lock();
+    }
+    if (needs.network || needs.source) {
+      parts.endpoints = resolveEndpoints(config);
+      parts.dispatcher = opts.dispatcher ?? createDispatcherFor(config, opts);
+    }
+    if (needs.source) {
+      const deps = { dispatcher: parts.dispatcher!, logger: opts.logger, loginBase: parts.endpoints!.login, env: opts.env };
+      parts.tokens = opts.tokens ?? createTokenProvider(config, deps);
+      parts.source = createSource(config, opts, parts.dispatcher!, parts.tokens, parts.endpoints!.source);
+    }
+    if (needs.sink) parts.sink = createSink(config, opts);
+    if (needs.collector) {
+      const overrides = typeof needs.collector === "object" ? needs.collector : {};
+      parts.collector = new Collector({
+        options: { ...collectorOptions(config), ...overrides },
+        source: parts.source!,
+        sink: parts.sink!,
+        store: parts.store!,
+        mapper: recordMapperFor(config),
+        logger: opts.logger,
+        clock: opts.clock,
+        metrics: opts.metrics,
+      });
+    }
+  } catch (err) {
+    void close();
+    throw err;
+  }
+  return { config, ...parts, close } as unknown as Runtime<N>;
 }
 
-export function createSink(config: Config, opts: RuntimeOptions): Sink {
-  const factory = sinkFactories[config.sink.type];
-  if (!factory) throw new CollectorError("config", `sink ${config.sink.type} is not available in this build`, { hint: "use sink.type: stdout" });
-  return factory({ config, logger: opts.logger, stdout: opts.stdout, env: opts.env ?? process.env, metrics: opts.metrics ?? noopMetrics });
-}
-
-/** The schema mapper a config asks for (`keyStyle` overrides the configured key style). */
-export function recordMapperFor(config: Config, keyStyle: Config["key_style"] = config.key_style): RecordMapper {
-  return new RecordMapper({
-    tenantId: config.tenant_id,
-    source: config.source,
-    keyStyle,
-    localDomains: config.local_domains,
-    organization: config.organization,
-  });
-}
-
+/** The live collector (source, sink, state store, collector), without the lock: tests and embedders. */
 export function createRuntime(config: Config, opts: RuntimeOptions): Runtime {
-  const side = createSourceSide(config, opts);
-  const configured = createSink(config, opts);
-  const sink = opts.wrapSink ? opts.wrapSink(configured) : configured;
-  const store = new StateStore(config.state_dir, config.tenant_id, config.source);
-  const mapper = recordMapperFor(config);
-  const collector = new Collector({ config, source: side.source, sink, store, mapper, logger: opts.logger, clock: opts.clock, metrics: opts.metrics });
-  return {
-    config,
-    ...side,
-    sink,
-    store,
-    collector,
-    async close() {
-      await sink.close().catch(() => {});
-      await side.source.close?.().catch(() => {});
-      if (!opts.dispatcher) await side.dispatcher.close().catch(() => {});
-      store.close();
-    },
-  };
+  return open(config, EVERYTHING, opts);
 }

@@ -1,5 +1,6 @@
 // Shared shapes of the data path: source → mapper → dedupe → sink → cursor.
-// Each stage depends only on these, never on another stage's internals.
+// The collector and the mapper work on these alone; how a source or sink is configured and built is its
+// descriptor's business (sources/descriptor.ts, sinks/descriptor.ts), put together by runtime.ts.
 
 /** A query window on receivedDateTime. Half-open [start, end): consecutive windows neither overlap nor leave a gap. */
 export interface Window {
@@ -7,8 +8,8 @@ export interface Window {
   end: Date;
 }
 
-/** Which API a row came from; also the `o365.message.source` value. */
-export type SourceKind = "graph" | "rws";
+/** Which API a row came from (a source descriptor's `kind`); also the `o365.message.source` value. */
+export type SourceKind = string;
 
 /**
  * One message-trace row as both APIs describe it, before schema mapping.

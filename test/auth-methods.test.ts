@@ -11,7 +11,7 @@ import { createLogger } from "../src/log/logger.js";
 import { diagnose, decodeClaims } from "../src/cli/auth-test.js";
 import { describeError } from "../src/errors.js";
 import { createDispatcherFor, resolveEndpoints } from "../src/runtime.js";
-import { createTokenProvider } from "../src/auth/provider.js";
+import { createTokenProvider } from "../src/auth/registry.js";
 import { authCodeFiles } from "../src/auth/auth-code.js";
 import { captureRuntime, compare, HOUR, recordIds, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
 

@@ -5,6 +5,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
 import { resolveEndpoints } from "../src/runtime.js";
+import { graphSource } from "../src/sources/graph/index.js";
 import { validateConfig } from "../src/config/load.js";
 import { describeError } from "../src/errors.js";
 import { FIELDS, PREFIX } from "../src/schema/fields.js";
@@ -92,15 +93,17 @@ describe("cloud resolution", () => {
     ["china", "https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn", "https://reports.partner.outlook.cn/ecp/reportingwebservice/reporting.svc", "https://partner.outlook.cn"],
   ];
   it.each(table)("%s", (cloud, login, graph, rws, rwsResource) => {
-    const e = resolveEndpoints(validateConfig({ ...base, cloud, source: "rws" }));
-    expect(e).toEqual({ login, graph, graphResource: graph, rws, rwsResource });
+    const config = validateConfig({ ...base, cloud, source: "rws" });
+    expect(resolveEndpoints(config)).toEqual({ login, source: { base: rws, resource: rwsResource } });
+    expect(graphSource.tokenResource(config)).toBe(graph);
+    if (cloud === "global" || cloud === "gcc") expect(graphSource.endpoint(config)).toBe(graph);
   });
 
   it("explicit endpoints.* override the cloud's hosts", () => {
     const e = resolveEndpoints(validateConfig({ ...base, cloud: "gcc-high", source: "rws", endpoints: { login: "https://login.example.test", rws: "https://rws.example.test/x" } }));
     expect(e.login).toBe("https://login.example.test");
-    expect(e.rws).toBe("https://rws.example.test/x");
-    expect(e.graph).toBe("https://graph.microsoft.us");
+    expect(e.source.base).toBe("https://rws.example.test/x");
+    expect(e.source.resource).toBe("https://outlook.office365.us");
   });
 
   it.each(["gcc-high", "dod", "china"])("source graph is refused in %s with a clear line", (cloud) => {

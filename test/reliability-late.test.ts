@@ -48,7 +48,7 @@ describe("late arrivals: re-scan + persisted dedupe", () => {
     expect(findSecrets(run.stdout + run.logs.join(""), [sim.clientSecret])).toEqual([]);
 
     // Bounded state: the dedupe set holds only identities inside the horizon (plus the minute bucket edge).
-    const store = new StateStore(config.state_dir, config.tenant_id, config.source);
+    const store = new StateStore(config.state_dir, config.tenant_id, config.source.type);
     const { seen } = store.load();
     const inHorizon = sim.truth(new Date(cursor - (LAG + 30 + 1) * MIN), new Date(cursor)).length;
     expect(seen.size).toBeGreaterThan(0);

@@ -112,11 +112,11 @@ describe("forward sink end to end", () => {
 
 /** One cycle limited to `n` windows on an existing runtime (the config object is the runtime's own). */
 async function cycleLimited(rt: Runtime, n: number): Promise<void> {
-  const saved = rt.config.max_windows_per_run;
-  rt.config.max_windows_per_run = n;
+  const saved = rt.collector.options.maxWindows;
+  rt.collector.options.maxWindows = n;
   try {
     await rt.collector.runCycle();
   } finally {
-    rt.config.max_windows_per_run = saved;
+    rt.collector.options.maxWindows = saved;
   }
 }

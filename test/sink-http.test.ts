@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import { existsSync, readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { httpSinkSchema } from "../src/config/schema.js";
+import { httpSinkSchema } from "../src/sinks/http/options.js";
 import { StateStore } from "../src/cursor/store.js";
 import { CollectorError } from "../src/errors.js";
 import { createLogger, silentLogger } from "../src/log/logger.js";

@@ -126,7 +126,24 @@ describe("config loading", () => {
     expect(c.tenant_id).toBe("contoso.onmicrosoft.com");
     expect(c.auth.client_secret).toBe("from-env-secret");
     expect(c.state_dir).toBe(join(dir, "st"));
-    expect([c.delay, c.window, c.frequency, c.source, c.sink.type, c.key_style, c.group_by]).toEqual([60, 60, 300, "graph", "stdout", "flat", "recipient"]);
+    expect([c.delay, c.window, c.frequency, c.source.type, c.sink.type, c.key_style, c.group_by]).toEqual([60, 60, 300, "graph", "stdout", "flat", "recipient"]);
+  });
+  it("accepts the old flat source keys and the nested form alike", () => {
+    const flat = validateConfig({ tenant_id: "t", source: "graph", page_size: 40, format: "xml" });
+    const nested = validateConfig({ tenant_id: "t", source: { type: "graph", page_size: 40 } });
+    expect(flat.source).toEqual({ type: "graph", page_size: 40 });
+    expect(nested.source).toEqual(flat.source);
+    expect(validateConfig({ tenant_id: "t", source: "rws", format: "xml", page_size: 40 }).source).toEqual({ type: "rws", format: "xml" });
+    expect(validateConfig({ tenant_id: "t" }).source).toEqual({ type: "graph", page_size: 5000 });
+    expect(() => validateConfig({ tenant_id: "t", page_size: 0 })).toThrow(/source\.page_size = 0: .*>=1/);
+    expect(() => validateConfig({ tenant_id: "t", source: { type: "rws", page_size: 10 } })).toThrow(/source: unknown key\(s\) "page_size"/);
+  });
+  it("suggests the closest valid key for a mistyped one", () => {
+    expect(() => validateConfig({ tenant_id: "t", windw: 5 })).toThrow(/unknown key\(s\) "windw" \(did you mean "window"\?\)/);
+    expect(() => validateConfig({ tenant_id: "t", sink: { type: "forward", forward: { prot: 1 } } })).toThrow(/sink\.forward: unknown key\(s\) "prot" \(did you mean "port"\?\)/);
+    expect(() => validateConfig({ tenant_id: "t", source: { type: "graph", pagesize: 1 } })).toThrow(/did you mean "page_size"/);
+    expect(() => validateConfig({ tenant_id: "t", source: "rsw" })).toThrow(/source = "rsw": Invalid option: expected one of "graph"\|"rws" \(did you mean "rws"\?\)/);
+    expect(() => validateConfig({ tenant_id: "t", zzzzzz: 1 })).toThrow(/unknown key\(s\) "zzzzzz"$/);
   });
   it("names the key, the value and the range; hides secret values", () => {
     expect(() => validateConfig({ tenant_id: "t", window: 0 })).toThrow(/window = 0: .*>=1/);

@@ -6,13 +6,13 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { ConfidentialClientApplication, CryptoProvider, type ICachePlugin, type TokenCacheContext } from "@azure/msal-node";
-import { CLOUDS } from "../config/clouds.js";
 import type { Config } from "../config/schema.js";
 import { ensurePrivateDir, writeFileAtomic } from "../cursor/atomic.js";
 import { CollectorError } from "../errors.js";
 import { registerSecret } from "../log/redact.js";
+import { sourceDescriptor } from "../sources/registry.js";
 import { classifyAuthError } from "./errors.js";
-import { clientCredential, msalBaseConfig, providerFactories, type AuthDeps, type TokenProvider } from "./provider.js";
+import { clientCredential, msalBaseConfig, type AuthDeps, type TokenProvider } from "./provider.js";
 
 function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]/g, "_");
@@ -25,8 +25,7 @@ export function authCodeFiles(config: Config): { cache: string; pending: string 
 
 /** The delegated scope for the configured API: Graph or the reporting web service resource. */
 export function authCodeScope(config: Config): string {
-  const cloud = CLOUDS[config.cloud];
-  return `${config.source === "rws" ? cloud.rwsResource : cloud.graphResource}/.default`;
+  return `${sourceDescriptor(config.source).tokenResource(config)}/.default`;
 }
 
 /** msal's serialized cache ⇄ a 0600 file, written atomically (a crash never loses the current refresh token). */
@@ -156,5 +155,3 @@ export function resetAuthCode(config: Config): string[] {
   for (const f of removed) rmSync(f, { force: true });
   return removed;
 }
-
-providerFactories.auth_code = (c, d) => new AuthCodeProvider(c, d);

@@ -6,7 +6,7 @@ import type { Config } from "../config/schema.js";
 import { CollectorError } from "../errors.js";
 import { registerSecret } from "../log/redact.js";
 import { classifyAuthError } from "./errors.js";
-import { msalSystemOptions, providerFactories, type AuthDeps, type TokenProvider } from "./provider.js";
+import { msalSystemOptions, type AuthDeps, type TokenProvider } from "./provider.js";
 
 export class ManagedIdentityProvider implements TokenProvider {
   readonly method = "managed_identity";
@@ -40,5 +40,3 @@ export class ManagedIdentityProvider implements TokenProvider {
     }
   }
 }
-
-providerFactories.managed_identity = (c, d) => new ManagedIdentityProvider(c, d);

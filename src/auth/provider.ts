@@ -1,5 +1,5 @@
 // Token acquisition through @azure/msal-node. msal caches app tokens and renews them before expiry;
-// `force` skips the cache after a 401 (token revoked or expired mid-paging).
+// `force` skips the cache after a 401 (token revoked or expired mid-paging). Methods are listed in ./registry.ts.
 import { readFileSync, existsSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { ConfidentialClientApplication, type Configuration, LogLevel, type NodeSystemOptions } from "@azure/msal-node";
@@ -137,22 +137,4 @@ export class ConfidentialClientProvider implements TokenProvider {
       throw await explainDiscoveryFailure(err, this.authority, (url) => httpRequest(url, { dispatcher: this.deps.dispatcher, timeoutMs: 30_000 }));
     }
   }
-}
-
-export type ProviderFactory = (config: Config, deps: AuthDeps) => TokenProvider;
-
-/** Other methods (auth_code, managed_identity) register here from their own modules. */
-export const providerFactories: Partial<Record<Config["auth"]["method"], ProviderFactory>> = {
-  client_secret: (c, d) => new ConfidentialClientProvider(c, d),
-  certificate: (c, d) => new ConfidentialClientProvider(c, d),
-};
-
-export function createTokenProvider(config: Config, deps: AuthDeps): TokenProvider {
-  const factory = providerFactories[config.auth.method];
-  if (!factory) {
-    throw new CollectorError("config", `auth.method ${config.auth.method} is not available in this build`, {
-      hint: "use client_secret or certificate",
-    });
-  }
-  return factory(config, deps);
 }

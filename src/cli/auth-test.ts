@@ -1,15 +1,15 @@
 // `auth-test`: walk the path the collector takes (login host → token → roles → one tiny API query) and say in
 // one plain sentence what is wrong, or that collection would work. Exit 0 only in the latter case.
-import { parseArgs } from "node:util";
 import type { Dispatcher } from "undici";
-import { createTokenProvider } from "../auth/provider.js";
+import { authMethod, createTokenProvider } from "../auth/registry.js";
 import type { Config } from "../config/schema.js";
 import { CollectorError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { describeUrl, httpRequest } from "../net/request.js";
-import { createDispatcherFor, createSourceSide, resolveEndpoints } from "../runtime.js";
-import { GRAPH_PERMISSION } from "../sources/graph/graph-source.js";
-import { clockFromEnv, EXIT_OK, printError, requireConfigPath, setup } from "./common.js";
+import { open } from "../runtime.js";
+import { sourceDescriptor } from "../sources/registry.js";
+import { defineCommand } from "./command.js";
+import { clockFromEnv, EXIT_OK, requireConfigPath, setup } from "./common.js";
 
 export const AUTH_TEST_HELP = `Usage: o365-message-trace auth-test --config FILE
 
@@ -18,7 +18,6 @@ the server's; a token can be obtained (secret, certificate, app id); the token c
 configured API needs; and the API answers a query for a 5-minute window. Prints each step, then one
 sentence: what is wrong and how to fix it, or that collection would work (exit 0 only then).`;
 
-export const RWS_PERMISSION = "ReportingWebService.Read.All";
 /** Tokens further apart from the server than this are refused by Entra and the APIs (5 minutes of leeway). */
 const MAX_SKEW_MS = 5 * 60_000;
 
@@ -113,12 +112,13 @@ function checkRoles(config: Config, token: string, opts: DiagnoseOptions): strin
   const roles = Array.isArray(c.roles) ? c.roles.map(String) : [];
   const scopes = String(c.scp ?? "").split(" ").filter(Boolean);
   const granted = [...roles, ...scopes];
-  const need = config.source === "rws" ? RWS_PERMISSION : GRAPH_PERMISSION;
+  const api = sourceDescriptor(config.source);
+  const need = api.permission;
   if (!granted.includes(need)) {
     const kind = scopes.length > 0 ? "delegated" : "application";
-    const api = config.source === "rws" ? "Office 365 Exchange Online" : "Microsoft Graph";
+    const roles = (api.directoryRoles ?? []).map((r) => `; also assign the app the Entra role ${r}`).join("");
     throw new CollectorError("permission", `the token has no ${need} permission (it carries: ${granted.join(", ") || "none"})`, {
-      hint: `add the ${api} ${kind} permission ${need} to the app registration and grant admin consent${config.source === "rws" ? "; also assign the app the Entra role Global Reader" : ""}`,
+      hint: `add the ${api.permissionApi} ${kind} permission ${need} to the app registration and grant admin consent${roles}`,
     });
   }
   opts.step?.(`token acquired (${config.auth.method}); it carries ${need}`);
@@ -127,13 +127,14 @@ function checkRoles(config: Config, token: string, opts: DiagnoseOptions): strin
 
 /** Run every check; resolves with the success sentence, rejects with the CollectorError describing the problem. */
 export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<string> {
-  const endpoints = resolveEndpoints(config);
   const env = opts.env ?? process.env;
-  const dispatcher = createDispatcherFor(config, { caPem: opts.caPem, env, logger: opts.logger });
+  // Step by step: the network first (login host, clock), then the token, then the source on the same dispatcher.
+  const net = open(config, { network: true }, { logger: opts.logger, caPem: opts.caPem, env });
+  const { dispatcher, endpoints } = net;
   try {
-    if (config.auth.method !== "managed_identity") await checkLogin(config, dispatcher, endpoints.login, opts);
+    if (authMethod(config.auth.method).usesLoginEndpoint) await checkLogin(config, dispatcher, endpoints.login, opts);
     const tokens = createTokenProvider(config, { dispatcher, logger: opts.logger, loginBase: endpoints.login, env });
-    const resource = config.source === "rws" ? endpoints.rwsResource : endpoints.graphResource;
+    const resource = endpoints.source.resource;
     let token: string;
     try {
       token = await tokens.getToken(`${resource}/.default`);
@@ -143,7 +144,7 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<s
       throw err;
     }
     const need = checkRoles(config, token, opts);
-    const side = createSourceSide(config, { logger: opts.logger, dispatcher, tokens, env });
+    const side = open(config, { source: true }, { logger: opts.logger, dispatcher, tokens, env });
     const now = (opts.clock ?? Date.now)();
     const end = Math.floor(now / 60_000) * 60_000 - config.delay * 60_000;
     const window = { start: new Date(end - 5 * 60_000), end: new Date(end) };
@@ -152,27 +153,23 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<s
       rows += page.length;
       break; // one page proves access; no need to read the window out
     }
-    await side.source.close?.().catch(() => {});
-    const api = config.source === "rws" ? "the reporting web service" : "Graph message trace";
+    await side.close();
+    const api = sourceDescriptor(config.source).displayName;
     opts.step?.(`${api} answered for ${window.start.toISOString()} – ${window.end.toISOString()} (${rows} row(s) on the first page)`);
     return `collection would work: ${config.auth.method} sign-in for app ${config.auth.client_id ?? "(managed identity)"} succeeded, the token carries ${need}, and ${api} answered.`;
   } finally {
-    await dispatcher.close().catch(() => {});
+    await net.close();
   }
 }
 
-export async function authTestCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } } });
-  if (values.help) {
-    process.stdout.write(AUTH_TEST_HELP + "\n");
-    return EXIT_OK;
-  }
-  try {
+export const command = defineCommand({
+  name: "auth-test",
+  help: AUTH_TEST_HELP,
+  options: { config: { type: "string", short: "c" } },
+  async run(values) {
     const { config, logger } = setup(requireConfigPath(values.config, "auth-test"));
     const ok = await diagnose(config, { logger, clock: clockFromEnv(), step: (line) => process.stdout.write(`ok: ${line}\n`) });
     process.stdout.write(`auth-test: ${ok}\n`);
     return EXIT_OK;
-  } catch (err) {
-    return printError(err);
-  }
-}
+  },
+});

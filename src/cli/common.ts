@@ -4,6 +4,7 @@ import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { LockBusyError } from "../cursor/lock.js";
+import type { CycleResult } from "../pipeline/collector.js";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -40,4 +41,9 @@ export function clockFromEnv(env = process.env): (() => number) | undefined {
   const t = Date.parse(fixed);
   if (!Number.isFinite(t)) throw new CollectorError("config", `O365MT_NOW=${fixed} is not an ISO time`, { hint: "unset it" });
   return () => t;
+}
+
+/** The "cycle done" log line of `once` and `run`. */
+export function logCycle(logger: Logger, r: CycleResult): void {
+  logger.info("cycle done", { windows: r.windows, rescanned: r.rescanned, records: r.records, duplicates_dropped: r.duplicates, cursor: r.cursor, behind: r.behind });
 }

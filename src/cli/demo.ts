@@ -3,13 +3,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { validateConfig, resolvePaths } from "../config/load.js";
 import { createLogger } from "../log/logger.js";
-import { createRuntime } from "../runtime.js";
+import { EVERYTHING, open } from "../runtime.js";
 import { identity } from "../schema/mapper.js";
 import type { Envelope, Sink } from "../types.js";
-import { EXIT_FAILURE, EXIT_OK, printError } from "./common.js";
+import { defineCommand } from "./command.js";
+import { EXIT_FAILURE, EXIT_OK } from "./common.js";
 
 const HELP = `Usage: npm run demo [-- options]   or   o365-message-trace demo [options]
 
@@ -39,21 +39,20 @@ class RecordingSink implements Sink {
   close() { return this.inner.close(); }
 }
 
-export async function demoCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      source: { type: "string", default: "graph" }, format: { type: "string", default: "json" },
-      windows: { type: "string", default: "4" }, window: { type: "string", default: "15" },
-      rate: { type: "string", default: "40" }, seed: { type: "string", default: "1" },
-      "key-style": { type: "string", default: "flat" }, "group-by": { type: "string", default: "recipient" },
-      quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(HELP + "\n");
-    return EXIT_OK;
-  }
+export const command = defineCommand({
+  name: "demo",
+  help: HELP,
+  options: {
+    source: { type: "string", default: "graph" }, format: { type: "string", default: "json" },
+    windows: { type: "string", default: "4" }, window: { type: "string", default: "15" },
+    rate: { type: "string", default: "40" }, seed: { type: "string", default: "1" },
+    "key-style": { type: "string", default: "flat" }, "group-by": { type: "string", default: "recipient" },
+    quiet: { type: "boolean" },
+  },
+  run: demo,
+});
+
+async function demo(values: { source: string; format: string; windows: string; window: string; rate: string; seed: string; "key-style": string; "group-by": string; quiet?: boolean }): Promise<number> {
   const { startSimulator } = await import("../sim/index.js");
   const sim = await startSimulator({ seed: Number(values.seed), ratePerHour: Number(values.rate) });
   const stateDir = mkdtempSync(join(tmpdir(), "o365mt-demo-"));
@@ -88,7 +87,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const quietOut = { write: (_c: unknown, cb?: unknown) => { if (typeof cb === "function") cb(); return true; }, on: () => quietOut, off: () => quietOut } as unknown as NodeJS.WritableStream;
     const opts = { logger, caPem: sim.ca, stdout: values.quiet ? quietOut : undefined };
     let recording!: RecordingSink;
-    const rt = createRuntime(config, { ...opts, wrapSink: (s) => (recording = new RecordingSink(s)) });
+    const rt = open(config, EVERYTHING, { ...opts, wrapSink: (s) => (recording = new RecordingSink(s)) });
     const t0 = performance.now();
     const r = await rt.collector.runCycle();
     const ms = performance.now() - t0;
@@ -101,13 +100,11 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const dup = recording.ids.length - got.size;
     const grouped = config.group_by === "message";
     process.stderr.write(
-      `\ndemo: ${r.windows} windows of ${windowMin} min from ${new Date(start).toISOString()} via ${config.source}` +
+      `\ndemo: ${r.windows} windows of ${windowMin} min from ${new Date(start).toISOString()} via ${config.source.type}` +
         ` — ${recording.ids.length} records in ${Math.round(ms)} ms; simulator truth ${truth.length}` +
         (grouped ? " (grouped by message: one record per trace id)\n" : `; lost ${lost}, duplicated ${dup}\n`),
     );
     return grouped || (lost === 0 && dup === 0) ? EXIT_OK : EXIT_FAILURE;
-  } catch (err) {
-    return printError(err);
   } finally {
     await sim.close();
     rmSync(stateDir, { recursive: true, force: true });

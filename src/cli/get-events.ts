@@ -1,13 +1,15 @@
 // `get-events`: an ad-hoc query for debugging. Reads [start, end) straight from the API, prints the
 // o365.message.* records (NDJSON) or a table, and never reads or moves the cursor.
-import { parseArgs } from "node:util";
 import type { Config } from "../config/schema.js";
 import { CollectorError } from "../errors.js";
-import { createSourceSide, recordMapperFor } from "../runtime.js";
+import type { Logger } from "../log/logger.js";
+import { open, recordMapperFor } from "../runtime.js";
+import { sourceDescriptor } from "../sources/registry.js";
 import { PREFIX } from "../schema/fields.js";
 import type { OutRecord, Window } from "../types.js";
 import { parseTime } from "../window/time.js";
-import { clockFromEnv, EXIT_OK, printError, requireConfigPath, setup } from "./common.js";
+import { defineCommand } from "./command.js";
+import { clockFromEnv, EXIT_OK, requireConfigPath, setup } from "./common.js";
 
 export const GET_EVENTS_HELP = `Usage: o365-message-trace get-events --config FILE [--start TIME] [--end TIME] [--limit N] [--format json|table]
 
@@ -18,10 +20,8 @@ The cursor and state are never read or changed, and records go to stdout, not to
   --limit N        stop after N records (default 100; 0 = no limit)
   --format F       json (NDJSON o365.message.* records, default) or table`;
 
-/** Spans longer than the API allows in one query are split (Graph: 10 days). */
-export const MAX_QUERY_SPAN_MS = 10 * 24 * 3_600_000;
-
-export function splitSpan(start: Date, end: Date, maxMs = MAX_QUERY_SPAN_MS): Window[] {
+/** Spans longer than the source allows in one query (its descriptor's maxSpanMinutes: Graph 10 days) are split. */
+export function splitSpan(start: Date, end: Date, maxMs = Infinity): Window[] {
   const out: Window[] = [];
   for (let s = start.getTime(); s < end.getTime(); s += maxMs) out.push({ start: new Date(s), end: new Date(Math.min(s + maxMs, end.getTime())) });
   return out;
@@ -49,14 +49,15 @@ export function tableHeader(): string {
   return [COLUMNS.map(([, h, w]) => cell(h, w)).join(" ").trimEnd(), COLUMNS.map(([, , w]) => "-".repeat(w)).join(" ")].join("\n");
 }
 
-export async function queryEvents(config: Config, span: Window, limit: number, logger: ReturnType<typeof setup>["logger"], emit: (r: OutRecord) => void): Promise<number> {
+export async function queryEvents(config: Config, span: Window, limit: number, logger: Logger, emit: (r: OutRecord) => void): Promise<number> {
   // Flat keys whatever the config says: the table reads them, and NDJSON here is for eyes and grep.
   const mapper = recordMapperFor(config, "flat");
-  const side = createSourceSide(config, { logger });
+  const rt = open(config, { source: true }, { logger });
+  const maxSpan = sourceDescriptor(config.source).maxSpanMinutes;
   let n = 0;
   try {
-    for (const w of splitSpan(span.start, span.end)) {
-      for await (const page of side.source.readWindow(w)) {
+    for (const w of splitSpan(span.start, span.end, maxSpan === undefined ? Infinity : maxSpan * 60_000)) {
+      for await (const page of rt.source.readWindow(w)) {
         for (const row of page) {
           const t = Date.parse(row.received);
           if (!(t >= w.start.getTime() && t < w.end.getTime())) continue;
@@ -67,28 +68,21 @@ export async function queryEvents(config: Config, span: Window, limit: number, l
     }
     return n;
   } finally {
-    await side.source.close?.().catch(() => {});
-    await side.dispatcher.close().catch(() => {});
+    await rt.close();
   }
 }
 
-export async function getEventsCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: "string", short: "c" },
-      start: { type: "string" },
-      end: { type: "string" },
-      limit: { type: "string" },
-      format: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(GET_EVENTS_HELP + "\n");
-    return EXIT_OK;
-  }
-  try {
+export const command = defineCommand({
+  name: "get-events",
+  help: GET_EVENTS_HELP,
+  options: {
+    config: { type: "string", short: "c" },
+    start: { type: "string" },
+    end: { type: "string" },
+    limit: { type: "string" },
+    format: { type: "string" },
+  },
+  async run(values) {
     const format = values.format ?? "json";
     if (format !== "json" && format !== "table") throw new CollectorError("config", `--format ${format} is not json or table`, { hint: "use --format json or --format table" });
     const limit = values.limit === undefined ? 100 : Number(values.limit);
@@ -102,9 +96,8 @@ export async function getEventsCommand(argv: string[]): Promise<number> {
     if (format === "table") process.stdout.write(tableHeader() + "\n");
     const emit = format === "table" ? (r: OutRecord) => process.stdout.write(tableLine(r) + "\n") : (r: OutRecord) => process.stdout.write(JSON.stringify(r) + "\n");
     const n = await queryEvents(config, { start, end }, limit, logger, emit);
-    process.stderr.write(`o365-message-trace: ${n} record(s) received in [${start.toISOString()}, ${end.toISOString()})${limit > 0 && n >= limit ? ` (stopped at --limit ${limit})` : ""}\n`);
+    const stopped = limit > 0 && n >= limit ? ` (stopped at --limit ${limit})` : "";
+    process.stderr.write(`o365-message-trace: ${n} record(s) received in [${start.toISOString()}, ${end.toISOString()})${stopped}\n`);
     return EXIT_OK;
-  } catch (err) {
-    return printError(err);
-  }
-}
+  },
+});

@@ -1,49 +1,53 @@
-// Command dispatch. Each command lives in its own module and owns its flags and --help.
+// Command dispatch: find the command (suggesting the closest name for a typo), run it, turn a usage error
+// into one line and exit 2. Commands are listed in ./commands.ts; each defines its flags and --help.
+import { closest } from "../text/closest.js";
+import { COMMANDS } from "./commands.js";
 import { EXIT_CONFIG, EXIT_OK } from "./common.js";
 
-type Command = (argv: string[]) => Promise<number>;
+/** Environment variables that are not config overrides (those come from the config loader). */
+const OTHER_ENV: Array<[string, string]> = [
+  ["O365_CONFIG", "config file when --config is not given"],
+  ["O365_CERT_PRIVATE_KEY", "PEM private key for auth.method certificate (instead of a file)"],
+  ["HTTPS_PROXY / NO_PROXY", "proxy for the Microsoft endpoints (http.proxy wins)"],
+];
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  run: { summary: "long-running collector (daemon) for forward/http sinks or streaming exec", load: async () => (await import("./run.js")).runCommand },
-  once: { summary: "one poll cycle, NDJSON on stdout (Fluent Bit / Fluentd / Vector exec)", load: async () => (await import("./once.js")).onceCommand },
-  demo: { summary: "run against an embedded simulated tenant (no Microsoft account needed)", load: async () => (await import("./demo.js")).demoCommand },
-  simulate: { summary: "start the simulated tenant (token endpoint, Graph, legacy reporting service)", load: async () => (await import("../sim/main.js")).runSimulateCommand },
-  schema: { summary: "print the o365.message.* field table (--json for JSON Schema)", load: async () => (await import("./schema-cmd.js")).schemaCommand },
-};
-
-/** Commands added by other modules (auth-test, get-events, backfill, login-url, auth-code, auth-reset). */
-export function registerCommand(name: string, summary: string, load: () => Promise<Command>): void {
-  COMMANDS[name] = { summary, load };
-}
-
-function usage(): string {
-  const names = Object.keys(COMMANDS);
-  const w = Math.max(...names.map((n) => n.length));
+async function usage(): Promise<string> {
+  const { envOverrides } = await import("../config/load.js");
+  const w = Math.max(...COMMANDS.map((c) => c.name.length));
+  const env: Array<[string, string]> = [...envOverrides().map(([name, path]): [string, string] => [name, `overrides ${path.join(".")}`]), ...OTHER_ENV];
+  const ew = Math.max(...env.map(([n]) => n.length));
   return [
     "Usage: o365-message-trace <command> [options]   (each command has --help)",
     "",
     "Microsoft 365 message trace → o365.message.* records for Fluent Bit, Fluentd and Vector.",
     "",
     "Commands:",
-    ...names.map((n) => `  ${n.padEnd(w)}  ${COMMANDS[n]!.summary}`),
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
+    "",
+    "Environment:",
+    ...env.map(([n, what]) => `  ${n.padEnd(ew)}  ${what}`),
+    "",
+    "Exit codes: 0 ok (or another copy already running), 1 runtime failure, 2 configuration or usage error.",
+    "Options: -h/--help, -V/--version.",
   ].join("\n");
 }
 
 export async function main(argv: string[]): Promise<number> {
-  await import("./extra-commands.js");
   const [name, ...rest] = argv;
   if (!name || name === "help" || name === "--help" || name === "-h") {
-    process.stdout.write(usage() + "\n");
+    process.stdout.write((await usage()) + "\n");
     return EXIT_OK;
   }
-  if (name === "--version" || name === "version") {
+  if (name === "--version" || name === "-V" || name === "version") {
     const { createRequire } = await import("node:module");
     process.stdout.write(createRequire(import.meta.url)("../../package.json").version + "\n");
     return EXIT_OK;
   }
-  const cmd = COMMANDS[name];
+  const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) {
-    process.stderr.write(`o365-message-trace: unknown command ${JSON.stringify(name)}\n${usage()}\n`);
+    const guess = closest(name, COMMANDS.map((c) => c.name));
+    const hint = guess ? ` (did you mean "${guess}"?)` : "";
+    process.stderr.write(`o365-message-trace: unknown command ${JSON.stringify(name)}${hint}\n${await usage()}\n`);
     return EXIT_CONFIG;
   }
   try {

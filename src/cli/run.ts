@@ -3,15 +3,14 @@
 // error_retry_span circuit), and on SIGTERM/SIGINT stops within a bounded time. A window is committed only
 // after the sink confirmed all of it, so stopping mid-window leaves the cursor at the previous window and
 // the next start reads that window again (with dedupe on, pages already confirmed are not re-sent).
-import { parseArgs } from "node:util";
-import { createRuntime, type Runtime } from "../runtime.js";
-import { StateStore } from "../cursor/store.js";
+import { EVERYTHING, open, type Runtime } from "../runtime.js";
 import { CollectorError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { sleep } from "../net/retry.js";
 import type { Config } from "../config/schema.js";
 import { daemonHooks, type DaemonHooks } from "./daemon-hooks.js";
-import { clockFromEnv, EXIT_FAILURE, EXIT_OK, printError, requireConfigPath, setup } from "./common.js";
+import { defineCommand } from "./command.js";
+import { clockFromEnv, EXIT_FAILURE, EXIT_OK, logCycle, requireConfigPath, setup } from "./common.js";
 
 export const RUN_HELP = `Usage: o365-message-trace run --config FILE
 
@@ -31,7 +30,7 @@ function fatal(err: unknown): boolean {
   return err instanceof CollectorError && (err.kind === "config" || err.kind === "auth" || err.kind === "state");
 }
 
-export async function daemonLoop(rt: Runtime, config: Config, logger: Logger, signal: AbortSignal, clock = Date.now, hooks: DaemonHooks = {}): Promise<void> {
+export async function daemonLoop(rt: Pick<Runtime, "collector">, config: Config, logger: Logger, signal: AbortSignal, clock = Date.now, hooks: DaemonHooks = {}): Promise<void> {
   let failures = 0;
   while (!signal.aborted) {
     const started = Date.now();
@@ -41,7 +40,7 @@ export async function daemonLoop(rt: Runtime, config: Config, logger: Logger, si
       const r = await rt.collector.runCycle(signal);
       failures = 0;
       hooks.onCycle?.(true, clock());
-      logger.info("cycle done", { windows: r.windows, rescanned: r.rescanned, records: r.records, duplicates_dropped: r.duplicates, cursor: r.cursor, behind: r.behind });
+      logCycle(logger, r);
       wait = r.behind ? 0 : Math.max(0, wait - (Date.now() - started));
     } catch (err) {
       if (signal.aborted) {
@@ -62,52 +61,50 @@ export async function daemonLoop(rt: Runtime, config: Config, logger: Logger, si
   }
 }
 
-export async function runCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } } });
-  if (values.help) {
-    process.stdout.write(RUN_HELP + "\n");
-    return EXIT_OK;
-  }
-  let lock: { release(): void } | undefined;
-  const ac = new AbortController();
-  const onSignal = (sig: string) => {
-    if (ac.signal.aborted) {
-      process.stderr.write(`o365-message-trace: second ${sig}, exiting now\n`);
-      lock?.release();
+export const command = defineCommand({
+  name: "run",
+  help: RUN_HELP,
+  options: { config: { type: "string", short: "c" } },
+  async run(values) {
+    let rt: Runtime<typeof EVERYTHING & { lock: true }> | undefined;
+    const ac = new AbortController();
+    const exitNow = () => {
+      rt?.store.unlock();
       process.exit(EXIT_FAILURE);
-    }
-    process.stderr.write(`o365-message-trace: ${sig} received, stopping (the in-flight window is not committed)\n`);
-    ac.abort(new Error(`stopped by ${sig}`));
-    // Bounded shutdown: if something hangs (a stuck receiver), exit anyway; state on disk is always consistent.
-    setTimeout(() => {
-      process.stderr.write(`o365-message-trace: shutdown took longer than ${SHUTDOWN_GRACE_MS / 1000}s, exiting\n`);
-      lock?.release();
-      process.exit(EXIT_FAILURE);
-    }, SHUTDOWN_GRACE_MS).unref();
-  };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
-  try {
-    const { config, logger } = setup(requireConfigPath(values.config, "run"));
-    lock = new StateStore(config.state_dir, config.tenant_id, config.source).lock();
-    const clock = clockFromEnv();
-    const hooks = daemonHooks(config, logger);
-    const rt = createRuntime(config, { logger, clock, metrics: hooks.metrics });
+    };
+    const onSignal = (sig: string) => {
+      if (ac.signal.aborted) {
+        process.stderr.write(`o365-message-trace: second ${sig}, exiting now\n`);
+        exitNow();
+      }
+      process.stderr.write(`o365-message-trace: ${sig} received, stopping (the in-flight window is not committed)\n`);
+      ac.abort(new Error(`stopped by ${sig}`));
+      // Bounded shutdown: if something hangs (a stuck receiver), exit anyway; state on disk is always consistent.
+      setTimeout(() => {
+        process.stderr.write(`o365-message-trace: shutdown took longer than ${SHUTDOWN_GRACE_MS / 1000}s, exiting\n`);
+        exitNow();
+      }, SHUTDOWN_GRACE_MS).unref();
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
     try {
-      await hooks.start?.();
-      logger.info("daemon started", { sink: config.sink.type, source: config.source, frequency_s: config.frequency, window_min: config.window, delay_min: config.delay });
-      await daemonLoop(rt, config, logger, ac.signal, clock ?? Date.now, hooks);
+      const { config, logger } = setup(requireConfigPath(values.config, "run"));
+      const clock = clockFromEnv();
+      const hooks = daemonHooks(config, logger);
+      rt = open(config, { ...EVERYTHING, lock: true }, { logger, clock, metrics: hooks.metrics });
+      try {
+        await hooks.start?.();
+        logger.info("daemon started", { sink: config.sink.type, source: config.source.type, frequency_s: config.frequency, window_min: config.window, delay_min: config.delay });
+        await daemonLoop(rt, config, logger, ac.signal, clock ?? Date.now, hooks);
+      } finally {
+        await rt.close();
+        await hooks.stop?.();
+      }
+      logger.info("daemon stopped");
+      return EXIT_OK;
     } finally {
-      await rt.close();
-      await hooks.stop?.();
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
     }
-    logger.info("daemon stopped");
-    return EXIT_OK;
-  } catch (err) {
-    return printError(err);
-  } finally {
-    lock?.release();
-    process.off("SIGTERM", onSignal);
-    process.off("SIGINT", onSignal);
-  }
-}
+  },
+});

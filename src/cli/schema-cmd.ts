@@ -1,6 +1,6 @@
 // `schema`: the o365.message.* field table, or a JSON Schema with --json.
-import { parseArgs } from "node:util";
 import { FIELDS, PREFIX, STATUSES } from "../schema/fields.js";
+import { defineCommand } from "./command.js";
 import { EXIT_OK } from "./common.js";
 
 export function jsonSchema(): Record<string, unknown> {
@@ -24,13 +24,15 @@ export function jsonSchema(): Record<string, unknown> {
   };
 }
 
-export async function schemaCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
-  if (values.help) {
-    process.stdout.write("Usage: o365-message-trace schema [--json]\n\nPrints the o365.message.* field table, or its JSON Schema with --json.\n");
-    return EXIT_OK;
-  }
-  if (values.json) {
+export const command = defineCommand({
+  name: "schema",
+  help: "Usage: o365-message-trace schema [--json]\n\nPrints the o365.message.* field table, or its JSON Schema with --json.",
+  options: { json: { type: "boolean" } },
+  run: async (values) => printSchema(!!values.json),
+});
+
+function printSchema(json: boolean): number {
+  if (json) {
     process.stdout.write(JSON.stringify(jsonSchema(), null, 2) + "\n");
     return EXIT_OK;
   }

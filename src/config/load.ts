@@ -1,20 +1,33 @@
-// Load YAML config, apply env overrides for secrets, validate, and turn the first problem into one clear line.
+// Load YAML config, apply env overrides for secrets, normalise the old flat source keys, validate, and turn
+// the first problem into one clear line. Which option of a component is a path, a secret or an env override
+// is asked of its descriptor (sources, sinks, auth methods), never listed here.
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import type { z } from "zod";
+import { authMethods } from "../auth/registry.js";
 import { CollectorError } from "../errors.js";
 import { registerSecret } from "../log/redact.js";
+import { sinkDescriptors } from "../sinks/registry.js";
+import { sourceDescriptors } from "../sources/registry.js";
+import { closest } from "../text/closest.js";
 import { configSchema, type Config } from "./schema.js";
 
-/** Env vars that override config keys; secrets should come from here rather than the file. */
-export const ENV_OVERRIDES: Array<[string, string[]]> = [
+/** Env vars that override shared config keys; secrets should come from here rather than the file. */
+const CORE_ENV_OVERRIDES: Array<[string, string[]]> = [
   ["O365_TENANT_ID", ["tenant_id"]],
   ["O365_CLIENT_ID", ["auth", "client_id"]],
   ["O365_CLIENT_SECRET", ["auth", "client_secret"]],
   ["O365_PROXY_PASSWORD", ["http", "proxy", "password"]],
-  ["O365_FORWARD_SHARED_KEY", ["sink", "forward", "shared_key"]],
   ["O365_STATE_DIR", ["state_dir"]],
 ];
+
+/** Every env override: the shared ones, then each sink's (`sink.<kind>.…`). */
+export function envOverrides(): Array<[string, string[]]> {
+  const out = [...CORE_ENV_OVERRIDES];
+  for (const d of sinkDescriptors()) for (const [name, path] of d.envOverrides ?? []) out.push([name, ["sink", d.kind, ...path]]);
+  return out;
+}
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
   let cur = obj;
@@ -25,7 +38,7 @@ function setPath(obj: Record<string, unknown>, path: string[], value: unknown): 
   cur[path[path.length - 1]!] = value;
 }
 
-function getPath(obj: unknown, path: PropertyKey[]): unknown {
+function getPath(obj: unknown, path: readonly PropertyKey[]): unknown {
   let cur = obj;
   for (const key of path) {
     if (cur === null || typeof cur !== "object") return undefined;
@@ -66,8 +79,64 @@ function showValue(path: PropertyKey[], value: unknown): string {
   return s.length > 60 ? s.slice(0, 57) + "..." : s;
 }
 
-export function validateConfig(raw: unknown, where = "config"): Config {
-  const result = configSchema.safeParse(raw ?? {});
+/**
+ * The old flat form (`source: graph`, top-level `page_size`, `format`) in the nested one
+ * (`source: {type: graph, page_size: …}`). A flat key of another source than the chosen one was ignored
+ * before and is dropped; a key given both ways keeps the nested value.
+ */
+export function normaliseSource(raw: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...raw };
+  const given = out.source;
+  const section: Record<string, unknown> =
+    typeof given === "string" ? { type: given } : given && typeof given === "object" && !Array.isArray(given) ? { ...(given as Record<string, unknown>) } : {};
+  if (given !== undefined && typeof given !== "string" && (typeof given !== "object" || given === null || Array.isArray(given))) return out;
+  section.type ??= sourceDescriptors()[0]!.kind;
+  for (const d of sourceDescriptors()) {
+    for (const key of d.legacyKeys ?? []) {
+      if (!(key in out)) continue;
+      if (d.kind === section.type && !(key in section)) section[key] = out[key];
+      delete out[key];
+    }
+  }
+  out.source = section;
+  return out;
+}
+
+/** The keys a schema accepts at `path` (for "did you mean"), looking through defaults, optionals and unions. */
+function keysAt(schema: z.ZodType, path: PropertyKey[]): string[] {
+  type Def = { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType>; options?: z.ZodType[]; in?: z.ZodType };
+  const def = (s: z.ZodType) => (s as unknown as { _zod: { def: Def } })._zod.def;
+  let nodes: z.ZodType[] = [schema];
+  const unwrap = (list: z.ZodType[]): z.ZodType[] =>
+    list.flatMap((s) => {
+      const d = def(s);
+      if (d.innerType) return unwrap([d.innerType]);
+      if (d.options) return unwrap(d.options);
+      if (d.in) return unwrap([d.in]);
+      return [s];
+    });
+  for (const key of path) nodes = unwrap(unwrap(nodes).flatMap((s) => (def(s).shape?.[String(key)] ? [def(s).shape![String(key)]!] : [])));
+  return unwrap(nodes).flatMap((s) => Object.keys(def(s).shape ?? {}));
+}
+
+/** An unknown source kind, named the way it was written (`source: x` or `source.type: x`), with the closest kind. */
+function checkSourceKind(input: Record<string, unknown>, raw: Record<string, unknown>, where: string): void {
+  const kind = (raw.source as { type?: unknown } | undefined)?.type;
+  const kinds = sourceDescriptors().map((d) => d.kind);
+  if (typeof kind !== "string" || kinds.includes(kind)) return;
+  const key = typeof input.source === "string" ? "source" : "source.type";
+  const guess = closest(kind, kinds);
+  throw new CollectorError("config", `${where}: ${key} = ${JSON.stringify(kind)}: Invalid option: expected one of ${kinds.map((k) => JSON.stringify(k)).join("|")}${guess ? ` (did you mean "${guess}"?)` : ""}`, {
+    hint: "fix that key (see conf/o365-message-trace.yaml for every key, its default and range)",
+  });
+}
+
+export function validateConfig(input: unknown, where = "config"): Config {
+  const isMap = input && typeof input === "object" && !Array.isArray(input);
+  const raw = isMap ? normaliseSource(input as Record<string, unknown>) : input;
+  if (isMap) checkSourceKind(input as Record<string, unknown>, raw as Record<string, unknown>, where);
+  const schema = configSchema();
+  const result = schema.safeParse(raw ?? {});
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const key = issue.path.map(String).join(".") || "(top level)";
@@ -75,6 +144,9 @@ export function validateConfig(raw: unknown, where = "config"): Config {
   let detail = issue.message;
   if (issue.code === "unrecognized_keys") {
     detail = `unknown key(s) ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
+    const known = keysAt(schema, issue.path);
+    const guess = issue.keys.length === 1 ? closest(issue.keys[0]!, known) : undefined;
+    if (guess) detail += ` (did you mean "${guess}"?)`;
   }
   const more = result.error.issues.length > 1 ? ` (+${result.error.issues.length - 1} more problem(s))` : "";
   const shown = issue.code === "unrecognized_keys" ? "" : ` = ${showValue(issue.path, value)}`;
@@ -115,7 +187,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
     });
   }
   const data = interpolate(raw, env, "") as Record<string, unknown>;
-  for (const [name, path] of ENV_OVERRIDES) {
+  for (const [name, path] of envOverrides()) {
     const v = env[name];
     if (v !== undefined && v !== "") setPath(data, path, v);
   }
@@ -124,30 +196,37 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
   return resolvePaths(config, dirname(resolve(file)));
 }
 
+/** Each component's option sections with the paths (inside them) its descriptor declares. */
+function componentFields(config: Config, which: "pathFields" | "secretFields"): Array<[Record<string, unknown>, readonly string[]]> {
+  const out: Array<[Record<string, unknown>, readonly string[]]> = [];
+  const add = (section: unknown, fields: readonly string[][] | undefined) => {
+    if (section && typeof section === "object") for (const f of fields ?? []) out.push([section as Record<string, unknown>, f]);
+  };
+  // Every method's and sink's fields, not only the chosen one's: what the file holds is resolved and hidden alike.
+  for (const d of authMethods()) add(config.auth, d[which]);
+  for (const d of sinkDescriptors()) add(config.sink[d.kind], d[which]);
+  for (const d of sourceDescriptors()) if (d.kind === config.source.type) add(config.source, d[which]);
+  return out;
+}
+
 /** Relative paths in the file are relative to the file, so a shipper can start us from any directory. */
 export function resolvePaths(config: Config, baseDir: string): Config {
   const abs = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : resolve(baseDir, p));
   config.state_dir = abs(config.state_dir)!;
   if (config.http.ca_file) config.http.ca_file = abs(config.http.ca_file);
-  const cert = config.auth.certificate;
-  if (cert) {
-    cert.private_key_file = abs(cert.private_key_file);
-    cert.certificate_file = abs(cert.certificate_file);
+  for (const [section, path] of componentFields(config, "pathFields")) {
+    const parent = getPath(section, path.slice(0, -1)) as Record<string, unknown> | undefined;
+    const leaf = path[path.length - 1]!;
+    if (parent && typeof parent === "object" && leaf in parent) parent[leaf] = abs(parent[leaf] as string | undefined);
   }
-  const tls = config.sink.forward?.tls;
-  if (tls) {
-    tls.ca_file = abs(tls.ca_file);
-    tls.cert_file = abs(tls.cert_file);
-    tls.key_file = abs(tls.key_file);
-  }
-  if (config.sink.http?.ca_file) config.sink.http.ca_file = abs(config.sink.http.ca_file);
   registerConfigSecrets(config);
   return config;
 }
 
 export function registerConfigSecrets(config: Config): void {
-  registerSecret(config.auth.client_secret);
   registerSecret(config.http.proxy?.password);
-  registerSecret(config.sink.forward?.shared_key);
-  registerSecret(config.sink.forward?.password);
+  for (const [section, path] of componentFields(config, "secretFields")) {
+    const v = getPath(section, path);
+    if (typeof v === "string") registerSecret(v);
+  }
 }

@@ -1,6 +1,12 @@
-// The configuration contract (YAML, snake_case). Every key, default and range lives here, so validation
-// messages can name the key, the bad value and what is allowed. Documented in conf/o365-message-trace.yaml.
+// The configuration contract (YAML, snake_case). Every shared key, default and range lives here, so validation
+// messages can name the key, the bad value and what is allowed; a component's own options (`source:`,
+// `sink.<kind>`) live beside its code and are joined in from the registries by configSchema().
+// Documented in conf/o365-message-trace.yaml.
 import { z } from "zod";
+import { authMethods } from "../auth/registry.js";
+import type { SourceOptions } from "../sources/descriptor.js";
+import { sourceDescriptors } from "../sources/registry.js";
+import { sinkDescriptors } from "../sinks/registry.js";
 
 const minutes = (min: number, max: number, def: number) => z.number().int().min(min).max(max).default(def);
 const seconds = (min: number, max: number, def: number) => z.number().min(min).max(max).default(def);
@@ -17,9 +23,10 @@ const certificate = z
   })
   .strict();
 
-const auth = z
+/** `auth:`; `method` is checked against the auth registry in configSchema(). */
+const authSchema = (method: z.ZodType<string>) => z
   .object({
-    method: z.enum(["client_secret", "certificate", "auth_code", "managed_identity"]).default("client_secret"),
+    method: method.default("client_secret"),
     client_id: z.string().min(1).optional(),
     /** Prefer env O365_CLIENT_SECRET. */
     client_secret: z.string().min(1).optional(),
@@ -87,65 +94,13 @@ const rescan = z
   })
   .strict();
 
-export const forwardSinkSchema = z
-  .object({
-    host: z.string().default("127.0.0.1"),
-    port: z.number().int().min(1).max(65535).default(24224),
-    tag: z.string().min(1).default("o365.message_trace"),
-    require_ack_response: z.boolean().default(true),
-    ack_timeout: seconds(1, 3600, 30),
-    event_mode: z.enum(["Message", "Forward", "PackedForward", "CompressedPackedForward"]).default("PackedForward"),
-    batch_size: z.number().int().min(1).max(100000).default(1000),
-    tls: z
-      .object({
-        enabled: z.boolean().default(false),
-        ca_file: z.string().optional(),
-        cert_file: z.string().optional(),
-        key_file: z.string().optional(),
-        insecure: z.boolean().default(false),
-        servername: z.string().optional(),
-      })
-      .strict()
-      .optional(),
-    /** Prefer env O365_FORWARD_SHARED_KEY. */
-    shared_key: z.string().optional(),
-    client_hostname: z.string().optional(),
-    username: z.string().optional(),
-    password: z.string().optional(),
-  })
-  .strict();
-
-export const httpSinkSchema = z
-  .object({
-    url: z.string().url(),
-    format: z.enum(["ndjson", "json"]).default("ndjson"),
-    gzip: z.boolean().default(false),
-    headers: z.record(z.string(), z.string()).default({}),
-    /** Env var whose value is sent as `Authorization: Bearer …` (keeps the token out of the file). */
-    bearer_token_env: z.string().optional(),
-    batch_size: z.number().int().min(1).max(100000).default(1000),
-    timeout: seconds(1, 3600, 30),
-    ca_file: z.string().optional(),
-    insecure: z.boolean().default(false),
-  })
-  .strict();
-
-const sink = z
-  .object({
-    type: z.enum(["stdout", "forward", "http"]).default("stdout"),
-    forward: forwardSinkSchema.optional(),
-    http: httpSinkSchema.optional(),
-  })
-  .strict();
-
-export const configSchema = z
+const coreSchema = z
   .object({
     /** Tenant id (GUID) or verified domain, e.g. contoso.onmicrosoft.com. */
     tenant_id: z.string().min(1, "tenant_id is required"),
-    source: z.enum(["graph", "rws"]).default("graph"),
     cloud: z.enum(["global", "gcc", "gcc-high", "dod", "china"]).default("global"),
     endpoints: endpoints.default({ graph_version: "v1.0" }),
-    auth: auth.default({ method: "client_secret", redirect_uri: "http://localhost:8400/callback" }),
+    auth: authSchema(z.string()).default({ method: "client_secret", redirect_uri: "http://localhost:8400/callback" }),
     http: http.default({ timeout: 120, insecure: false }),
     retry: retry.default({
       count: 5,
@@ -163,10 +118,6 @@ export const configSchema = z
     /** Where a new cursor begins: ISO time or relative ("2 hours ago"). Default now − delay − window. */
     start: z.string().optional(),
     max_windows_per_run: z.number().int().min(1).max(100000).default(24),
-    /** Graph $top / RWS page size request. Graph allows 1–5000. */
-    page_size: z.number().int().min(1).max(5000).default(5000),
-    /** RWS response format. */
-    format: z.enum(["json", "xml"]).default("json"),
     rescan: rescan.default({ horizon: 0, every: 1 }),
     /** Persisted identities for dedupe (needed for rescan; keeps crash duplicates to zero). */
     dedupe: z.boolean().default(true),
@@ -188,7 +139,6 @@ export const configSchema = z
     /** Organization value for Graph records (RWS reports its own); default the tenant id. */
     organization: z.string().optional(),
 
-    sink: sink.default({ type: "stdout" }),
     state_dir: z.string().default("./state"),
     metrics: z
       .object({ listen: z.string().optional() })
@@ -201,5 +151,39 @@ export const configSchema = z
   })
   .strict();
 
-export type Config = z.infer<typeof configSchema>;
-export type ConfigInput = z.input<typeof configSchema>;
+/** The `sink:` section: the chosen kind and any `sink.<kind>` sections, each validated by its sink's schema. */
+export interface SinkSection {
+  type: string;
+  [kind: string]: unknown;
+}
+
+export type Config = z.infer<typeof coreSchema> & { source: SourceOptions; sink: SinkSection };
+/** What a config file may contain, before defaults (old flat keys such as `source: graph`, `page_size` included). */
+export type ConfigInput = z.input<typeof coreSchema> & { source?: string | Record<string, unknown>; sink?: Record<string, unknown>; [legacy: string]: unknown };
+
+type Kinds = [string, ...string[]];
+
+/**
+ * The whole schema, from the registries as they are now (a source or sink registered at run time is
+ * included). `source:` is already in its nested form here; config/load.ts normalises the old flat keys.
+ */
+export function configSchema(): z.ZodType<Config> {
+  const sources = sourceDescriptors();
+  const sinks = sinkDescriptors();
+  const sourceSchema = z.discriminatedUnion(
+    "type",
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    sources.map((d) => d.schema) as any,
+  );
+  const sinkSections: Record<string, z.ZodType> = {};
+  for (const d of sinks) if (d.schema) sinkSections[d.kind] = d.schema.optional();
+  const sinkSchema = z
+    .object({ type: z.enum(sinks.map((d) => d.kind) as Kinds).default(sinks[0]!.kind), ...sinkSections })
+    .strict()
+    .prefault({});
+  return coreSchema.extend({
+    auth: authSchema(z.enum(authMethods().map((m) => m.method) as Kinds)).default({ method: "client_secret", redirect_uri: "http://localhost:8400/callback" }),
+    source: sourceSchema.prefault({ type: sources[0]!.kind }),
+    sink: sinkSchema,
+  }) as unknown as z.ZodType<Config>;
+}

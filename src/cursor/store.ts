@@ -26,6 +26,9 @@ export interface State {
   extra?: Record<string, unknown>;
 }
 
+/** What the collector and the delivery ledger use of a store (an in-memory one in unit tests). */
+export type StateBackend = Pick<StateStore, "load" | "journal" | "commit">;
+
 function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]/g, "_");
 }
@@ -54,11 +57,22 @@ export class StateStore {
     this.dirReady = true;
   }
 
+  private held?: Lock;
+
+  /** Take the state's lock (one writer per state); the store keeps it until close() or unlock(). */
   lock(): Lock {
     this.ensureDir();
     const lock = acquireLock(this.lockFile);
+    this.held = lock;
     removeStaleTemps(this.file);
     return lock;
+  }
+
+  /** Release the lock if this store holds it (also safe from a signal handler: idempotent). */
+  unlock(): void {
+    const lock = this.held;
+    this.held = undefined;
+    lock?.release();
   }
 
   load(): { state: State; seen: SeenSet } {
@@ -155,9 +169,10 @@ export class StateStore {
     if (existsSync(this.journalFile)) truncateSync(this.journalFile, 0);
   }
 
-  /** Release the journal descriptor (end of a run). Appends after this reopen it. */
+  /** Release the journal descriptor and the lock (end of a run). Appends after this reopen the journal. */
   close(): void {
     this.closeJournal();
+    this.unlock();
   }
 
   /** Whether a state file has been written. */

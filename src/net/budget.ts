@@ -116,3 +116,20 @@ export class RequestBudget {
     this.head = (this.head + 1) % this.limit;
   }
 }
+
+/** The budget as request hooks: acquire a slot before each request (logging long waits), restamp it after. */
+export function budgetHooks(
+  opts: { limit: number; windowSeconds: number },
+  logger: { info(msg: string, fields?: Record<string, unknown>): void },
+): { beforeRequest: (signal?: AbortSignal) => Promise<void>; onResponse: () => void; budget: RequestBudget } {
+  const budget = new RequestBudget({ limit: opts.limit, windowMs: opts.windowSeconds * 1000 });
+  return {
+    budget,
+    beforeRequest: async (signal) => {
+      const wait = budget.delay();
+      if (wait >= 10_000) logger.info("request budget used up; pacing requests", { wait_ms: Math.round(wait), limit: budget.limit, window_seconds: budget.windowMs / 1000 });
+      await budget.acquire(signal);
+    },
+    onResponse: () => budget.complete(),
+  };
+}

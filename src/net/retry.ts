@@ -51,3 +51,8 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, policy: 
     }
   }
 }
+
+/** The `retry:` config section (seconds) as a policy (milliseconds). */
+export function retryPolicyFrom(retry: { count: number; backoff: { initial: number; max: number; jitter: number } }): RetryPolicy {
+  return { count: retry.count, initialMs: retry.backoff.initial * 1000, maxMs: retry.backoff.max * 1000, jitter: retry.backoff.jitter };
+}

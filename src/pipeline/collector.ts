@@ -1,9 +1,11 @@
-// One poll cycle: plan windows after the cursor (and re-scan windows before it), read each page by page,
-// drop rows outside the window and identities already delivered, map, send, and commit the cursor only
-// after the sink confirms the whole window. Nothing here knows which API or which sink is in use.
-import type { Config } from "../config/schema.js";
-import type { StateStore, State } from "../cursor/store.js";
-import { fingerprint, type SeenSet } from "../dedupe/seen.js";
+// One poll cycle: plan windows after the cursor (and re-scan windows before it), deliver each, and commit the
+// cursor only after the sink confirms the whole window. Delivering a window is the data path: read pages,
+// drop rows outside the window and identities already delivered, map, send, and tell the delivery ledger
+// what the sink confirmed. Nothing here knows which API, which sink or which config file is in use: the
+// composition root (runtime.ts) gives it narrow options, the source's query limit among them.
+import type { State, StateBackend } from "../cursor/store.js";
+import { DeliveryLedger, type Entry } from "../dedupe/ledger.js";
+import { CollectorError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { identity, type RecordMapper } from "../schema/mapper.js";
 import type { Envelope, Sink, Source, TraceRow, Window } from "../types.js";
@@ -12,11 +14,30 @@ import { parseTime } from "../window/time.js";
 import { noopMetrics, type PipelineMetrics } from "./metrics.js";
 import { readAhead } from "./read-ahead.js";
 
+/** What the collector needs to know of the configuration, and no more. */
+export interface CollectorOptions {
+  delayMinutes: number;
+  windowMinutes: number;
+  /** New windows per cycle. */
+  maxWindows: number;
+  /** The source's longest span per query (Graph: 10 days); windows never exceed it. */
+  maxSpanMinutes?: number;
+  /** Where a state without a cursor starts: ISO or relative time; default now − delay − window. */
+  start?: string;
+  rescanHorizonMinutes: number;
+  rescanEvery: number;
+  /** Remember delivered identities (journal + state) so re-reads never send a record twice. */
+  dedupe: boolean;
+  details: boolean;
+  detailsMaxPerWindow: number;
+  groupBy: "recipient" | "message";
+}
+
 export interface CollectorDeps {
-  config: Config;
+  options: CollectorOptions;
   source: Source;
   sink: Sink;
-  store: StateStore;
+  store: StateBackend;
   mapper: RecordMapper;
   logger: Logger;
   clock?: () => number;
@@ -33,123 +54,179 @@ export interface CycleResult {
   behind: boolean;
 }
 
-const GRAPH_MAX_SPAN_MINUTES = 10 * 24 * 60;
+export interface WindowResult {
+  records: number;
+  duplicates: number;
+}
 
-/**
- * With details on, a row's details are "settled" once delivered (or once the row was passed over because of
- * details_max_per_window). The marker is journaled like an identity, so a window that fails between its rows
- * and their details fetches exactly the unsettled details again when it is re-read: none lost, none doubled.
- */
-const detailsMark = (id: string) => `${id}|details-settled`;
+/** The loaded state and the ledger of what was delivered, for the windows of one cycle (or one backfill). */
+interface Book {
+  state: State;
+  ledger: DeliveryLedger;
+}
+
+type Fresh = { row: TraceRow; entry: Entry };
+
+/** Which rows' detail events to fetch in this window, within details_max_per_window. */
+class DetailPlan {
+  readonly rows: TraceRow[] = [];
+  /** Rows passed over because of the bound: their details are settled without fetching. */
+  private settled: Entry[] = [];
+
+  constructor(
+    readonly enabled: boolean,
+    private readonly max: number,
+    private readonly ledger: DeliveryLedger,
+  ) {}
+
+  /** A row delivered before whose details never were (the window failed in between): fetch them now. */
+  redelivered(row: TraceRow, e: Entry): void {
+    if (this.enabled && this.ledger.enabled && !this.ledger.detailsSettled(e.id, e.time) && this.rows.length < this.max) this.rows.push(row);
+  }
+
+  fresh(list: Fresh[]): void {
+    if (!this.enabled) return;
+    for (const f of list) {
+      if (this.rows.length < this.max) this.rows.push(f.row);
+      else this.settled.push(this.ledger.settledMark(f.entry.id, f.entry.time));
+    }
+  }
+
+  takeSettled(): Entry[] {
+    return this.settled.splice(0);
+  }
+}
 
 export class Collector {
+  readonly options: CollectorOptions;
   private readonly clock: () => number;
   private readonly metrics: PipelineMetrics;
+  private book?: Book;
 
   constructor(private readonly deps: CollectorDeps) {
+    this.options = deps.options;
     this.clock = deps.clock ?? Date.now;
     this.metrics = deps.metrics ?? noopMetrics;
   }
 
   planOptions(): PlanOptions {
-    const c = this.deps.config;
+    const o = this.options;
     return {
-      delayMinutes: c.delay,
-      windowMinutes: c.window,
-      maxWindows: c.max_windows_per_run,
-      rescanMinutes: c.rescan.horizon,
-      maxSpanMinutes: GRAPH_MAX_SPAN_MINUTES,
+      delayMinutes: o.delayMinutes,
+      windowMinutes: o.windowMinutes,
+      maxWindows: o.maxWindows,
+      rescanMinutes: o.rescanHorizonMinutes,
+      maxSpanMinutes: o.maxSpanMinutes,
     };
   }
 
   /** Where a state without a cursor starts. */
   initialCursor(now: number): Date {
-    const c = this.deps.config;
-    return c.start ? parseTime(c.start, now, "start") : defaultStart(now, this.planOptions());
+    return this.options.start ? parseTime(this.options.start, now, "start") : defaultStart(now, this.planOptions());
+  }
+
+  private open(): Book {
+    const { state, seen } = this.deps.store.load();
+    return { state, ledger: new DeliveryLedger(this.deps.store, seen, this.options.dedupe) };
   }
 
   /** Run one cycle. The caller holds the state lock. */
   async runCycle(signal?: AbortSignal): Promise<CycleResult> {
-    const { store, config, logger } = this.deps;
+    const o = this.options;
     const now = this.clock();
-    const { state, seen } = store.load();
+    const book = (this.book = this.open());
+    const { state } = book;
     const cursor = state.cursor ? new Date(state.cursor) : this.initialCursor(now);
-    const opts = this.planOptions();
+    const plan = this.planOptions();
     const result: CycleResult = { windows: 0, rescanned: 0, records: 0, duplicates: 0, behind: false };
+    const add = (r: WindowResult) => {
+      result.records += r.records;
+      result.duplicates += r.duplicates;
+    };
     state.cycles++;
 
-    const rescanDue = config.rescan.horizon > 0 && config.dedupe && state.cursor !== undefined && state.cycles % config.rescan.every === 0;
+    const rescanDue = o.rescanHorizonMinutes > 0 && o.dedupe && state.cursor !== undefined && state.cycles % o.rescanEvery === 0;
     // Re-scans never reach before the state's first window (`origin`, persisted): the default start moves
     // with the clock, so flooring at initialCursor(now) would shrink the horizon to about one window.
-    const rescans = rescanDue ? planRescan(cursor, opts, state.origin ? new Date(state.origin) : undefined) : [];
+    const rescans = rescanDue ? planRescan(cursor, plan, state.origin ? new Date(state.origin) : undefined) : [];
     for (const w of rescans) {
-      const n = await this.processWindow(w, true, state, seen, result, signal);
+      add(await this.deliverWindow(w, { rescan: true, signal }));
       result.rescanned++;
-      this.metrics.windowDone("rescan");
-      logger.debug("re-scan window done", { start: w.start.toISOString(), end: w.end.toISOString(), new_records: n });
     }
 
-    const windows = planWindows(cursor, now, { ...opts, maxWindows: opts.maxWindows + 1 });
-    result.behind = windows.length > opts.maxWindows;
-    for (const w of windows.slice(0, opts.maxWindows)) {
-      const n = await this.processWindow(w, false, state, seen, result, signal);
+    const windows = planWindows(cursor, now, { ...plan, maxWindows: plan.maxWindows + 1 });
+    result.behind = windows.length > plan.maxWindows;
+    for (const w of windows.slice(0, plan.maxWindows)) {
+      add(await this.deliverWindow(w, { signal }));
       result.windows++;
-      this.metrics.windowDone("new");
-      logger.info("window delivered", { start: w.start.toISOString(), end: w.end.toISOString(), records: n });
     }
-    if (windows.length === 0 && rescans.length === 0) store.commit(state, config.dedupe ? seen : undefined);
+    if (windows.length === 0 && rescans.length === 0) book.ledger.commit(state);
     result.cursor = state.cursor ?? cursor.toISOString();
     this.metrics.cursor(Date.parse(result.cursor), now);
     return result;
   }
 
-  /** Read, dedupe, send one window; commit when the sink has all of it. Returns records sent. */
-  private async processWindow(w: Window, rescan: boolean, state: State, seen: SeenSet, result: CycleResult, signal?: AbortSignal): Promise<number> {
-    const { source, sink, store, mapper, config } = this.deps;
+  /**
+   * Read, dedupe and send one window; commit once the sink has all of it. A new window (not a re-scan) must
+   * start at the cursor and moves it to the window's end. The caller holds the state lock.
+   */
+  async deliverWindow(w: Window, opts: { rescan?: boolean; signal?: AbortSignal } = {}): Promise<WindowResult> {
+    const book = (this.book ??= this.open());
+    const rescan = !!opts.rescan;
+    const cursor = book.state.cursor;
+    if (!rescan && cursor !== undefined && Date.parse(cursor) !== w.start.getTime()) {
+      throw new CollectorError("internal", `window [${w.start.toISOString()}, ${w.end.toISOString()}) does not start at the cursor ${cursor}`);
+    }
+    const r = await this.processWindow(w, rescan, book, opts.signal);
+    this.metrics.windowDone(rescan ? "rescan" : "new");
+    const span = { start: w.start.toISOString(), end: w.end.toISOString() };
+    if (rescan) this.deps.logger.debug("re-scan window done", { ...span, new_records: r.records });
+    else this.deps.logger.info("window delivered", { ...span, records: r.records });
+    return r;
+  }
+
+  /** Rows of a page inside the half-open window and not delivered before. */
+  private fresh(page: TraceRow[], w: Window, ledger: DeliveryLedger, details: DetailPlan, out: WindowResult): Fresh[] {
     const start = w.start.getTime();
     const end = w.end.getTime();
-    const grouped = new Map<string, TraceRow[]>();
-    const detailRows: TraceRow[] = [];
-    const settled: Array<{ id: string; time: number }> = [];
-    const wantDetails = config.details && !!source.readDetails;
-    let sent = 0;
+    const fresh: Fresh[] = [];
+    const inPage = new Set<string>();
+    for (const row of page) {
+      const time = Date.parse(row.received);
+      // Half-open window: a row at exactly `end` belongs to the next window.
+      if (!(time >= start && time < end)) continue;
+      const id = identity(row.traceId, row.recipient);
+      const entry = ledger.entry(id, time);
+      if (inPage.has(id) || ledger.delivered(entry)) {
+        if (!inPage.has(id)) details.redelivered(row, entry);
+        out.duplicates++;
+        this.metrics.duplicatesDropped(1);
+        continue;
+      }
+      inPage.add(id);
+      fresh.push({ row, entry });
+    }
+    return fresh;
+  }
+
+  private async processWindow(w: Window, rescan: boolean, { state, ledger }: Book, signal?: AbortSignal): Promise<WindowResult> {
+    const { source, sink, mapper } = this.deps;
+    const o = this.options;
+    const details = new DetailPlan(o.details && !!source.readDetails, o.detailsMaxPerWindow, ledger);
+    const grouped = new Map<string, Fresh[]>();
+    const out: WindowResult = { records: 0, duplicates: 0 };
     // The previous page's journal sync, left running while this page is filtered and mapped.
     let durable: Promise<void> | undefined;
 
     for await (const page of readAhead(source.readWindow(w, signal))) {
-      const fresh: Array<{ row: TraceRow; id: string; time: number; fp?: string }> = [];
-      const inPage = new Set<string>();
-      for (const row of page) {
-        const time = Date.parse(row.received);
-        // Half-open window: a row at exactly `end` belongs to the next window.
-        if (!(time >= start && time < end)) continue;
-        const id = identity(row.traceId, row.recipient);
-        // Hashed once: the same fingerprint is looked up, journaled and added.
-        const fp = config.dedupe ? fingerprint(id) : undefined;
-        if ((fp !== undefined && seen.hasFingerprint(fp, time)) || inPage.has(id)) {
-          // Delivered before, but its details never were (the window failed in between): fetch them now.
-          if (wantDetails && config.dedupe && !inPage.has(id) && !seen.has(detailsMark(id), time) && detailRows.length < config.details_max_per_window) {
-            detailRows.push(row);
-          }
-          result.duplicates++;
-          this.metrics.duplicatesDropped(1);
-          continue;
-        }
-        inPage.add(id);
-        fresh.push({ row, id, time, fp });
-      }
-      if (wantDetails) {
+      const fresh = this.fresh(page, w, ledger, details, out);
+      details.fresh(fresh);
+      if (o.groupBy === "message") {
         for (const f of fresh) {
-          if (detailRows.length < config.details_max_per_window) detailRows.push(f.row);
-          else settled.push({ id: detailsMark(f.id), time: f.time });
-        }
-      }
-      if (config.group_by === "message") {
-        for (const f of fresh) {
-          const key = f.row.traceId ?? f.id;
+          const key = f.row.traceId ?? f.entry.id;
           let list = grouped.get(key);
           if (!list) grouped.set(key, (list = []));
-          list.push(f.row);
+          list.push(f);
         }
         continue;
       }
@@ -158,14 +235,12 @@ export class Collector {
       // Nothing goes out before the previous page's identities are durable: a crash re-sends at most one page.
       await durable;
       await sink.send(envelopes);
-      sent += fresh.length;
-      if (config.dedupe) {
+      out.records += fresh.length;
+      if (ledger.enabled) {
         // Checkpoint the page: once the sink confirms it, its identities are journaled, so a crash or a
         // failure later in this window never re-sends it.
         await sink.flush();
-        const done: Array<{ id: string; time: number; fp?: string }> = settled.length > 0 ? [...fresh, ...settled.splice(0)] : fresh;
-        durable = store.journal(done);
-        for (const f of done) seen.add(f.id, f.time, f.fp);
+        durable = ledger.record([...fresh.map((f) => f.entry), ...details.takeSettled()]);
       }
       this.metrics.recordsEmitted(fresh.length);
     }
@@ -173,23 +248,21 @@ export class Collector {
     await durable;
     if (grouped.size > 0) {
       const envelopes: Envelope[] = [];
-      const ids: Array<{ id: string; time: number }> = [];
-      for (const rows of grouped.values()) {
-        envelopes.push(mapper.mapGroup(rows, w));
-        for (const r of rows) ids.push({ id: identity(r.traceId, r.recipient), time: Date.parse(r.received) });
+      const entries: Entry[] = [];
+      for (const members of grouped.values()) {
+        envelopes.push(mapper.mapGroup(members.map((m) => m.row), w));
+        for (const m of members) entries.push(m.entry);
       }
       await sink.send(envelopes);
-      sent += envelopes.length;
+      out.records += envelopes.length;
       this.metrics.recordsEmitted(envelopes.length);
-      if (config.dedupe) {
+      if (ledger.enabled) {
         await sink.flush();
-        ids.push(...settled.splice(0));
-        await store.journal(ids);
-        for (const i of ids) seen.add(i.id, i.time);
+        await ledger.record([...entries, ...details.takeSettled()]);
       }
     }
 
-    if (detailRows.length > 0 && wantDetails) sent += await this.sendDetails(detailRows, w, seen, signal);
+    if (details.rows.length > 0) out.records += await this.sendDetails(details.rows, w, ledger, signal);
 
     await sink.flush();
     if (!rescan) {
@@ -197,30 +270,26 @@ export class Collector {
       state.cursor = w.end.toISOString();
       state.windows_done++;
     }
-    state.records_delivered += sent;
-    result.records += sent;
-    // Identities older than every future re-scan can never come back: forget them to keep the state bounded.
-    if (config.dedupe && state.cursor) seen.prune(Date.parse(state.cursor) - config.rescan.horizon * 60_000);
-    store.commit(state, config.dedupe ? seen : undefined);
-    return sent;
+    state.records_delivered += out.records;
+    ledger.commit(state, state.cursor ? Date.parse(state.cursor) - o.rescanHorizonMinutes * 60_000 : undefined);
+    return out;
   }
 
-  private async sendDetails(rows: TraceRow[], w: Window, seen: SeenSet, signal?: AbortSignal): Promise<number> {
-    const { source, sink, store, mapper, config } = this.deps;
+  private async sendDetails(rows: TraceRow[], w: Window, ledger: DeliveryLedger, signal?: AbortSignal): Promise<number> {
+    const { source, sink, mapper } = this.deps;
     let sent = 0;
     for (const row of rows) {
       const details = await source.readDetails!(row, signal);
-      const envelopes = details.map((d) => mapper.mapDetail(d, w)).filter((e) => !(config.dedupe && seen.has(e.id, e.time)));
+      const envelopes = details.map((d) => mapper.mapDetail(d, w)).filter((e) => !ledger.deliveredId(e.id, e.time));
       if (envelopes.length > 0) {
         await sink.send(envelopes);
         sent += envelopes.length;
         this.metrics.recordsEmitted(envelopes.length);
       }
-      if (config.dedupe) {
+      if (ledger.enabled) {
         if (envelopes.length > 0) await sink.flush();
-        const done = [...envelopes.map((e) => ({ id: e.id, time: e.time })), { id: detailsMark(identity(row.traceId, row.recipient)), time: Date.parse(row.received) }];
-        await store.journal(done);
-        for (const e of done) seen.add(e.id, e.time);
+        const settled = ledger.settledMark(identity(row.traceId, row.recipient), Date.parse(row.received));
+        await ledger.record([...envelopes.map((e) => ({ id: e.id, time: e.time })), settled]);
       }
     }
     return sent;

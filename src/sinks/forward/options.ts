@@ -1,14 +1,42 @@
-// sink.forward config → @fluent-org/logger client options. Kept apart from the sink so the delivery logic
-// reads without TLS and handshake plumbing in the way.
+// sink.forward options: their schema (keys, defaults, ranges) and their translation into @fluent-org/logger
+// client options. Kept apart from the sink so the delivery logic reads without TLS and handshake plumbing in the way.
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { ConnectionOptions } from "node:tls";
 import type { FluentClientOptions } from "@fluent-org/logger";
-import { forwardSinkSchema } from "../../config/schema.js";
+import { z } from "zod";
 import { CollectorError } from "../../errors.js";
 import { registerSecret } from "../../log/redact.js";
 
-export type ForwardConfig = ReturnType<typeof forwardSinkSchema.parse>;
+export const forwardSinkSchema = z
+  .object({
+    host: z.string().default("127.0.0.1"),
+    port: z.number().int().min(1).max(65535).default(24224),
+    tag: z.string().min(1).default("o365.message_trace"),
+    require_ack_response: z.boolean().default(true),
+    ack_timeout: z.number().min(1).max(3600).default(30),
+    event_mode: z.enum(["Message", "Forward", "PackedForward", "CompressedPackedForward"]).default("PackedForward"),
+    batch_size: z.number().int().min(1).max(100000).default(1000),
+    tls: z
+      .object({
+        enabled: z.boolean().default(false),
+        ca_file: z.string().optional(),
+        cert_file: z.string().optional(),
+        key_file: z.string().optional(),
+        insecure: z.boolean().default(false),
+        servername: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    /** Prefer env O365_FORWARD_SHARED_KEY. */
+    shared_key: z.string().optional(),
+    client_hostname: z.string().optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+  })
+  .strict();
+
+export type ForwardConfig = z.infer<typeof forwardSinkSchema>;
 
 /** sink.forward with every default filled in, also when the section is absent. */
 export function forwardConfig(section: ForwardConfig | undefined): ForwardConfig {

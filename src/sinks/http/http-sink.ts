@@ -5,8 +5,6 @@
 import { promisify } from "node:util";
 import { gzip as gzipCb } from "node:zlib";
 import type { Dispatcher } from "undici";
-import type { Config } from "../../config/schema.js";
-import { httpSinkSchema } from "../../config/schema.js";
 import { CollectorError } from "../../errors.js";
 import type { Logger } from "../../log/logger.js";
 import { registerSecret } from "../../log/redact.js";
@@ -15,10 +13,12 @@ import { describeUrl, httpRequest, parseRetryAfter } from "../../net/request.js"
 import { withRetry, type RetryPolicy } from "../../net/retry.js";
 import type { PipelineMetrics } from "../../pipeline/metrics.js";
 import type { Envelope, Sink } from "../../types.js";
+import type { HttpSinkConfig } from "./options.js";
+
+export type { HttpSinkConfig } from "./options.js";
 
 const gzip = promisify(gzipCb);
 
-export type HttpSinkConfig = ReturnType<typeof httpSinkSchema.parse>;
 
 export interface HttpSinkOptions {
   config: HttpSinkConfig;
@@ -30,13 +30,6 @@ export interface HttpSinkOptions {
   dispatcher?: Dispatcher;
   /** Test hook: replaces the backoff sleep. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-}
-
-export function httpSinkConfig(config: Config): HttpSinkConfig {
-  if (!config.sink.http) {
-    throw new CollectorError("config", "sink.type is http but sink.http.url is not set", { hint: "add sink.http.url, e.g. http://127.0.0.1:9880/o365.message_trace" });
-  }
-  return config.sink.http;
 }
 
 export class HttpSink implements Sink {

@@ -5,7 +5,7 @@ import { CollectorError } from "../../errors.js";
 import type { HttpResponse } from "../../net/request.js";
 import type { TraceDetailRow, TraceRow } from "../../types.js";
 import type { ApiClient } from "../api-client.js";
-import { classifyGraph } from "./graph-source.js";
+import { classifyGraph } from "./classify.js";
 
 interface GraphDetailItem {
   dateTime?: string;

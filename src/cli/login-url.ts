@@ -1,0 +1,21 @@
+// `login-url`: print the sign-in / consent URL for auth.method auth_code (step 1 of 2, see auth-code.ts).
+import { defineCommand } from "./command.js";
+import { EXIT_OK, requireConfigPath, setup } from "./common.js";
+import { requireAuthCode, withAuthCodeProvider } from "./auth-commands.js";
+
+export const command = defineCommand({
+  name: "login-url",
+  help: `Usage: o365-message-trace login-url --config FILE
+
+Prints the sign-in / consent URL for auth.method auth_code. Open it as an administrator; the browser is sent
+to auth.redirect_uri with ?code=…; pass that code (or the whole URL, quoted) to \`auth-code\`.`,
+  options: { config: { type: "string", short: "c" } },
+  async run(values) {
+    const { config, logger } = setup(requireConfigPath(values.config, "login-url"));
+    requireAuthCode(config);
+    const url = await withAuthCodeProvider(config, logger, (p) => p.loginUrl());
+    process.stdout.write(url + "\n");
+    process.stderr.write(`o365-message-trace: open this URL as an administrator; then run: o365-message-trace auth-code --config ${values.config ?? "$O365_CONFIG"} CODE\n`);
+    return EXIT_OK;
+  },
+});

@@ -1,0 +1,76 @@
+// What a source tells the rest of the program about itself. The CLI, the collector, the config loader and
+// the composition root ask this descriptor instead of branching on the source's name, so a new source is
+// one folder (its code and descriptor) plus one line in ./registry.ts.
+import type { Dispatcher } from "undici";
+import type { z } from "zod";
+import type { TokenProvider } from "../auth/provider.js";
+import type { Config } from "../config/schema.js";
+import type { Logger } from "../log/logger.js";
+import type { RetryPolicy } from "../net/retry.js";
+import type { Source } from "../types.js";
+import type { ApiHooks } from "./api-client.js";
+
+/** The `source:` section after validation: the kind plus the source's own options (defaults applied). */
+export interface SourceOptions {
+  type: string;
+  [key: string]: unknown;
+}
+
+/** Where a source's API lives in the configured cloud, and the token audience for it. */
+export interface SourceEndpoint {
+  base: string;
+  resource: string;
+}
+
+/** Everything a source needs to read: the shared HTTP stack and token provider, its own options. */
+export interface SourceContext<O extends SourceOptions = SourceOptions> {
+  options: O;
+  /** Top-level settings a source may read (endpoints, organization, tenant); never mutated. */
+  config: Readonly<Config>;
+  endpoint: SourceEndpoint;
+  dispatcher: Dispatcher;
+  tokens: TokenProvider;
+  logger: Logger;
+  retry: RetryPolicy;
+  hooks: ApiHooks;
+  /** Per-request timeout in milliseconds (0 = none). */
+  timeoutMs: number;
+}
+
+export interface SourceDescriptor<O extends SourceOptions = SourceOptions> {
+  /** `source.type` in the config and `o365.message.source` in records. */
+  kind: string;
+  /** How messages name the API: "Graph message trace" ("… answered"). */
+  displayName: string;
+  /** The API's short name: "Graph" ("the Graph API keeps 90 days"). */
+  shortName: string;
+  /** The API the permission belongs to, as the Entra portal lists it: "Microsoft Graph". */
+  permissionApi: string;
+  /** The application permission (token role) the source needs. */
+  permission: string;
+  /** Entra directory roles the app also needs (RWS: Global Reader). */
+  directoryRoles?: string[];
+  /** Well-known ids operators meet in error messages and set-up (service principal app ids…). */
+  wellKnownIds?: Record<string, string>;
+  /** How many days back the API keeps message trace. */
+  historyDays: number;
+  /** Longest span one query may cover, in minutes (Graph: 10 days); absent = no limit. */
+  maxSpanMinutes?: number;
+  /** Schema of the `source:` section (with `type`), strict, with defaults. */
+  schema: z.ZodType<O>;
+  /** Top-level keys of the old flat form (`page_size`, `format`) the loader moves into `source:`. */
+  legacyKeys?: readonly string[];
+  /** Option paths (inside `source:`) holding file paths, resolved against the config file's directory. */
+  pathFields?: readonly string[][];
+  /** Option paths (inside `source:`) holding secrets, registered for redaction. */
+  secretFields?: readonly string[][];
+  /** The API base URL for the configured cloud (or its endpoints override); throws a config error when not offered there. */
+  endpoint(config: Config): string;
+  /** The token audience (resource) in the configured cloud; the scope is `${resource}/.default`. */
+  tokenResource(config: Config): string;
+  create(ctx: SourceContext<O>): Source;
+}
+
+/** For registries: a descriptor whatever its options type. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnySourceDescriptor = SourceDescriptor<any>;

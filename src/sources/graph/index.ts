@@ -1,0 +1,53 @@
+// The Graph source as a component: what it needs (permission, service principal), what it allows (90 days
+// of history, 10 days per query), its `source:` options, and how to build it.
+import { z } from "zod";
+import { CLOUDS } from "../../config/clouds.js";
+import { CollectorError } from "../../errors.js";
+import type { SourceDescriptor } from "../descriptor.js";
+import { GRAPH_PERMISSION, MESSAGE_TRACE_SP_APP_ID } from "./classify.js";
+import { GraphSource } from "./graph-source.js";
+
+export const graphOptionsSchema = z
+  .object({
+    type: z.literal("graph"),
+    /** $top: rows per page, 1–5000. */
+    page_size: z.number().int().min(1).max(5000).default(5000),
+  })
+  .strict();
+
+export const graphSource: SourceDescriptor<z.infer<typeof graphOptionsSchema>> = {
+  kind: "graph",
+  displayName: "Graph message trace",
+  shortName: "Graph",
+  permissionApi: "Microsoft Graph",
+  permission: GRAPH_PERMISSION,
+  wellKnownIds: { message_trace_app_id: MESSAGE_TRACE_SP_APP_ID },
+  historyDays: 90,
+  maxSpanMinutes: 10 * 24 * 60,
+  schema: graphOptionsSchema,
+  legacyKeys: ["page_size"],
+  endpoint(config) {
+    const cloud = CLOUDS[config.cloud];
+    if (!cloud.graphMessageTrace && !config.endpoints.graph) {
+      throw new CollectorError("config", `source graph is not offered in cloud ${config.cloud}: Graph message trace exists only in the global service`, {
+        hint: "use source: rws for this cloud (or set endpoints.graph if Microsoft has since added it)",
+      });
+    }
+    return config.endpoints.graph ?? cloud.graph;
+  },
+  tokenResource: (config) => CLOUDS[config.cloud].graphResource,
+  create: (ctx) =>
+    new GraphSource({
+      dispatcher: ctx.dispatcher,
+      tokens: ctx.tokens,
+      timeoutMs: ctx.timeoutMs,
+      retry: ctx.retry,
+      logger: ctx.logger,
+      hooks: ctx.hooks,
+      graphBase: ctx.endpoint.base,
+      resource: ctx.endpoint.resource,
+      version: ctx.config.endpoints.graph_version,
+      pageSize: ctx.options.page_size,
+      organization: ctx.config.organization,
+    }),
+};

@@ -1,0 +1,45 @@
+// The legacy Reporting Web Service source as a component: its permission and directory role, its 10 days of
+// history, its `source:` options (response format), and how to build it.
+import { z } from "zod";
+import { CLOUDS } from "../../config/clouds.js";
+import type { SourceDescriptor } from "../descriptor.js";
+import { RwsSource } from "./rws-source.js";
+
+export const RWS_PERMISSION = "ReportingWebService.Read.All";
+
+export const rwsOptionsSchema = z
+  .object({
+    type: z.literal("rws"),
+    /** Response format asked for; either answer is read. */
+    format: z.enum(["json", "xml"]).default("json"),
+  })
+  .strict();
+
+export const rwsSource: SourceDescriptor<z.infer<typeof rwsOptionsSchema>> = {
+  kind: "rws",
+  displayName: "the reporting web service",
+  shortName: "reporting web service",
+  permissionApi: "Office 365 Exchange Online",
+  permission: RWS_PERMISSION,
+  directoryRoles: ["Global Reader"],
+  historyDays: 10,
+  // The report itself takes any span within its 10 days of history; windows stay as configured.
+  maxSpanMinutes: 10 * 24 * 60,
+  schema: rwsOptionsSchema,
+  legacyKeys: ["format"],
+  endpoint: (config) => config.endpoints.rws ?? CLOUDS[config.cloud].rws,
+  tokenResource: (config) => CLOUDS[config.cloud].rwsResource,
+  // No page size: the report pages itself (2000 rows), and OData $top would cap the whole result.
+  create: (ctx) =>
+    new RwsSource({
+      dispatcher: ctx.dispatcher,
+      tokens: ctx.tokens,
+      timeoutMs: ctx.timeoutMs,
+      retry: ctx.retry,
+      logger: ctx.logger,
+      hooks: ctx.hooks,
+      rwsBase: ctx.endpoint.base,
+      resource: ctx.endpoint.resource,
+      format: ctx.options.format,
+    }),
+};
