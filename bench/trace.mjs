@@ -40,7 +40,15 @@ diagnostics.channel("undici:request:headers").subscribe(() => mark("hdr"));
 diagnostics.channel("undici:request:trailers").subscribe(() => mark("body"));
 const journal = StateStore.prototype.journal;
 StateStore.prototype.journal = function (e) { mark("j0"); const r = journal.call(this, e); mark("j1"); return r; };
-const logger = { debug() {}, info() {}, warn: (...x) => console.error(...x), error: (...x) => console.error(...x), child() { return this; } };
+const logger = {
+  debug() {},
+  info() {},
+  warn: (...x) => console.error(...x),
+  error: (...x) => console.error(...x),
+  child() {
+    return this;
+  },
+};
 
 async function run(label) {
   const config = resolvePaths(validateConfig({
@@ -67,7 +75,9 @@ async function run(label) {
   const s0 = sched(a.child.pid);
   const c0 = sched(process.pid);
   const peak = {};
-  const sampler = setInterval(() => { for (const [k, v] of Object.entries(process.memoryUsage())) peak[k] = Math.max(peak[k] ?? 0, Math.round(v / 2 ** 20)); }, 200);
+  const sampler = setInterval(() => {
+    for (const [k, v] of Object.entries(process.memoryUsage())) peak[k] = Math.max(peak[k] ?? 0, Math.round(v / 2 ** 20));
+  }, 200);
   const r = await rt.collector.runCycle();
   clearInterval(sampler);
   const s1 = sched(a.child.pid);

@@ -78,11 +78,21 @@ export const EVERYTHING = { source: true, sink: true, store: "state", collector:
 /** Login host and the source's endpoint for the configured cloud (endpoints.* override the cloud's hosts). */
 export function resolveEndpoints(config: Config): ResolvedEndpoints {
   const d = sourceDescriptor(config.source);
-  return { login: config.endpoints.login ?? CLOUDS[config.cloud].login, source: { base: d.endpoint(config), resource: d.tokenResource(config) } };
+  return {
+    login: config.endpoints.login ?? CLOUDS[config.cloud].login,
+    source: { base: d.endpoint(config), resource: d.tokenResource(config) },
+  };
 }
 
 export function createDispatcherFor(config: Config, opts: Pick<RuntimeOptions, "caPem" | "env" | "logger">): Dispatcher {
-  return createDispatcher({ caFile: config.http.ca_file, caPem: opts.caPem, insecure: config.http.insecure, proxy: config.http.proxy, env: opts.env, logger: opts.logger });
+  return createDispatcher({
+    caFile: config.http.ca_file,
+    caPem: opts.caPem,
+    insecure: config.http.insecure,
+    proxy: config.http.proxy,
+    env: opts.env,
+    logger: opts.logger,
+  });
 }
 
 /** The schema mapper a config asks for (`keyStyle` overrides the configured key style). */
@@ -126,11 +136,19 @@ export function createSink(config: Config, opts: RuntimeOptions): Sink {
   return opts.wrapSink ? opts.wrapSink(sink) : sink;
 }
 
-function createSource(config: Config, opts: RuntimeOptions, dispatcher: Dispatcher, tokens: TokenProvider, endpoint: SourceEndpoint): Source {
+function createSource(
+  config: Config,
+  opts: RuntimeOptions,
+  dispatcher: Dispatcher,
+  tokens: TokenProvider,
+  endpoint: SourceEndpoint,
+): Source {
   const d = sourceDescriptor(config.source);
   const metrics = opts.metrics ?? noopMetrics;
   // One budget per runtime, shared by list and detail calls: pace ourselves below the service's throttle.
-  const budget = opts.beforeRequest ? undefined : budgetHooks({ limit: config.request_budget.limit, windowSeconds: config.request_budget.window_seconds }, opts.logger);
+  const budget = opts.beforeRequest
+    ? undefined
+    : budgetHooks({ limit: config.request_budget.limit, windowSeconds: config.request_budget.window_seconds }, opts.logger);
   return d.create({
     options: config.source,
     config,
@@ -156,7 +174,15 @@ function createSource(config: Config, opts: RuntimeOptions, dispatcher: Dispatch
  * the source, the dispatcher (unless it was given), the store, and releases the lock, each once.
  */
 export function open<N extends Needs>(config: Config, needs: N, opts: RuntimeOptions): Runtime<N> {
-  const parts: Partial<{ dispatcher: Dispatcher; endpoints: ResolvedEndpoints; tokens: TokenProvider; source: Source; sink: Sink; store: StateStore; collector: Collector }> = {};
+  const parts: Partial<{
+    dispatcher: Dispatcher;
+    endpoints: ResolvedEndpoints;
+    tokens: TokenProvider;
+    source: Source;
+    sink: Sink;
+    store: StateStore;
+    collector: Collector;
+  }> = {};
   const close = async () => {
     await parts.sink?.close().catch(() => {});
     await parts.source?.close?.().catch(() => {});

@@ -53,13 +53,24 @@ describe("certificate credentials (generated RSA key + self-signed certificate)"
     const config = certConfig(dir, { private_key_file: "app.key", certificate_file: "app.crt" });
     expect(await diagnose(config, { logger, env: {} })).toMatch(/collection would work: certificate sign-in for app cccccccc/);
     const endpoints = resolveEndpoints(config);
-    const tokens = createTokenProvider(config, { dispatcher: createDispatcherFor(config, { logger }), logger, loginBase: endpoints.login, env: {} });
+    const tokens = createTokenProvider(config, {
+      dispatcher: createDispatcherFor(config, { logger }),
+      logger,
+      loginBase: endpoints.login,
+      env: {},
+    });
     expect(decodeClaims(await tokens.getToken("https://graph.microsoft.com/.default")).appidacr).toBe("2");
     const T0 = Date.UTC(2026, 10, 22, 0, 0, 0);
-    const { rt, records } = captureRuntime(simConfig(sim, dir, { auth: config.auth, start: new Date(T0).toISOString(), window: 60 }), sim, { clock: () => T0 + 2 * HOUR });
+    const { rt, records } = captureRuntime(simConfig(sim, dir, { auth: config.auth, start: new Date(T0).toISOString(), window: 60 }), sim, {
+      clock: () => T0 + 2 * HOUR,
+    });
     await rt.collector.runCycle();
     await rt.close();
-    expect(compare(truthIds(sim.truth(new Date(T0), new Date(T0 + 2 * HOUR))), recordIds(records()))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+    expect(compare(truthIds(sim.truth(new Date(T0), new Date(T0 + 2 * HOUR))), recordIds(records()))).toEqual({
+      lost: 0,
+      duplicates: 0,
+      extra: 0,
+    });
   });
 
   it("works from the key + SHA-256 thumbprint alone, and from the SHA-1 thumbprint", async () => {
@@ -93,7 +104,11 @@ describe("managed identity (App Service endpoint of the simulator)", () => {
       const { rt, records } = captureRuntime(simConfig(sim, dir, { auth: { method: "managed_identity" }, start: new Date(T0).toISOString(), window: 60 }), sim, { clock: () => T0 + HOUR });
       await rt.collector.runCycle();
       await rt.close();
-      expect(compare(truthIds(sim.truth(new Date(T0), new Date(T0 + HOUR))), recordIds(records()))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+      expect(compare(truthIds(sim.truth(new Date(T0), new Date(T0 + HOUR))), recordIds(records()))).toEqual({
+        lost: 0,
+        duplicates: 0,
+        extra: 0,
+      });
       expect(sim.stats().requests.msi ?? 0).toBeGreaterThan(0);
     } finally {
       process.env.IDENTITY_ENDPOINT = saved.e;
@@ -145,7 +160,12 @@ describe("authorization code flow: login-url, auth-code, rotation, auth-reset (s
 
     // A forced renewal redeems the refresh token: Entra (and the simulator) rotate it, and the new one is kept.
     const config = simConfig(sim, dir, { ...input, auth: { ...(input.auth as object), client_secret: CODE_SECRET } });
-    const tokens = createTokenProvider(config, { dispatcher: createDispatcherFor(config, { logger }), logger, loginBase: sim.url, env: {} });
+    const tokens = createTokenProvider(config, {
+      dispatcher: createDispatcherFor(config, { logger }),
+      logger,
+      loginBase: sim.url,
+      env: {},
+    });
     await tokens.getToken("https://graph.microsoft.com/.default", { force: true });
     const rt2 = rtOf();
     expect(rt2).not.toBe(rt1);
@@ -153,10 +173,18 @@ describe("authorization code flow: login-url, auth-code, rotation, auth-reset (s
     expect(rtOf()).not.toBe(rt2);
 
     const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);
-    const { rt, records } = captureRuntime(simConfig(sim, dir, { ...input, auth: config.auth, start: new Date(T0).toISOString(), window: 60 }), sim, { clock: () => T0 + HOUR });
+    const { rt, records } = captureRuntime(
+      simConfig(sim, dir, { ...input, auth: config.auth, start: new Date(T0).toISOString(), window: 60 }),
+      sim,
+      { clock: () => T0 + HOUR },
+    );
     await rt.collector.runCycle();
     await rt.close();
-    expect(compare(truthIds(sim.truth(new Date(T0), new Date(T0 + HOUR))), recordIds(records()))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+    expect(compare(truthIds(sim.truth(new Date(T0), new Date(T0 + HOUR))), recordIds(records()))).toEqual({
+      lost: 0,
+      duplicates: 0,
+      extra: 0,
+    });
 
     const reset = await runCli(["auth-reset", "--config", file], { env });
     expect(reset.code).toBe(0);

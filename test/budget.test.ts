@@ -116,7 +116,10 @@ describe("RequestBudget on a fake clock", () => {
     ac.abort(new Error("stop"));
     await aborted;
     await new Promise((r) => setImmediate(r));
-    while (pending.length) pending.shift()!.go(), await new Promise((r) => setImmediate(r));
+    while (pending.length) {
+      pending.shift()!.go();
+      await new Promise((r) => setImmediate(r));
+    }
     await third;
     expect(order).toEqual(["first", "rejected:stop", "third"]);
     expect(b.admitted).toBe(3);
@@ -132,7 +135,13 @@ describe("request budget against the simulator's throttle", () => {
   const T0 = Date.UTC(2025, 0, 6, 0, 0, 0);
   beforeAll(async () => {
     // Tenant throttle: 4 requests per running second. Without pacing, ~25 page requests would hit 429s.
-    sim = await startSimulator({ seed: 11, ratePerHour: 400, maxRecipients: 3, throttle: { limit: 4, windowMs: 1000 }, now: () => T0 + 2 * HOUR });
+    sim = await startSimulator({
+      seed: 11,
+      ratePerHour: 400,
+      maxRecipients: 3,
+      throttle: { limit: 4, windowMs: 1000 },
+      now: () => T0 + 2 * HOUR,
+    });
   });
   afterAll(async () => sim?.close());
 

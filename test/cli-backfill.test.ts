@@ -81,7 +81,9 @@ describe("backfill", () => {
     expect(failing.code).toBe(1);
     const restarted = await runCli(["backfill", "--config", file, "--from", "3 hours ago", "--to", "2 hours ago", "--restart"], { env });
     expect(restarted.code).toBe(0);
-    expect(compare(truthIds(sim.truth(new Date(NOW - 3 * HOUR), new Date(NOW - 2 * HOUR))), recordIds(parseNdjson(restarted.stdout)))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+    expect(
+      compare(truthIds(sim.truth(new Date(NOW - 3 * HOUR), new Date(NOW - 2 * HOUR))), recordIds(parseNdjson(restarted.stdout))),
+    ).toEqual({ lost: 0, duplicates: 0, extra: 0 });
   });
 
   it("refuses spans the API cannot serve, with one line", async () => {

@@ -37,7 +37,15 @@ const OPTIONS: CollectorOptions = {
 
 function collector(source: FakeSource, sink: FakeSink, store: MemoryStore, options: Partial<CollectorOptions> = {}): Collector {
   const mapper = new RecordMapper({ tenantId: "t", source: "fake", keyStyle: "flat", localDomains: ["contoso.com"] });
-  return new Collector({ options: { ...OPTIONS, ...options }, source, sink, store, mapper, logger: silentLogger, clock: () => T0 + 60 * MIN });
+  return new Collector({
+    options: { ...OPTIONS, ...options },
+    source,
+    sink,
+    store,
+    mapper,
+    logger: silentLogger,
+    clock: () => T0 + 60 * MIN,
+  });
 }
 
 const allIds = rows().map((r) => identity(r.traceId, r.recipient));

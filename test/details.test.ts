@@ -22,7 +22,15 @@ const rowId = (r: Rec) => `${r[P + "trace_id"]}|${r[P + "recipient"]}`;
 const recId = (r: Rec) => (isDetail(r) ? `${rowId(r)}|${r[P + "detail.date"]}|${r[P + "detail.event"]}` : rowId(r));
 
 async function collect(dir: string, cycles: number, extra: Record<string, unknown> = {}): Promise<{ records: Rec[]; errors: unknown[] }> {
-  const config = simConfig(sim, dir, { start: new Date(T0).toISOString(), window: 60, max_windows_per_run: 3, details: true, details_max_per_window: 5, retry: { count: 0 }, ...extra });
+  const config = simConfig(sim, dir, {
+    start: new Date(T0).toISOString(),
+    window: 60,
+    max_windows_per_run: 3,
+    details: true,
+    details_max_per_window: 5,
+    retry: { count: 0 },
+    ...extra,
+  });
   const out: Rec[] = [];
   const errors: unknown[] = [];
   for (let i = 0; i < cycles; i++) {
@@ -46,7 +54,11 @@ describe("detail events", () => {
     expect(errors).toEqual([]);
     const rows = records.filter((r) => !isDetail(r));
     const details = records.filter(isDetail);
-    expect(compare(truthIds(sim.truth(new Date(T0), new Date(T0 + 3 * HOUR))), rows.map(rowId))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+    expect(compare(truthIds(sim.truth(new Date(T0), new Date(T0 + 3 * HOUR))), rows.map(rowId))).toEqual({
+      lost: 0,
+      duplicates: 0,
+      extra: 0,
+    });
     const parents = new Map<string, Rec[]>();
     for (const d of details) parents.set(rowId(d), [...(parents.get(rowId(d)) ?? []), d]);
     expect(parents.size).toBe(15); // 5 per window, 3 windows, each with more than 5 messages

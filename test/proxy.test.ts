@@ -89,7 +89,12 @@ describe("http.proxy.url", () => {
   it("token and Graph requests go through the proxy, and the records are complete", async () => {
     const dir = tempDir();
     const before = proxy.tunnels.length;
-    const config = simConfig(sim, dir, { http: httpWith(dir, { proxy: { url: proxy.url } }), start: new Date(T0).toISOString(), window: 60, max_windows_per_run: 3 });
+    const config = simConfig(sim, dir, {
+      http: httpWith(dir, { proxy: { url: proxy.url } }),
+      start: new Date(T0).toISOString(),
+      window: 60,
+      max_windows_per_run: 3,
+    });
     const tokensBefore = sim.stats().tokensIssued;
     const { rt, records } = captureRuntime(config, sim, { clock: () => T0 + 3 * HOUR });
     await rt.collector.runCycle();
@@ -98,7 +103,11 @@ describe("http.proxy.url", () => {
     expect(tunnels.length).toBeGreaterThan(0);
     expect(new Set(tunnels)).toEqual(new Set([`127.0.0.1:${sim.port}`]));
     expect(sim.stats().tokensIssued).toBeGreaterThan(tokensBefore);
-    expect(compare(truthIds(sim.truth(new Date(T0), new Date(T0 + 3 * HOUR))), recordIds(records()))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+    expect(compare(truthIds(sim.truth(new Date(T0), new Date(T0 + 3 * HOUR))), recordIds(records()))).toEqual({
+      lost: 0,
+      duplicates: 0,
+      extra: 0,
+    });
   });
 
   it("sends proxy credentials (username + password) and auth-test passes through it", async () => {

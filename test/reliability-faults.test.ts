@@ -75,7 +75,19 @@ describe("fault soak: daemon loop over 8 simulated hours", () => {
 
     // One last clean cycle so the newest late records are looked at after the last failure.
     sim.clearFaults();
-    const last = captureRuntime(simConfig(sim, dir, { ...budget, start: new Date(T0).toISOString(), window: 30, delay: 0, page_size: 40, rescan: { horizon: LAG + 30, every: 1 }, retry: { count: 20, backoff: { initial: 0.01, max: 0.02, jitter: 0 } } }), sim, { clock: () => now, logger });
+    const last = captureRuntime(
+      simConfig(sim, dir, {
+        ...budget,
+        start: new Date(T0).toISOString(),
+        window: 30,
+        delay: 0,
+        page_size: 40,
+        rescan: { horizon: LAG + 30, every: 1 },
+        retry: { count: 20, backoff: { initial: 0.01, max: 0.02, jitter: 0 } },
+      }),
+      sim,
+      { clock: () => now, logger },
+    );
     const r = await last.rt.collector.runCycle();
     await last.rt.close();
 
@@ -159,7 +171,17 @@ describe("retry policy", () => {
 describe("exec mode: `once` ends with one clear line", () => {
   const env = { O365MT_NOW: new Date(T0 + 2 * HOUR).toISOString() };
   const input = (dir: string, extra: Record<string, unknown> = {}) =>
-    writeConfig(dir, simConfigInput(sim, dir, { ...budget, start: new Date(T0).toISOString(), window: 30, delay: 0, retry: { count: 1, backoff: { initial: 0.01, max: 0.01, jitter: 0 } }, ...extra }));
+    writeConfig(
+      dir,
+      simConfigInput(sim, dir, {
+        ...budget,
+        start: new Date(T0).toISOString(),
+        window: 30,
+        delay: 0,
+        retry: { count: 1, backoff: { initial: 0.01, max: 0.01, jitter: 0 } },
+        ...extra,
+      }),
+    );
 
   it("a fault that does not heal: exit 1, one line naming it, cursor not moved", async () => {
     sim.setNow(T0 + 2 * HOUR);

@@ -30,7 +30,14 @@ function check(from: number, run: { delivered: string[]; cursor?: string }) {
 }
 
 describe("late arrivals: re-scan + persisted dedupe", () => {
-  const base = { window: 30, delay: 0, page_size: 100, max_windows_per_run: 100, dedupe: true, request_budget: { limit: 100000, window_seconds: 1 } };
+  const base = {
+    window: 30,
+    delay: 0,
+    page_size: 100,
+    max_windows_per_run: 100,
+    dedupe: true,
+    request_budget: { limit: 100000, window_seconds: 1 },
+  };
 
   it("delivers exactly the truth with rescan covering the lag (every cycle), across restarts", async () => {
     const dir = tempDir();
@@ -44,7 +51,9 @@ describe("late arrivals: re-scan + persisted dedupe", () => {
     expect(run.delivered.length).toBe(r.expected);
     // Only the newest `lag` of history can still hold records that are not visible yet.
     const cursor = Date.parse(run.cursor!);
-    expect(sim.truth(new Date(T0), new Date(cursor - LAG * MIN)).length).toBe(sim.truth(new Date(T0), new Date(cursor - LAG * MIN), { visibleOnly: true }).length);
+    expect(sim.truth(new Date(T0), new Date(cursor - LAG * MIN)).length).toBe(
+      sim.truth(new Date(T0), new Date(cursor - LAG * MIN), { visibleOnly: true }).length,
+    );
     expect(findSecrets(run.stdout + run.logs.join(""), [sim.clientSecret])).toEqual([]);
 
     // Bounded state: the dedupe set holds only identities inside the horizon (plus the minute bucket edge).

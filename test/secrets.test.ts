@@ -98,7 +98,12 @@ describe("real runs: nothing secret in stdout, stderr or state", () => {
 describe("TLS verification", () => {
   it("is on by default (an unknown CA fails with one line) and disabling it is loud", async () => {
     const dir = tempDir();
-    const input = simConfigInput(sim, dir, { start: new Date(T0).toISOString(), window: 15, delay: 0, retry: { count: 0, backoff: { initial: 0.01, max: 0.01, jitter: 0 } } });
+    const input = simConfigInput(sim, dir, {
+      start: new Date(T0).toISOString(),
+      window: 15,
+      delay: 0,
+      retry: { count: 0, backoff: { initial: 0.01, max: 0.01, jitter: 0 } },
+    });
     delete (input.http as Record<string, unknown>).ca_file;
     const strict = await runCli(["once", "--config", writeConfig(dir, input, "strict.yaml")], { env });
     expect(strict.code).toBe(1);

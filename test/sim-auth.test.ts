@@ -86,7 +86,10 @@ describe("msal-node against the simulator", () => {
   const cfg = () => ({ authority: sim.authority, knownAuthorities: [new URL(sim.url).host] });
 
   it("ConfidentialClientApplication with a client secret", async () => {
-    const cca = new ConfidentialClientApplication({ auth: { clientId: sim.clientId, clientSecret: sim.clientSecret, ...cfg() }, system: { networkClient: undiciNetwork(agent) } });
+    const cca = new ConfidentialClientApplication({
+      auth: { clientId: sim.clientId, clientSecret: sim.clientSecret, ...cfg() },
+      system: { networkClient: undiciNetwork(agent) },
+    });
     const res = await cca.acquireTokenByClientCredential({ scopes: [GRAPH] });
     expect(res?.accessToken).toBeTruthy();
     expect(claims(res!.accessToken).roles).toContain("ExchangeMessageTrace.Read.All");
@@ -115,7 +118,10 @@ describe("msal-node against the simulator", () => {
 
   it("auth code flow with PKCE, then refresh-token rotation with one grace use", async () => {
     const redirectUri = "http://localhost:53100/callback";
-    const cca = new ConfidentialClientApplication({ auth: { clientId: sim.clientId, clientSecret: sim.clientSecret, ...cfg() }, system: { networkClient: undiciNetwork(agent) } });
+    const cca = new ConfidentialClientApplication({
+      auth: { clientId: sim.clientId, clientSecret: sim.clientSecret, ...cfg() },
+      system: { networkClient: undiciNetwork(agent) },
+    });
     const verifier = "v".repeat(50);
     const challenge = createHash("sha256").update(verifier).digest("base64url");
     const authUrl = await cca.getAuthCodeUrl({ scopes: ["https://outlook.office365.com/.default"], redirectUri, state: "s1", codeChallenge: challenge, codeChallengeMethod: "S256" });

@@ -118,7 +118,12 @@ export class AuthCodeProvider implements TokenProvider {
     if (!code) throw new CollectorError("config", "no authorization code given", { hint: "pass the `code` value from the redirect URL, or the whole URL in quotes" });
     registerSecret(code);
     try {
-      const res = await this.app.acquireTokenByCode({ code, scopes: [pending.scope], redirectUri: pending.redirect_uri, codeVerifier: pending.verifier });
+      const res = await this.app.acquireTokenByCode({
+        code,
+        scopes: [pending.scope],
+        redirectUri: pending.redirect_uri,
+        codeVerifier: pending.verifier,
+      });
       if (!res?.account) throw new CollectorError("auth", "the login endpoint returned no account for the code", {});
       registerSecret(res.accessToken);
       rmSync(this.files.pending, { force: true });

@@ -50,7 +50,11 @@ function firstLine(s: string): string {
  * msal reports a failed metadata fetch only as "endpoints_resolution_error". Entra explains the cause in the
  * body of the discovery document's error (AADSTS90002 unknown tenant, AADSTS900023 malformed), so ask it.
  */
-export async function explainDiscoveryFailure(err: unknown, authority: string, fetchText: (url: string) => Promise<{ status: number; body: string }>): Promise<CollectorError> {
+export async function explainDiscoveryFailure(
+  err: unknown,
+  authority: string,
+  fetchText: (url: string) => Promise<{ status: number; body: string }>,
+): Promise<CollectorError> {
   const code = (err as { errorCode?: string })?.errorCode;
   if (code !== "endpoints_resolution_error") return classifyAuthError(err);
   try {

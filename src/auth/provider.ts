@@ -134,7 +134,9 @@ export class ConfidentialClientProvider implements TokenProvider {
       registerSecret(res.accessToken);
       return res.accessToken;
     } catch (err) {
-      throw await explainDiscoveryFailure(err, this.authority, (url) => httpRequest(url, { dispatcher: this.deps.dispatcher, timeoutMs: 30_000 }));
+      throw await explainDiscoveryFailure(err, this.authority, (url) =>
+        httpRequest(url, { dispatcher: this.deps.dispatcher, timeoutMs: 30_000 }),
+      );
     }
   }
 }

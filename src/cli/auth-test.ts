@@ -78,7 +78,7 @@ async function checkLogin(config: Config, dispatcher: Dispatcher, login: string,
   } catch (err) {
     throw networkDiagnosis(err, url, config, opts.env ?? process.env);
   }
-  let body: { error_description?: string; token_endpoint?: string } = {};
+  let body: { error_description?: string; token_endpoint?: string };
   try {
     body = JSON.parse(res.body);
   } catch {

@@ -40,7 +40,15 @@ function rangeOf(state: State): BackfillRange | undefined {
 }
 
 function freshState(config: Config, range: BackfillRange): State {
-  return { version: 1, tenant_id: config.tenant_id, source: config.source.type, windows_done: 0, records_delivered: 0, cycles: 0, extra: { backfill: range } };
+  return {
+    version: 1,
+    tenant_id: config.tenant_id,
+    source: config.source.type,
+    windows_done: 0,
+    records_delivered: 0,
+    cycles: 0,
+    extra: { backfill: range },
+  };
 }
 
 export interface BackfillRequest {
@@ -55,33 +63,55 @@ export interface BackfillRequest {
  * Decide what to run: a new range, the unfinished stored one, or nothing. Writes the range into the backfill
  * state before anything is read, so an interrupted run knows what it was doing. The caller holds the lock.
  */
-export function planBackfill(config: Config, store: StateStore, req: BackfillRequest): { range: BackfillRange; cursor: number; complete: boolean } {
+export function planBackfill(
+  config: Config,
+  store: StateStore,
+  req: BackfillRequest,
+): { range: BackfillRange; cursor: number; complete: boolean } {
   const { state } = store.load();
   const stored = rangeOf(state);
   const storedDone = !!stored && !!state.cursor && Date.parse(state.cursor) >= Date.parse(stored.to);
   if (req.from === undefined) {
-    if (req.to !== undefined) throw new CollectorError("config", "--to given without --from", { hint: "give --from too (or neither, to resume the stored backfill)" });
-    if (!stored) throw new CollectorError("config", "backfill needs --from (no unfinished backfill to resume)", { hint: 'e.g. backfill --from "7 days ago" --to now' });
+    if (req.to !== undefined)
+      throw new CollectorError("config", "--to given without --from", {
+        hint: "give --from too (or neither, to resume the stored backfill)",
+      });
+    if (!stored)
+      throw new CollectorError("config", "backfill needs --from (no unfinished backfill to resume)", {
+        hint: 'e.g. backfill --from "7 days ago" --to now',
+      });
     return { range: stored, cursor: Date.parse(state.cursor ?? stored.from), complete: storedDone };
   }
   const from = Math.floor(parseTime(req.from, req.now, "--from").getTime() / MIN) * MIN;
   const to = Math.ceil(parseTime(req.to ?? "now", req.now, "--to").getTime() / MIN) * MIN;
-  if (from >= to) throw new CollectorError("config", `--from ${new Date(from).toISOString()} is not before --to ${new Date(to).toISOString()}`, { hint: "give an earlier --from" });
-  if (to > Math.ceil(req.now / MIN) * MIN) throw new CollectorError("config", `--to ${new Date(to).toISOString()} is in the future`, { hint: "use --to now or an earlier time" });
+  if (from >= to)
+    throw new CollectorError("config", `--from ${new Date(from).toISOString()} is not before --to ${new Date(to).toISOString()}`, {
+      hint: "give an earlier --from",
+    });
+  if (to > Math.ceil(req.now / MIN) * MIN)
+    throw new CollectorError("config", `--to ${new Date(to).toISOString()} is in the future`, { hint: "use --to now or an earlier time" });
   const api = sourceDescriptor(config.source);
   const historyDays = api.historyDays;
   if (from < req.now - historyDays * DAY) {
-    throw new CollectorError("config", `--from ${new Date(from).toISOString()} is older than the ${historyDays} days of history the ${api.shortName} API keeps`, {
-      hint: `use --from "${historyDays} days ago" or later`,
-    });
+    throw new CollectorError(
+      "config",
+      `--from ${new Date(from).toISOString()} is older than the ${historyDays} days of history the ${api.shortName} API keeps`,
+      {
+        hint: `use --from "${historyDays} days ago" or later`,
+      },
+    );
   }
   const range = { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
   const same = stored && stored.from === range.from && stored.to === range.to;
   if (same && !req.restart) return { range, cursor: Date.parse(state.cursor ?? range.from), complete: storedDone };
   if (stored && !storedDone && !req.restart) {
-    throw new CollectorError("config", `an unfinished backfill of [${stored.from}, ${stored.to}) is stored (done up to ${state.cursor ?? stored.from}); this asks for [${range.from}, ${range.to})`, {
-      hint: "run `backfill` without --from/--to to resume it, or add --restart to discard it and start this range",
-    });
+    throw new CollectorError(
+      "config",
+      `an unfinished backfill of [${stored.from}, ${stored.to}) is stored (done up to ${state.cursor ?? stored.from}); this asks for [${range.from}, ${range.to})`,
+      {
+        hint: "run `backfill` without --from/--to to resume it, or add --restart to discard it and start this range",
+      },
+    );
   }
   // New range (or --restart): forget the old cursor and identities; the journal is emptied by commit.
   store.commit(freshState(config, range), config.dedupe ? new SeenSet() : undefined);
@@ -97,7 +127,13 @@ export interface BackfillRunOptions {
 }
 
 /** Windows from the stored cursor to the range end, each delivered by the collector; returns records delivered. */
-export async function runBackfill(rt: Runtime<typeof BACKFILL_NEEDS>, range: BackfillRange, startCursor: number, windowMinutes: number, opts: BackfillRunOptions): Promise<number> {
+export async function runBackfill(
+  rt: Runtime<typeof BACKFILL_NEEDS>,
+  range: BackfillRange,
+  startCursor: number,
+  windowMinutes: number,
+  opts: BackfillRunOptions,
+): Promise<number> {
   const from = Date.parse(range.from);
   const to = Date.parse(range.to);
   const progress = typeof opts.progress === "function" ? opts.progress(startCursor - from, to - from) : opts.progress;

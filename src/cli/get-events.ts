@@ -23,7 +23,8 @@ The cursor and state are never read or changed, and records go to stdout, not to
 /** Spans longer than the source allows in one query (its descriptor's maxSpanMinutes: Graph 10 days) are split. */
 export function splitSpan(start: Date, end: Date, maxMs = Infinity): Window[] {
   const out: Window[] = [];
-  for (let s = start.getTime(); s < end.getTime(); s += maxMs) out.push({ start: new Date(s), end: new Date(Math.min(s + maxMs, end.getTime())) });
+  for (let s = start.getTime(); s < end.getTime(); s += maxMs)
+    out.push({ start: new Date(s), end: new Date(Math.min(s + maxMs, end.getTime())) });
   return out;
 }
 
@@ -49,7 +50,13 @@ export function tableHeader(): string {
   return [COLUMNS.map(([, h, w]) => cell(h, w)).join(" ").trimEnd(), COLUMNS.map(([, , w]) => "-".repeat(w)).join(" ")].join("\n");
 }
 
-export async function queryEvents(config: Config, span: Window, limit: number, logger: Logger, emit: (r: OutRecord) => void): Promise<number> {
+export async function queryEvents(
+  config: Config,
+  span: Window,
+  limit: number,
+  logger: Logger,
+  emit: (r: OutRecord) => void,
+): Promise<number> {
   // Flat keys whatever the config says: the table reads them, and NDJSON here is for eyes and grep.
   const mapper = recordMapperFor(config, "flat");
   const rt = open(config, { source: true }, { logger });

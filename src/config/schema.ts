@@ -159,7 +159,11 @@ export interface SinkSection {
 
 export type Config = z.infer<typeof coreSchema> & { source: SourceOptions; sink: SinkSection };
 /** What a config file may contain, before defaults (old flat keys such as `source: graph`, `page_size` included). */
-export type ConfigInput = z.input<typeof coreSchema> & { source?: string | Record<string, unknown>; sink?: Record<string, unknown>; [legacy: string]: unknown };
+export type ConfigInput = z.input<typeof coreSchema> & {
+  source?: string | Record<string, unknown>;
+  sink?: Record<string, unknown>;
+  [legacy: string]: unknown;
+};
 
 type Kinds = [string, ...string[]];
 

@@ -43,7 +43,7 @@ export function acquireLock(file: string): Lock {
       return { file, release: () => { process.removeListener("exit", release); release(); } };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      let pid = NaN;
+      let pid: number;
       try { pid = Number(readFileSync(file, "utf8").trim()); } catch { continue; }
       if (pid === process.pid) throw new LockBusyError(file, pid);
       if (alive(pid)) throw new LockBusyError(file, pid);

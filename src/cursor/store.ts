@@ -144,7 +144,14 @@ export class StateStore {
     const prev = this.syncing ?? Promise.resolve();
     const sync = prev.then(() => new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve()))));
     this.syncing = sync;
-    void sync.then(() => { if (this.syncing === sync) this.syncing = undefined; }, () => { if (this.syncing === sync) this.syncing = undefined; });
+    void sync.then(
+      () => {
+        if (this.syncing === sync) this.syncing = undefined;
+      },
+      () => {
+        if (this.syncing === sync) this.syncing = undefined;
+      },
+    );
     return sync;
   }
 

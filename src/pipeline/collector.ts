@@ -81,7 +81,8 @@ class DetailPlan {
 
   /** A row delivered before whose details never were (the window failed in between): fetch them now. */
   redelivered(row: TraceRow, e: Entry): void {
-    if (this.enabled && this.ledger.enabled && !this.ledger.detailsSettled(e.id, e.time) && this.rows.length < this.max) this.rows.push(row);
+    if (this.enabled && this.ledger.enabled && !this.ledger.detailsSettled(e.id, e.time) && this.rows.length < this.max)
+      this.rows.push(row);
   }
 
   fresh(list: Fresh[]): void {

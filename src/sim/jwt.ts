@@ -81,7 +81,7 @@ export function checkClientAssertion(assertion: string, certPem: string, clientI
     return `Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '${String(x5t ?? x5t256)}']`;
   }
   const alg = d.header.alg;
-  let ok = false;
+  let ok: boolean;
   try {
     if (alg === "RS256") ok = verify("sha256", Buffer.from(d.signed), cert.publicKey, d.sig);
     else if (alg === "PS256")

@@ -84,7 +84,9 @@ export function messageTrace(ctx: Ctx, req: SimRequest): SimResponse {
   }
   const page = collectPage(ctx, lo, hi, state?.pos, ctx.rwsPageSize, eqMatcher(eqs));
   const n0 = state?.n ?? 0;
-  const next = page.next ? nextLink(ctx, req, encodeSkipToken(ctx, { pos: page.next, n: n0 + page.rows.length, lo, hi, f: fp })) : undefined;
+  const next = page.next
+    ? nextLink(ctx, req, encodeSkipToken(ctx, { pos: page.next, n: n0 + page.rows.length, lo, hi, f: fp }))
+    : undefined;
   const win = { lo, hi };
   if (fmt === "atom") return { status: 200, headers: { "content-type": "application/atom+xml;type=feed;charset=utf-8" }, body: atom(ctx, page.rows, n0, win, next) };
   const headers = { "content-type": fmt === "v2" ? "application/json;charset=utf-8" : "application/json;odata=minimalmetadata;streaming=true;charset=utf-8" };
@@ -129,7 +131,6 @@ function atom(ctx: Ctx, rows: SimRecord[], n0: number, win: { lo: number; hi: nu
 /** Marker replaced after JSON.stringify by the OData v2 `"\/Date(ms)\/"` literal (escaped slashes). */
 const DATE_MARK = "\u0000D";
 const dateV2 = (ms: number) => `${DATE_MARK}${ms}`;
-// eslint-disable-next-line no-control-regex
 const DATE_MARK_RE = /"\\u0000D(-?\d+)"/g;
 
 function row(ctx: Ctx, r: SimRecord, i: number, win: { lo: number; hi: number }, v2: boolean): Record<string, unknown> {

@@ -61,9 +61,21 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   for (const a of opts.apps ?? [DEFAULT_APP]) apps.set(a.clientId.toLowerCase(), normaliseApp(a));
   const late = opts.late && opts.late.fraction > 0 ? opts.late : undefined;
   const ctx: Ctx = {
-    url: "", hostPort: "", tenantId: (opts.tenantId ?? DEFAULT_TENANT_ID).toLowerCase(), organization, apps, signer,
-    traffic: new Traffic({ seed, ratePerHour: resolvedNumber(opts.ratePerHour, 60), maxRecipients: Math.max(1, resolvedNumber(opts.maxRecipients, 4)), organization, ...(late ? { late } : {}) }),
-    now, seed,
+    url: "",
+    hostPort: "",
+    tenantId: (opts.tenantId ?? DEFAULT_TENANT_ID).toLowerCase(),
+    organization,
+    apps,
+    signer,
+    traffic: new Traffic({
+      seed,
+      ratePerHour: resolvedNumber(opts.ratePerHour, 60),
+      maxRecipients: Math.max(1, resolvedNumber(opts.maxRecipients, 4)),
+      organization,
+      ...(late ? { late } : {}),
+    }),
+    now,
+    seed,
     graphMaxPageSize: resolvedNumber(opts.graphMaxPageSize, 5000),
     rwsPageSize: resolvedNumber(opts.rwsPageSize, 2000),
     rwsJsonShape: opts.rwsJsonShape ?? "v2",

@@ -197,7 +197,8 @@ export class ForwardReceiver {
       return;
     }
     this.modes.add(mode);
-    for (const [time, record] of entries) this.events.push({ tag, time: time as ReceivedTime | number, record: record as Record<string, unknown>, mode });
+    for (const [time, record] of entries)
+      this.events.push({ tag, time: time as ReceivedTime | number, record: record as Record<string, unknown>, mode });
     const chunk = option?.chunk;
     const withhold = this.withholdAfter !== undefined && this.messages > this.withholdAfter;
     if (chunk !== undefined && this.opts.ack && !withhold) {

@@ -54,7 +54,11 @@ export function writeConfig(dir: string, input: Record<string, unknown>, name = 
 }
 
 /** In-process runtime whose stdout sink writes into a buffer; returns parsed records. */
-export function captureRuntime(config: Config, sim: Simulator, opts: Partial<RuntimeOptions> = {}): { rt: Runtime; records: () => Array<Record<string, unknown>>; raw: () => string } {
+export function captureRuntime(
+  config: Config,
+  sim: Simulator,
+  opts: Partial<RuntimeOptions> = {},
+): { rt: Runtime; records: () => Array<Record<string, unknown>>; raw: () => string } {
   const out = new PassThrough();
   let text = "";
   out.on("data", (c: Buffer) => (text += c.toString("utf8")));
@@ -62,7 +66,11 @@ export function captureRuntime(config: Config, sim: Simulator, opts: Partial<Run
   return {
     rt,
     raw: () => text,
-    records: () => text.split("\n").filter(Boolean).map((l) => JSON.parse(l)),
+    records: () =>
+      text
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
   };
 }
 
@@ -96,7 +104,10 @@ export interface CliResult {
 }
 
 /** Run the real CLI (compiled dist/) as a subprocess. */
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onSpawn?: (pid: number) => void } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onSpawn?: (pid: number) => void } = {},
+): Promise<CliResult> {
   return new Promise((resolveP, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { ...process.env, ...opts.env },

@@ -57,7 +57,9 @@ export function parsePrometheus(text: string): Parsed {
     types,
     value(name, want = {}) {
       const keys = Object.keys(want);
-      const s = samples.find((x) => x.name === name && Object.keys(x.labels).length === keys.length && keys.every((k) => x.labels[k] === want[k]));
+      const s = samples.find(
+        (x) => x.name === name && Object.keys(x.labels).length === keys.length && keys.every((k) => x.labels[k] === want[k]),
+      );
       return s?.value;
     },
   };

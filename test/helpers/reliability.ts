@@ -29,7 +29,11 @@ export interface Driven {
  * Run cycles while moving the simulated clock: cycle k runs at `from + k*step`. Every `restartEvery`
  * cycles the runtime is thrown away and a new one built from the same state dir (a restart).
  */
-export async function driveCycles(sim: Simulator, config: Config, o: { from: number; to: number; step: number; restartEvery?: number }): Promise<Driven> {
+export async function driveCycles(
+  sim: Simulator,
+  config: Config,
+  o: { from: number; to: number; step: number; restartEvery?: number },
+): Promise<Driven> {
   const out: Driven = { delivered: [], stdout: "", logs: [], cycles: 0 };
   let now = o.from;
   const clock = () => now;

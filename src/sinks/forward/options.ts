@@ -92,7 +92,14 @@ export function clientOptions(c: ForwardConfig): FluentClientOptions {
     },
     ...(c.require_ack_response ? { ack: { ackTimeout: ackMs } } : {}),
     ...(c.shared_key
-      ? { security: { clientHostname: c.client_hostname ?? hostname(), sharedKey: c.shared_key, username: c.username, password: c.password } }
+      ? {
+          security: {
+            clientHostname: c.client_hostname ?? hostname(),
+            sharedKey: c.shared_key,
+            username: c.username,
+            password: c.password,
+          },
+        }
       : {}),
     // Batches: the queue is written as one forward message as soon as it holds batch_size records.
     sendQueueSyncFlushLimit: { length: c.batch_size },

@@ -7,5 +7,6 @@ export const httpSink: SinkDescriptor<HttpSinkConfig> = {
   kind: "http",
   schema: httpSinkSchema,
   pathFields: [["ca_file"]],
-  create: (ctx) => new HttpSink({ config: httpSinkOptions(ctx.options), retry: ctx.retry, logger: ctx.logger, env: ctx.env, metrics: ctx.metrics }),
+  create: (ctx) =>
+    new HttpSink({ config: httpSinkOptions(ctx.options), retry: ctx.retry, logger: ctx.logger, env: ctx.env, metrics: ctx.metrics }),
 };

@@ -48,7 +48,13 @@ function parseDetailPage(res: HttpResponse): DetailPage {
   return page;
 }
 
-export async function readGraphDetails(api: ApiClient, graphBase: string, version: string, row: TraceRow, signal?: AbortSignal): Promise<TraceDetailRow[]> {
+export async function readGraphDetails(
+  api: ApiClient,
+  graphBase: string,
+  version: string,
+  row: TraceRow,
+  signal?: AbortSignal,
+): Promise<TraceDetailRow[]> {
   if (!row.traceId || !row.recipient) return [];
   const out: TraceDetailRow[] = [];
   let url: string | undefined = detailsUrl(graphBase, version, row.traceId, row.recipient);
