@@ -1,6 +1,6 @@
-// What a source tells the rest of the program about itself. The CLI, the collector, the config loader and
-// the composition root ask this descriptor instead of branching on the source's name, so a new source is
-// one folder (its code and descriptor) plus one line in ./registry.ts.
+// What a source tells the rest of the program about itself. The CLI, the collector's options, the config loader
+// and the composition root ask this descriptor instead of branching on the source's name, so a new source is
+// one folder (its code and descriptor) plus one line in ./registry.ts. apiOptions() is the one helper create() shares.
 import type { Dispatcher } from "undici";
 import type { z } from "zod";
 import type { TokenProvider } from "../auth/provider.js";
@@ -8,7 +8,7 @@ import type { Config } from "../config/schema.js";
 import type { Logger } from "../log/logger.js";
 import type { RetryPolicy } from "../net/retry.js";
 import type { Source } from "../types.js";
-import type { ApiHooks } from "./api-client.js";
+import type { ApiClientOptions, ApiHooks } from "./api-client.js";
 
 /** The `source:` section after validation: the kind plus the source's own options (defaults applied). */
 export interface SourceOptions {
@@ -74,3 +74,9 @@ export interface SourceDescriptor<O extends SourceOptions = SourceOptions> {
 /** For registries: a descriptor whatever its options type. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnySourceDescriptor = SourceDescriptor<any>;
+
+/** The HTTP side of a source's ApiClient options (all but its classifier and scope), from its context. */
+export function apiOptions(ctx: SourceContext<SourceOptions>): Omit<ApiClientOptions, "classify" | "scope"> {
+  const { dispatcher, tokens, timeoutMs, retry, logger, hooks } = ctx;
+  return { dispatcher, tokens, timeoutMs, retry, logger, hooks };
+}

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { CLOUDS } from "../../config/clouds.js";
 import { CollectorError } from "../../errors.js";
-import type { SourceDescriptor } from "../descriptor.js";
+import { apiOptions, type SourceDescriptor } from "../descriptor.js";
 import { GRAPH_PERMISSION, MESSAGE_TRACE_SP_APP_ID } from "./classify.js";
 import { GraphSource } from "./graph-source.js";
 
@@ -38,12 +38,7 @@ export const graphSource: SourceDescriptor<z.infer<typeof graphOptionsSchema>> =
   tokenResource: (config) => CLOUDS[config.cloud].graphResource,
   create: (ctx) =>
     new GraphSource({
-      dispatcher: ctx.dispatcher,
-      tokens: ctx.tokens,
-      timeoutMs: ctx.timeoutMs,
-      retry: ctx.retry,
-      logger: ctx.logger,
-      hooks: ctx.hooks,
+      ...apiOptions(ctx),
       graphBase: ctx.endpoint.base,
       resource: ctx.endpoint.resource,
       version: ctx.config.endpoints.graph_version,

@@ -2,7 +2,7 @@
 // history, its `source:` options (response format), and how to build it.
 import { z } from "zod";
 import { CLOUDS } from "../../config/clouds.js";
-import type { SourceDescriptor } from "../descriptor.js";
+import { apiOptions, type SourceDescriptor } from "../descriptor.js";
 import { RwsSource } from "./rws-source.js";
 
 export const RWS_PERMISSION = "ReportingWebService.Read.All";
@@ -32,12 +32,7 @@ export const rwsSource: SourceDescriptor<z.infer<typeof rwsOptionsSchema>> = {
   // No page size: the report pages itself (2000 rows), and OData $top would cap the whole result.
   create: (ctx) =>
     new RwsSource({
-      dispatcher: ctx.dispatcher,
-      tokens: ctx.tokens,
-      timeoutMs: ctx.timeoutMs,
-      retry: ctx.retry,
-      logger: ctx.logger,
-      hooks: ctx.hooks,
+      ...apiOptions(ctx),
       rwsBase: ctx.endpoint.base,
       resource: ctx.endpoint.resource,
       format: ctx.options.format,
