@@ -218,6 +218,8 @@ export function open<N extends Needs>(config: Config, needs: N, opts: RuntimeOpt
       });
     }
   } catch (err) {
+    // The lock is released before this throws (a caller may retry at once); the rest closes in the background.
+    parts.store?.close();
     void close();
     throw err;
   }

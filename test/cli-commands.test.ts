@@ -124,3 +124,41 @@ describe("cloud resolution", () => {
     expect(r.stderr).toMatch(/^o365-message-trace: config error: source graph is not offered in cloud gcc-high/);
   });
 });
+
+describe("top level: typos, version, help", () => {
+  it("a mistyped command names the closest one and exits 2", async () => {
+    const r = await runCli(["bakfill"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n")[0]).toBe('o365-message-trace: unknown command "bakfill" (did you mean "backfill"?)');
+    const far = await runCli(["xyzzy"]);
+    expect(far.stderr.split("\n")[0]).toBe('o365-message-trace: unknown command "xyzzy"');
+  });
+
+  it("-V prints the version like --version", async () => {
+    const [a, b] = await Promise.all([runCli(["-V"]), runCli(["--version"])]);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(a.stdout).toBe(b.stdout);
+  });
+
+  it("help lists every command, the environment variables and the exit codes", async () => {
+    const r = await runCli(["--help"]);
+    expect(r.code).toBe(0);
+    for (const cmd of ["run", "once", "backfill", "get-events", "auth-test", "login-url", "auth-code", "auth-reset", "schema", "demo", "simulate"]) {
+      expect(r.stdout).toMatch(new RegExp(`^  ${cmd} `, "m"));
+    }
+    expect(r.stdout).toMatch(/^  O365_CLIENT_SECRET +overrides auth\.client_secret$/m);
+    expect(r.stdout).toMatch(/^  O365_FORWARD_SHARED_KEY +overrides sink\.forward\.shared_key$/m);
+    expect(r.stdout).toMatch(/^  O365_CONFIG +/m);
+    expect(r.stdout).toMatch(/^Exit codes: 0 ok .*1 runtime failure, 2 configuration or usage error\.$/m);
+  });
+
+  it("a mistyped config key is one line naming the closest key", async () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, { tenant_id: "contoso.onmicrosoft.com", max_window_per_run: 3 });
+    const r = await runCli(["once", "--config", file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown key\(s\) "max_window_per_run" \(did you mean "max_windows_per_run"\?\) — fix that key/);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+});
