@@ -147,9 +147,9 @@ describe("top level: typos, version, help", () => {
     for (const cmd of ["run", "once", "backfill", "get-events", "auth-test", "login-url", "auth-code", "auth-reset", "schema", "demo", "simulate"]) {
       expect(r.stdout).toMatch(new RegExp(`^  ${cmd} `, "m"));
     }
-    expect(r.stdout).toMatch(/^  O365_CLIENT_SECRET +overrides auth\.client_secret$/m);
-    expect(r.stdout).toMatch(/^  O365_FORWARD_SHARED_KEY +overrides sink\.forward\.shared_key$/m);
-    expect(r.stdout).toMatch(/^  O365_CONFIG +/m);
+    expect(r.stdout).toMatch(/^ {2}O365_CLIENT_SECRET +overrides auth\.client_secret$/m);
+    expect(r.stdout).toMatch(/^ {2}O365_FORWARD_SHARED_KEY +overrides sink\.forward\.shared_key$/m);
+    expect(r.stdout).toMatch(/^ {2}O365_CONFIG +/m);
     expect(r.stdout).toMatch(/^Exit codes: 0 ok .*1 runtime failure, 2 configuration or usage error\.$/m);
   });
 
