@@ -1,7 +1,8 @@
 // The state file: the end of the last fully delivered window per tenant+source, plus the dedupe identities.
 // Written atomically (temp+fsync+rename, 0600). Between window commits, identities delivered so far are
 // appended to a journal (one fdatasynced line per delivered page), so a crash mid-window re-sends at most
-// the page that was in flight, and with dedupe on, nothing at all that the journal recorded.
+// the page that was in flight, and with dedupe on, nothing at all that the journal recorded. The store takes
+// the state's lock (one writer per state) and holds it until close().
 import { existsSync, openSync, closeSync, fdatasync, fstatSync, readFileSync, readSync, truncateSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { CollectorError } from "../errors.js";
