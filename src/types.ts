@@ -33,6 +33,8 @@ export interface TraceRow {
   /** RWS StartDate/EndDate, when the API reports them. */
   windowStart?: string;
   windowEnd?: string;
+  /** The API item as received (parsed JSON, or the Atom entry's properties), kept for `preserve_original`. */
+  raw?: unknown;
 }
 
 /** A per-recipient detail event (Graph getDetailsByRecipient). */
@@ -43,6 +45,8 @@ export interface TraceDetailRow {
   action?: string;
   description?: string;
   data?: string;
+  /** The API detail item as received, kept for `preserve_original`. */
+  raw?: unknown;
 }
 
 /** A record as emitted: flat (`{"o365.message.x": …}`) or nested (`{o365:{message:{x:…}}}`). */

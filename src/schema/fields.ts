@@ -35,6 +35,7 @@ export const FIELDS: FieldSpec[] = [
   { name: "detail.action", type: "string", graph: "action", rws: "", notes: "detail records only" },
   { name: "detail.description", type: "string", graph: "description", rws: "", notes: "detail records only" },
   { name: "detail.data", type: "string", graph: "data", rws: "", notes: "detail records only" },
+  { name: "original", type: "string", graph: "the item as received, JSON", rws: "the entry as received, JSON", notes: "only with schema.preserve_original: true" },
 ];
 
 export const STATUSES = ["Delivered", "Failed", "Pending", "Expanded", "Quarantined", "FilteredAsSpam", "GettingStatus", "None", "Unknown"];

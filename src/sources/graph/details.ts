@@ -62,7 +62,7 @@ export async function readGraphDetails(
     const page: DetailPage = await api.get(url, "details", "application/json", parseDetailPage, signal);
     for (const d of page.value!) {
       if (!d.dateTime) continue;
-      out.push({ parent: row, date: d.dateTime, event: d.event, action: d.action, description: d.description, data: d.data });
+      out.push({ parent: row, date: d.dateTime, event: d.event, action: d.action, description: d.description, data: d.data, raw: d });
     }
     url = page["@odata.nextLink"];
   }

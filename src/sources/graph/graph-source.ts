@@ -94,6 +94,7 @@ export class GraphSource implements Source {
           toIP: item.toIP ?? undefined,
           index: index++,
           organization: this.opts.organization,
+          raw: item,
         });
       }
       yield rows;

@@ -75,8 +75,8 @@ function text(el: El): string {
   return t === undefined || t === null ? "" : String(t);
 }
 
-/** The typed properties of one `m:properties` element, names lower-cased. */
-function properties(props: El, ns: Ns): RwsEntry {
+/** The typed properties of one `m:properties` element, names lower-cased (`raw` keeps the service's names). */
+function properties(props: El, ns: Ns, raw: Record<string, RwsValue>): RwsEntry {
   const entry: RwsEntry = {};
   for (const [key, value] of Object.entries(props)) {
     if (key.startsWith("@_") || key.startsWith("#") || !Array.isArray(value)) continue;
@@ -88,6 +88,7 @@ function properties(props: El, ns: Ns): RwsEntry {
       if (attr(el, elNs, NS_M, "null") === "true") v = null;
       else v = typedValue(local, attr(el, elNs, NS_M, "type"), text(el));
       entry[local.toLowerCase()] = v;
+      raw[local] = v;
     }
   }
   return entry;
@@ -109,12 +110,15 @@ export function parseAtom(body: string, pageUrl: string): RwsPage {
   const [feed, ns] = feeds[0]!;
 
   const entries: RwsEntry[] = [];
+  const raws: Array<Record<string, RwsValue>> = [];
   for (const [entry, entryNs] of children(feed, ns, NS_ATOM, "entry")) {
     // Properties live in <content>, or directly in <entry> for media-link entries.
     const holders: Array<[El, Ns]> = [...children(entry, entryNs, NS_ATOM, "content"), [entry, entryNs]];
     const props = holders.flatMap(([el, elNs]) => children(el, elNs, NS_M, "properties"));
     if (props.length !== 1) throw garbled(`an <entry> with ${props.length} m:properties elements`);
-    entries.push(properties(props[0]![0], props[0]![1]));
+    const raw: Record<string, RwsValue> = {};
+    entries.push(properties(props[0]![0], props[0]![1], raw));
+    raws.push(raw);
   }
 
   let next: string | undefined;
@@ -129,5 +133,5 @@ export function parseAtom(body: string, pageUrl: string): RwsPage {
       throw garbled(`a next link that is not a URL (${JSON.stringify(href.slice(0, 80))})`);
     }
   }
-  return { entries, next };
+  return { entries, next, raws };
 }

@@ -99,9 +99,9 @@ export class RwsSource implements Source {
     }
     const rows: TraceRow[] = [];
     let skipped = 0;
-    for (const e of page.entries) {
+    for (const [i, e] of page.entries.entries()) {
       const row = entryToRow(e);
-      if (row) rows.push(row);
+      if (row) rows.push(page.raws ? Object.assign(row, { raw: page.raws[i] }) : row);
       else skipped++;
     }
     return { rows, next: page.next, skipped };

@@ -11,6 +11,8 @@ export type RwsEntry = Record<string, RwsValue>;
 export interface RwsPage {
   entries: RwsEntry[];
   next?: string;
+  /** Each entry as received (original property names), for `preserve_original`; same order as entries. */
+  raws?: unknown[];
 }
 
 // `/Date(1735725923123)/` or `/Date(1735725923123+0060)/` (verbose JSON). The offset only says which zone
