@@ -61,10 +61,21 @@ export interface Envelope {
   record: OutRecord;
 }
 
+/** Ad-hoc query filters (get-events): sent to the API as `$filter` clauses; see sources/trace-filter.ts. */
+export interface TraceFilter {
+  sender?: string;
+  recipient?: string;
+  /** Any casing of a status; compared normalised. */
+  status?: string;
+  traceId?: string;
+  messageId?: string;
+}
+
 /** A source reads one window, page by page; each yielded array is one API page (already normalised). */
 export interface Source {
   readonly kind: SourceKind;
-  readWindow(window: Window, signal?: AbortSignal): AsyncIterable<TraceRow[]>;
+  /** `filter` narrows the query where the API can; callers still check rows (matchesFilter). */
+  readWindow(window: Window, signal?: AbortSignal, filter?: TraceFilter): AsyncIterable<TraceRow[]>;
   /** Optional per-recipient detail events. */
   readDetails?(row: TraceRow, signal?: AbortSignal): Promise<TraceDetailRow[]>;
   close?(): Promise<void>;

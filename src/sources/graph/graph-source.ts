@@ -1,9 +1,10 @@
 // Microsoft Graph message trace list: GET /{version}/admin/exchange/tracing/messageTraces with a
 // receivedDateTime filter, following @odata.nextLink until it is absent (docs §1).
-import type { Source, TraceDetailRow, TraceRow, Window } from "../../types.js";
+import type { Source, TraceDetailRow, TraceFilter, TraceRow, Window } from "../../types.js";
 import { CollectorError } from "../../errors.js";
 import { ApiClient, type ApiClientOptions } from "../api-client.js";
 import { classifyGraph } from "./classify.js";
+import { graphFilterClauses } from "../trace-filter.js";
 import { classifyDetails, readGraphDetails } from "./details.js";
 
 export { classifyGraph, GRAPH_PERMISSION, MESSAGE_TRACE_SP_APP_ID } from "./classify.js";
@@ -64,16 +65,17 @@ export class GraphSource implements Source {
     return readGraphDetails(this.detailsApi, this.opts.graphBase, this.opts.version, row, signal);
   }
 
-  windowUrl(window: Window): string {
+  windowUrl(window: Window, extra?: TraceFilter): string {
     // `le end` and not `lt`: the API documents ge/le only. The pipeline drops rows at exactly `end`,
     // which belong to the next window, so consecutive windows never overlap.
-    const filter = `receivedDateTime ge ${window.start.toISOString()} and receivedDateTime le ${window.end.toISOString()}`;
+    const range = `receivedDateTime ge ${window.start.toISOString()} and receivedDateTime le ${window.end.toISOString()}`;
+    const filter = [range, ...(extra ? graphFilterClauses(extra) : [])].join(" and ");
     const base = this.opts.graphBase.replace(/\/+$/, "");
     return `${base}/${this.opts.version}/admin/exchange/tracing/messageTraces?$filter=${encodeURIComponent(filter)}&$top=${this.opts.pageSize}`;
   }
 
-  async *readWindow(window: Window, signal?: AbortSignal): AsyncIterable<TraceRow[]> {
-    let url: string | undefined = this.windowUrl(window);
+  async *readWindow(window: Window, signal?: AbortSignal, filter?: TraceFilter): AsyncIterable<TraceRow[]> {
+    let url: string | undefined = this.windowUrl(window, filter);
     let index = 0;
     while (url) {
       const pageUrl: string = url;

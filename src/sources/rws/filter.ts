@@ -1,7 +1,8 @@
 // The MessageTrace query for one collector window. The report's StartDate/EndDate are both inclusive and
 // the collector's windows are half-open [start, end): we ask for StartDate=start and EndDate=end, and the
 // collector drops rows at exactly `end` (they belong to the next window), so windows never overlap.
-import type { Window } from "../../types.js";
+import type { TraceFilter, Window } from "../../types.js";
+import { rwsFilterClauses } from "../trace-filter.js";
 
 export type RwsFormat = "json" | "xml";
 
@@ -16,10 +17,11 @@ export function windowFilter(window: Window): string {
 }
 
 /** First-page URL. No $top: in OData it caps the whole result, not the page, and would silently cut rows. */
-export function windowUrl(rwsBase: string, window: Window, format: RwsFormat): string {
+export function windowUrl(rwsBase: string, window: Window, format: RwsFormat, extra?: TraceFilter): string {
   const base = rwsBase.replace(/\/+$/, "");
   const fmt = format === "json" ? "&$format=json" : "";
-  return `${base}/MessageTrace?$filter=${encodeURIComponent(windowFilter(window))}${fmt}`;
+  const filter = [windowFilter(window), ...(extra ? rwsFilterClauses(extra) : [])].join(" and ");
+  return `${base}/MessageTrace?$filter=${encodeURIComponent(filter)}${fmt}`;
 }
 
 export function acceptHeader(format: RwsFormat): string {

@@ -4,7 +4,7 @@
 // whole: a page is yielded complete or not at all, and the collector moves the cursor only after the window.
 import { CollectorError } from "../../errors.js";
 import type { HttpResponse } from "../../net/request.js";
-import type { Source, TraceRow, Window } from "../../types.js";
+import type { Source, TraceFilter, TraceRow, Window } from "../../types.js";
 import { ApiClient, type ApiClientOptions } from "../api-client.js";
 import { parseAtom } from "./atom.js";
 import { classifyRws, htmlPageError, isHtml } from "./classify.js";
@@ -84,8 +84,8 @@ export class RwsSource implements Source {
     this.origin = new URL(opts.rwsBase).origin;
   }
 
-  windowUrl(window: Window): string {
-    return windowUrl(this.opts.rwsBase, window, this.opts.format);
+  windowUrl(window: Window, filter?: TraceFilter): string {
+    return windowUrl(this.opts.rwsBase, window, this.opts.format, filter);
   }
 
   /** Parse a response into rows; throws (inside the retry loop) when the page is unusable. */
@@ -107,9 +107,9 @@ export class RwsSource implements Source {
     return { rows, next: page.next, skipped };
   }
 
-  async *readWindow(window: Window, signal?: AbortSignal): AsyncIterable<TraceRow[]> {
+  async *readWindow(window: Window, signal?: AbortSignal, filter?: TraceFilter): AsyncIterable<TraceRow[]> {
     const fetched = new Set<string>();
-    let url: string | undefined = this.windowUrl(window);
+    let url: string | undefined = this.windowUrl(window, filter);
     while (url) {
       const pageUrl: string = url;
       fetched.add(pageUrl);
