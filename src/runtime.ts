@@ -13,7 +13,8 @@ import { createDispatcher } from "./net/dispatcher.js";
 import { retryPolicyFrom } from "./net/retry.js";
 import { Collector, type CollectorOptions } from "./pipeline/collector.js";
 import { noopMetrics, type PipelineMetrics } from "./pipeline/metrics.js";
-import { RecordMapper } from "./schema/mapper.js";
+import type { RecordMapper } from "./schema/mapper.js";
+import { createRecordMapper } from "./schema/profiles/index.js";
 import { sinkDescriptor } from "./sinks/registry.js";
 import type { ApiHooks } from "./sources/api-client.js";
 import type { SourceEndpoint } from "./sources/descriptor.js";
@@ -95,15 +96,16 @@ export function createDispatcherFor(config: Config, opts: Pick<RuntimeOptions, "
   });
 }
 
-/** The schema mapper a config asks for (`keyStyle` overrides the configured key style). */
-export function recordMapperFor(config: Config, keyStyle: Config["key_style"] = config.key_style): RecordMapper {
-  return new RecordMapper({
-    tenantId: config.tenant_id,
-    source: config.source.type,
-    keyStyle,
-    localDomains: config.local_domains,
-    organization: config.organization,
-  });
+/** The schema mapper a config asks for (`keyStyle`, `profile` override the configured ones). */
+export function recordMapperFor(
+  config: Config,
+  keyStyle: Config["key_style"] = config.key_style,
+  profile: Config["schema"]["profile"] = config.schema.profile,
+): RecordMapper {
+  return createRecordMapper(
+    { tenantId: config.tenant_id, source: config.source.type, keyStyle, localDomains: config.local_domains, organization: config.organization },
+    { profile, preserveOriginal: config.schema.preserve_original },
+  );
 }
 
 /** The collector's share of the config, in its own units; the window cap comes from the source. */
@@ -120,6 +122,7 @@ export function collectorOptions(config: Config): CollectorOptions {
     details: config.details,
     detailsMaxPerWindow: config.details_max_per_window,
     groupBy: config.group_by,
+    dropStatus: config.drop_status,
   };
 }
 

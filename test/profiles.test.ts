@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ValidateFunction } from "ajv/dist/2020.js";
 import { jsonSchema } from "../src/cli/schema-cmd.js";
 import { createLogger } from "../src/log/logger.js";
-import { createSourceSide } from "../src/runtime.js";
+import { open } from "../src/runtime.js";
 import type { MapOptions } from "../src/schema/mapper.js";
 import { ECS_CUSTOM, ecsProfile, kebab } from "../src/schema/profiles/ecs.js";
 import { createRecordMapper, PROFILE_NAMES, type ProfileName } from "../src/schema/profiles/index.js";
@@ -48,11 +48,11 @@ function groups(source: Src): TraceRow[][] {
 }
 
 async function readAll(source: Src, read: (s: Source) => Promise<void>): Promise<void> {
-  const side = createSourceSide(simConfig(sim, tempDir(), { source }), { logger, caPem: sim.ca });
+  const rt = open(simConfig(sim, tempDir(), { source }), { source: true }, { logger, caPem: sim.ca });
   try {
-    await read(side.source);
+    await read(rt.source);
   } finally {
-    await side.dispatcher.close();
+    await rt.close();
   }
 }
 

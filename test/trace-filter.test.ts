@@ -2,7 +2,7 @@
 // the query; both sources, against the simulator, return exactly the truth rows that match.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../src/log/logger.js";
-import { createSourceSide } from "../src/runtime.js";
+import { open } from "../src/runtime.js";
 import { normaliseStatus } from "../src/schema/mapper.js";
 import { parseFilter } from "../src/sim/odata.js";
 import { startSimulator, type GraphTraceItem, type Simulator } from "../src/sim/index.js";
@@ -67,7 +67,7 @@ describe("against the simulator, both APIs", () => {
 
   async function query(source: "graph" | "rws", filter: TraceFilter): Promise<{ rows: TraceRow[]; urls: string[] }> {
     const urls: string[] = [];
-    const side = createSourceSide(simConfig(sim, tempDir(), { source }), { logger, caPem: sim.ca, beforeRequest: async () => {} });
+    const side = open(simConfig(sim, tempDir(), { source }), { source: true }, { logger, caPem: sim.ca, beforeRequest: async () => {} });
     const rows: TraceRow[] = [];
     try {
       urls.push(decodeURIComponent((side.source as unknown as { windowUrl(w: Window, f: TraceFilter): string }).windowUrl(W, filter)));
@@ -75,7 +75,7 @@ describe("against the simulator, both APIs", () => {
         for (const r of page) if (Date.parse(r.received) >= T0 && Date.parse(r.received) < W.end.getTime()) rows.push(r);
       }
     } finally {
-      await side.dispatcher.close();
+      await side.close();
     }
     return { rows, urls };
   }

@@ -1,5 +1,8 @@
-// `schema`: the o365.message.* field table, or a JSON Schema with --json.
+// `schema`: the o365.message.* field table, or a JSON Schema with --json; `--profile ecs|ocsf` prints that
+// profile's table (the same table the mapper applies and docs/profiles.md shows).
+import { CollectorError } from "../errors.js";
 import { FIELDS, PREFIX, STATUSES } from "../schema/fields.js";
+import { PROFILE_NAMES, PROFILES, profileText, type ProfileName } from "../schema/profiles/index.js";
 import { defineCommand } from "./command.js";
 import { EXIT_OK } from "./common.js";
 
@@ -26,10 +29,26 @@ export function jsonSchema(): Record<string, unknown> {
 
 export const command = defineCommand({
   name: "schema",
-  help: "Usage: o365-message-trace schema [--json]\n\nPrints the o365.message.* field table, or its JSON Schema with --json.",
-  options: { json: { type: "boolean" } },
-  run: async (values) => printSchema(!!values.json),
+  help: `Usage: o365-message-trace schema [--profile ${PROFILE_NAMES.join("|")}] [--json]
+
+Prints the o365.message.* field table, or its JSON Schema with --json.
+  --profile P   the field table of output profile P (schema.profile): field, type, where the value comes from
+  --json        as JSON (o365: a JSON Schema; ecs, ocsf: the table)`,
+  options: { json: { type: "boolean" }, profile: { type: "string" } },
+  run: async (values) => {
+    const profile = values.profile ?? "o365";
+    if (!(PROFILE_NAMES as string[]).includes(profile)) {
+      throw new CollectorError("config", `--profile ${profile} is not an output profile`, { hint: `use one of: ${PROFILE_NAMES.join(", ")}` });
+    }
+    return profile === "o365" ? printSchema(!!values.json) : printProfile(PROFILES[profile as ProfileName], !!values.json);
+  },
 });
+
+function printProfile(p: (typeof PROFILES)[ProfileName], json: boolean): number {
+  const table = { profile: p.name, title: p.title, schema_version: p.schemaVersion, fields: p.fields.map(({ field, type, from }) => ({ field, type, from })), notes: p.notes };
+  process.stdout.write(json ? JSON.stringify(table, null, 2) + "\n" : profileText(p));
+  return EXIT_OK;
+}
 
 function printSchema(json: boolean): number {
   if (json) {

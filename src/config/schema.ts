@@ -7,6 +7,7 @@ import { authMethods } from "../auth/registry.js";
 import type { SourceOptions } from "../sources/descriptor.js";
 import { sourceDescriptors } from "../sources/registry.js";
 import { sinkDescriptors } from "../sinks/registry.js";
+import { STATUSES } from "../schema/fields.js";
 
 const minutes = (min: number, max: number, def: number) => z.number().int().min(min).max(max).default(def);
 const seconds = (min: number, max: number, def: number) => z.number().min(min).max(max).default(def);
@@ -133,6 +134,23 @@ const coreSchema = z
       .strict()
       .default({ limit: 100, window_seconds: 300 }),
 
+    /** Record body: o365 (our own o365.message.*, default), ecs (Elastic Common Schema), ocsf (Email Activity). */
+    schema: z
+      .object({
+        profile: z.enum(["o365", "ecs", "ocsf"]).default("o365"),
+        /** Add the API item as received (JSON text): event.original, raw_data or o365.message.original. */
+        preserve_original: z.boolean().default(false),
+      })
+      .strict()
+      .default({ profile: "o365", preserve_original: false }),
+    /** Drop records whose (normalised) status is listed, before they are sent; counted in metrics. */
+    drop_status: z
+      .array(
+        z.string().refine((s) => STATUSES.some((x) => x.toLowerCase() === s.toLowerCase()), {
+          message: `a delivery status: one of ${STATUSES.join(", ")} (any casing)`,
+        }),
+      )
+      .default([]),
     key_style: z.enum(["flat", "nested"]).default("flat"),
     group_by: z.enum(["recipient", "message"]).default("recipient"),
     local_domains: z.array(z.string().min(1)).default([]),

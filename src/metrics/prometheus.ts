@@ -14,6 +14,7 @@ export class PromMetrics implements PipelineMetrics {
   readonly registry = new Registry();
   private readonly records: Counter;
   private readonly duplicates: Counter;
+  private readonly dropped: Counter<"reason">;
   private readonly windows: Counter<"kind">;
   private readonly api: Counter<"route" | "status">;
   private readonly retries: Counter<"route">;
@@ -32,6 +33,8 @@ export class PromMetrics implements PipelineMetrics {
     const registers = [this.registry];
     this.records = new Counter({ name: "o365mt_records_emitted_total", help: "Records handed to the sink and confirmed by it", registers });
     this.duplicates = new Counter({ name: "o365mt_duplicates_dropped_total", help: "Rows dropped because their identity was already delivered", registers });
+    this.dropped = new Counter({ name: "o365mt_records_dropped_total", help: "Rows not sent on purpose, by reason (status: drop_status)", labelNames: ["reason"], registers });
+    this.dropped.inc({ reason: "status" }, 0);
     this.windows = new Counter({ name: "o365mt_windows_done_total", help: "Windows fully delivered (kind=new moves the cursor, kind=rescan re-reads)", labelNames: ["kind"], registers });
     this.api = new Counter({ name: "o365mt_api_requests_total", help: "HTTP responses by route and status (token, graph, rws, details, sink_http)", labelNames: ["route", "status"], registers });
     this.retries = new Counter({ name: "o365mt_retries_total", help: "Retried requests by route", labelNames: ["route"], registers });
@@ -52,6 +55,9 @@ export class PromMetrics implements PipelineMetrics {
   }
   duplicatesDropped(n: number): void {
     this.duplicates.inc(n);
+  }
+  recordsDropped(reason: "status", n: number): void {
+    this.dropped.inc({ reason }, n);
   }
   windowDone(kind: "new" | "rescan"): void {
     this.windows.inc({ kind });

@@ -12,6 +12,7 @@ import type { Envelope, Sink, Source, TraceRow, Window } from "../types.js";
 import { defaultStart, planRescan, planWindows, type PlanOptions } from "../window/planner.js";
 import { parseTime } from "../window/time.js";
 import { noopMetrics, type PipelineMetrics } from "./metrics.js";
+import { statusDropper } from "./drop-status.js";
 import { readAhead } from "./read-ahead.js";
 
 /** What the collector needs to know of the configuration, and no more. */
@@ -31,6 +32,8 @@ export interface CollectorOptions {
   details: boolean;
   detailsMaxPerWindow: number;
   groupBy: "recipient" | "message";
+  /** `drop_status`: rows with these (normalised) statuses are never sent. */
+  dropStatus?: readonly string[];
 }
 
 export interface CollectorDeps {
@@ -102,12 +105,14 @@ export class Collector {
   readonly options: CollectorOptions;
   private readonly clock: () => number;
   private readonly metrics: PipelineMetrics;
+  private readonly dropped?: (row: TraceRow) => boolean;
   private book?: Book;
 
   constructor(private readonly deps: CollectorDeps) {
     this.options = deps.options;
     this.clock = deps.clock ?? Date.now;
     this.metrics = deps.metrics ?? noopMetrics;
+    this.dropped = statusDropper(deps.options.dropStatus ?? []);
   }
 
   planOptions(): PlanOptions {
@@ -186,8 +191,12 @@ export class Collector {
     return r;
   }
 
-  /** Rows of a page inside the half-open window and not delivered before. */
-  private fresh(page: TraceRow[], w: Window, ledger: DeliveryLedger, details: DetailPlan, out: WindowResult): Fresh[] {
+  /**
+   * Rows of a page inside the half-open window and not delivered before. Rows `drop_status` names go to
+   * `settled` instead: never sent, but recorded like delivered ones, so a re-scan neither sends nor counts them
+   * again and never fetches their details.
+   */
+  private fresh(page: TraceRow[], w: Window, ledger: DeliveryLedger, details: DetailPlan, out: WindowResult, settled: Entry[]): Fresh[] {
     const start = w.start.getTime();
     const end = w.end.getTime();
     const fresh: Fresh[] = [];
@@ -205,6 +214,12 @@ export class Collector {
         continue;
       }
       inPage.add(id);
+      if (this.dropped?.(row)) {
+        settled.push(entry);
+        if (details.enabled) settled.push(ledger.settledMark(id, time));
+        this.metrics.recordsDropped("status", 1);
+        continue;
+      }
       fresh.push({ row, entry });
     }
     return fresh;
@@ -216,11 +231,13 @@ export class Collector {
     const details = new DetailPlan(o.details && !!source.readDetails, o.detailsMaxPerWindow, ledger);
     const grouped = new Map<string, Fresh[]>();
     const out: WindowResult = { records: 0, duplicates: 0 };
+    // Identities settled without sending (drop_status), recorded with the next checkpoint.
+    const dropped: Entry[] = [];
     // The previous page's journal sync, left running while this page is filtered and mapped.
     let durable: Promise<void> | undefined;
 
     for await (const page of readAhead(source.readWindow(w, signal))) {
-      const fresh = this.fresh(page, w, ledger, details, out);
+      const fresh = this.fresh(page, w, ledger, details, out, dropped);
       details.fresh(fresh);
       if (o.groupBy === "message") {
         for (const f of fresh) {
@@ -241,7 +258,7 @@ export class Collector {
         // Checkpoint the page: once the sink confirms it, its identities are journaled, so a crash or a
         // failure later in this window never re-sends it.
         await sink.flush();
-        durable = ledger.record([...fresh.map((f) => f.entry), ...details.takeSettled()]);
+        durable = ledger.record([...fresh.map((f) => f.entry), ...details.takeSettled(), ...dropped.splice(0)]);
       }
       this.metrics.recordsEmitted(fresh.length);
     }
@@ -259,11 +276,13 @@ export class Collector {
       this.metrics.recordsEmitted(envelopes.length);
       if (ledger.enabled) {
         await sink.flush();
-        await ledger.record([...entries, ...details.takeSettled()]);
+        await ledger.record([...entries, ...details.takeSettled(), ...dropped.splice(0)]);
       }
     }
 
     if (details.rows.length > 0) out.records += await this.sendDetails(details.rows, w, ledger, signal);
+    // Dropped rows no page carried (all of a last page dropped): nothing was sent for them.
+    if (ledger.enabled && dropped.length > 0) await ledger.record(dropped.splice(0));
 
     await sink.flush();
     if (!rescan) {

@@ -3,6 +3,8 @@
 export interface PipelineMetrics {
   recordsEmitted(n: number): void;
   duplicatesDropped(n: number): void;
+  /** Rows not sent on purpose (`drop_status`). */
+  recordsDropped(reason: "status", n: number): void;
   windowDone(kind: "new" | "rescan"): void;
   apiResponse(route: string, status: number): void;
   retry(route: string): void;
@@ -13,6 +15,7 @@ export interface PipelineMetrics {
 export const noopMetrics: PipelineMetrics = {
   recordsEmitted: () => {},
   duplicatesDropped: () => {},
+  recordsDropped: () => {},
   windowDone: () => {},
   apiResponse: () => {},
   retry: () => {},
