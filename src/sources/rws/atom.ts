@@ -133,5 +133,5 @@ export function parseAtom(body: string, pageUrl: string): RwsPage {
       throw garbled(`a next link that is not a URL (${JSON.stringify(href.slice(0, 80))})`);
     }
   }
-  return { entries, next, raws };
+  return { entries, next, raws: raws.length > 0 ? raws : undefined };
 }

@@ -48,5 +48,5 @@ export function parseRwsJson(body: string, pageUrl: string): RwsPage {
       throw garbled(`a next link that is not a URL (${JSON.stringify(next.slice(0, 80))})`);
     }
   }
-  return { entries: results.map(entryOf), next: nextUrl, raws: results };
+  return { entries: results.map(entryOf), next: nextUrl, raws: results.length > 0 ? results : undefined };
 }
