@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { loadConfig, validateConfig } from "../src/config/load.js";
 import { describeError } from "../src/errors.js";
-import { noopMetrics, type PipelineMetrics } from "../src/pipeline/metrics.js";
+import { PromMetrics } from "../src/metrics/prometheus.js";
 import { normaliseStatus } from "../src/schema/mapper.js";
 import { PROFILES, profileText } from "../src/schema/profiles/index.js";
 import { startSimulator, type GraphTraceItem, type Simulator } from "../src/sim/index.js";
@@ -60,8 +60,8 @@ describe("schema.profile in the running collector", () => {
 describe("drop_status", () => {
   it("drops the listed statuses before the sink, counts them once, and a re-scan does not count them again", async () => {
     const dir = tempDir();
-    const dropped: number[] = [];
-    const metrics: PipelineMetrics = { ...noopMetrics, recordsDropped: (_reason, n) => dropped.push(n) };
+    const metrics = new PromMetrics({ toleranceMs: HOUR }, { defaultMetrics: false });
+    const droppedTotal = async () => (await metrics.registry.metrics()).match(/^o365mt_records_dropped_total\{reason="status"\} (\d+)$/m)?.[1];
     const truth = sim.truth(new Date(T0), new Date(T0 + 2 * HOUR));
     const drop = ["delivered"]; // the commonest status: a large, certain sample
     const isDropped = (t: GraphTraceItem) => normaliseStatus(t.status ?? "") === "Delivered";
@@ -71,13 +71,13 @@ describe("drop_status", () => {
     await first.rt.collector.runCycle();
     await first.rt.close();
     expect(compare(truthIds(truth.filter((t) => !isDropped(t))), truthIds(first.records().map((r) => ({ id: r["o365.message.trace_id"], recipientAddress: r["o365.message.recipient"], status: r["o365.message.status"] }) as never)))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
-    expect(dropped.reduce((a, b) => a + b, 0)).toBe(truth.filter(isDropped).length);
+    expect(await droppedTotal()).toBe(String(truth.filter(isDropped).length));
     // Next cycle re-scans both windows: nothing new is sent and nothing is counted as dropped again.
     const again = captureRuntime(simConfig(sim, dir, input), sim, { clock: () => T0 + 2 * HOUR + 5 * MIN, metrics });
     await again.rt.collector.runCycle();
     await again.rt.close();
     expect(again.records()).toEqual([]);
-    expect(dropped.reduce((a, b) => a + b, 0)).toBe(truth.filter(isDropped).length);
+    expect(await droppedTotal()).toBe(String(truth.filter(isDropped).length));
   });
 
   it("refuses a status that does not exist, naming the key and the allowed values", () => {
