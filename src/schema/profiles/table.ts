@@ -36,9 +36,14 @@ export interface Profile {
   fields: ProfileField[];
 }
 
+// Keys built once: `PREFIX + name` per field per record would be a fresh string to hash every time.
+const KEYS = new Map<string, string>();
+
 /** The value of `o365.message.<name>` in a view. */
 export function o(v: SourceView, name: string): unknown {
-  return v.o[PREFIX + name];
+  let key = KEYS.get(name);
+  if (key === undefined) KEYS.set(name, (key = PREFIX + name));
+  return v.o[key];
 }
 
 export function str(v: SourceView, name: string): string | undefined {
@@ -70,21 +75,26 @@ export function distinct(values: Array<string | undefined>): string[] | undefine
 
 const absent = (x: unknown): boolean => x === undefined || x === null || x === "" || (Array.isArray(x) && x.length === 0);
 
+/** A table ready to apply: each path split once (`@timestamp` stays one key: only dots split). */
+export type CompiledTable = Array<{ parts: string[]; value: ProfileField["value"] }>;
+
+const compiled = new WeakMap<ProfileField[], CompiledTable>();
+
+function compile(fields: ProfileField[]): CompiledTable {
+  let c = compiled.get(fields);
+  if (!c) compiled.set(fields, (c = fields.map((f) => ({ parts: f.field.split("."), value: f.value }))));
+  return c;
+}
+
 /** Apply a table to one view: a nested object, fields in table order, absent values left out. */
 export function applyTable(fields: ProfileField[], v: SourceView): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const f of fields) {
-    const value = f.value(v);
+  for (const { parts, value: get } of compile(fields)) {
+    const value = get(v);
     if (absent(value)) continue;
-    setPath(out, f.field, value);
+    let cur = out;
+    for (let i = 0; i < parts.length - 1; i++) cur = (cur[parts[i]!] ??= {}) as Record<string, unknown>;
+    cur[parts[parts.length - 1]!] = value;
   }
   return out;
-}
-
-/** `@timestamp` stays one key: only dots split (ECS and OCSF paths have no dots inside a name). */
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split(".");
-  let cur = target;
-  for (let i = 0; i < parts.length - 1; i++) cur = (cur[parts[i]!] ??= {}) as Record<string, unknown>;
-  cur[parts[parts.length - 1]!] = value;
 }
