@@ -103,7 +103,13 @@ export function recordMapperFor(
   profile: Config["schema"]["profile"] = config.schema.profile,
 ): RecordMapper {
   return createRecordMapper(
-    { tenantId: config.tenant_id, source: config.source.type, keyStyle, localDomains: config.local_domains, organization: config.organization },
+    {
+      tenantId: config.tenant_id,
+      source: config.source.type,
+      keyStyle,
+      localDomains: config.local_domains,
+      organization: config.organization,
+    },
     { profile, preserveOriginal: config.schema.preserve_original },
   );
 }

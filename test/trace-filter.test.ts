@@ -91,7 +91,10 @@ describe("against the simulator, both APIs", () => {
         [{ status: "delivered" }, (t) => normaliseStatus(t.status ?? "") === "Delivered"],
         [{ traceId: multi.id }, (t) => t.id === multi.id],
         [{ messageId: multi.messageId }, (t) => t.messageId === multi.messageId],
-        [{ traceId: multi.id, recipient: multi.recipientAddress }, (t) => t.id === multi.id && t.recipientAddress === multi.recipientAddress],
+        [
+          { traceId: multi.id, recipient: multi.recipientAddress },
+          (t) => t.id === multi.id && t.recipientAddress === multi.recipientAddress,
+        ],
       ];
       for (const [filter, want] of cases) {
         const { rows, urls } = await query(source, filter);

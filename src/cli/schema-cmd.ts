@@ -45,7 +45,8 @@ Prints the o365.message.* field table, or its JSON Schema with --json.
 });
 
 function printProfile(p: (typeof PROFILES)[ProfileName], json: boolean): number {
-  const table = { profile: p.name, title: p.title, schema_version: p.schemaVersion, fields: p.fields.map(({ field, type, from }) => ({ field, type, from })), notes: p.notes };
+  const fields = p.fields.map(({ field, type, from }) => ({ field, type, from }));
+  const table = { profile: p.name, title: p.title, schema_version: p.schemaVersion, fields, notes: p.notes };
   process.stdout.write(json ? JSON.stringify(table, null, 2) + "\n" : profileText(p));
   return EXIT_OK;
 }

@@ -69,7 +69,8 @@ const same = (a: string | undefined, b: string) => a !== undefined && a.toLowerC
 export function matchesFilter(row: TraceRow, f: TraceFilter): boolean {
   if (f.sender !== undefined && !same(row.sender, f.sender)) return false;
   if (f.recipient !== undefined && !same(row.recipient, f.recipient)) return false;
-  if (f.status !== undefined && !same(row.status === undefined ? undefined : normaliseStatus(row.status), normaliseStatus(f.status))) return false;
+  const status = row.status === undefined ? undefined : normaliseStatus(row.status);
+  if (f.status !== undefined && !same(status, normaliseStatus(f.status))) return false;
   if (f.traceId !== undefined && !same(row.traceId, f.traceId)) return false;
   if (f.messageId !== undefined && !same(row.messageId, f.messageId)) return false;
   return true;
