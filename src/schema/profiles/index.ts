@@ -46,8 +46,10 @@ export class ProfileRecordMapper extends RecordMapper {
     return this.shape(super.mapGroup(rows, window), "group", rows.map((r) => r.raw));
   }
 
-  override mapDetail(detail: TraceDetailRow, window: Window): Envelope {
-    return this.shape(super.mapDetail(detail, window), "detail", [detail.raw]);
+  // Whatever else the base takes (e.g. which of several identical events this is) passes through unchanged.
+  override mapDetail(detail: TraceDetailRow, window: Window, ...rest: number[]): Envelope {
+    const base = super.mapDetail as (this: RecordMapper, d: TraceDetailRow, w: Window, ...r: number[]) => Envelope;
+    return this.shape(base.call(this, detail, window, ...rest), "detail", [detail.raw]);
   }
 
   private shape(e: Envelope, kind: RecordKind, raws: unknown[]): Envelope {
