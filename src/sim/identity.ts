@@ -3,6 +3,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { MANAGED_IDENTITY_CLIENT_ID, type App, type Ctx } from "./context.js";
 import { checkClientAssertion } from "./jwt.js";
+import { acceptedCertificates, acceptedSecrets } from "./directory-store.js";
 import { aadError, header, json, type SimRequest, type SimResponse } from "./responses.js";
 import { findApp, matchTenant, mintAccessToken, resourceOf, USER_OID, RESOURCE_URL, type Resource } from "./tenant.js";
 
@@ -79,13 +80,15 @@ function authenticateClient(ctx: Ctx, app: App, form: URLSearchParams, req: SimR
   const assertion = form.get("client_assertion");
   if (assertion) {
     if (form.get("client_assertion_type") !== ASSERTION_TYPE) return aadError(400, "invalid_request", 50027, "Invalid client_assertion_type.");
-    if (!app.certificatePem) return aadError(401, "invalid_client", 700027, "Client assertion failed signature validation. [Reason - The key was not found.]");
+    const pems = acceptedCertificates(app); // a directory app may have several registered certificates
+    if (pems.length === 0) return aadError(401, "invalid_client", 700027, "Client assertion failed signature validation. [Reason - The key was not found.]");
     const auds = [tenantSeg, ctx.tenantId, ctx.organization].map((t) => `${ctx.url}/${t}/oauth2/v2.0/token`);
-    const err = checkClientAssertion(assertion, app.certificatePem, app.clientId, auds);
+    const errs = pems.map((pem) => checkClientAssertion(assertion, pem, app.clientId, auds));
+    const err = errs.includes(undefined) ? undefined : errs[0];
     return err ? aadError(401, "invalid_client", 700027, err) : "cert";
   }
   if (secret !== undefined) {
-    if (!app.clientSecret || secret !== app.clientSecret)
+    if (!acceptedSecrets(app).includes(secret))
       return aadError(401, "invalid_client", 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`);
     return "secret";
   }

@@ -7,6 +7,7 @@ import { getDetails, isDetailsPath, listMessageTraces } from "./graph.js";
 import { authorize, instanceDiscovery, managedIdentity, openidConfiguration, tenantError, token, type GrantStore } from "./identity.js";
 import { aadError, graphError, htmlSignin, json, odataError, type SimRequest, type SimResponse } from "./responses.js";
 import { messageTrace, rwsFormat } from "./rws.js";
+import { routeDirectory } from "./directory.js";
 import type { FaultSpec } from "./types.js";
 
 export interface Routed {
@@ -22,6 +23,8 @@ const RWS_RE = /^\/ecp\/reportingwebservice\/reporting\.svc\/messagetrace(?:\(\)
 const TENANT_RE = /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|\.well-known\/openid-configuration|discovery\/v2\.0\/keys|discovery\/instance|oauth2\/v2\.0\/(?:token|authorize|logout))$/i;
 
 export function route(ctx: Ctx, grants: GrantStore, req: SimRequest, path: string): Routed | undefined {
+  const dir = routeDirectory(ctx, req, path); // app registrations, consent, device code sign-in (setup)
+  if (dir) return dir;
   if (GRAPH_LIST_RE.test(path)) return { name: "graph", route: "graph", handle: () => listMessageTraces(ctx, req) };
   if (isDetailsPath(path)) return { name: "details", route: "details", handle: () => getDetails(ctx, req, path) };
   if (RWS_RE.test(path)) return { name: "rws", route: "rws", handle: () => messageTrace(ctx, req) };

@@ -10,6 +10,7 @@ import { control } from "./control.js";
 import { detailsFor } from "./details.js";
 import { Faults, Throttle } from "./faults.js";
 import { GrantStore } from "./identity.js";
+import { attachDirectory } from "./directory.js";
 import { TokenSigner } from "./jwt.js";
 import { json, type SimRequest, type SimResponse } from "./responses.js";
 import { faultResponse, route, throttled } from "./router.js";
@@ -85,6 +86,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     stats: { requests: {}, byStatus: {}, throttled: 0, tokensIssued: 0 },
   };
   const grants = new GrantStore();
+  attachDirectory(ctx, opts.directory);
   const faults = new Faults(opts.faultRate);
   const throttle = opts.throttle ? new Throttle(opts.throttle.limit, opts.throttle.windowMs) : undefined;
   const timers = new Set<NodeJS.Timeout>();

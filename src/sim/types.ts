@@ -64,6 +64,8 @@ export interface SimOptions {
   faultRate?: { rate: number; kinds: FaultKind[]; seed?: number };
   tokenLifetimeSeconds?: number;
   now?: () => number;
+  /** The directory `setup` works on: admin roles, service principal provisioning delay, device code pacing. */
+  directory?: import("./directory-store.js").DirectoryOptions;
 }
 
 /** The Graph `exchangeMessageTrace` item as the list API returns it. */
