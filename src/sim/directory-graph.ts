@@ -2,7 +2,7 @@
 // addPassword / removePassword, keyCredentials), servicePrincipals, appRoleAssignedTo / appRoleAssignments,
 // roleManagement/directory/roleAssignments and organization. Shapes follow the Graph v1.0 reference; only
 // delegated (signed-in admin) tokens are accepted, and each write needs the Entra role Graph would want.
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { Ctx } from "./context.js";
 import { certDates, certThumbprint, GRAPH_APP_ID, type Directory, type KeyCredential, type RequiredResourceAccess, ROLE_IDS } from "./directory-store.js";
 import { graphError, graphJson, header, type SimRequest, type SimResponse } from "./responses.js";
@@ -170,11 +170,7 @@ function servicePrincipals(ctx: Ctx, dir: Directory, req: SimRequest, rest: stri
   const role = resource.appRoles.find((r) => r.id === b.appRoleId);
   if (!role) return badRequest(`Permission entry '${String(b.appRoleId)}' is not valid for resource '${resource.displayName}'.`);
   if (assignments.some((a) => a.principalId === principal.id && a.resourceId === resource.id && a.appRoleId === role.id)) return badRequest("Permission being assigned already exists on the object");
-  const a = {
-    id: randomBytes(32).toString("base64url"), appRoleId: role.id, createdDateTime: new Date().toISOString(), deletedDateTime: null,
-    principalDisplayName: principal.displayName, principalId: principal.id, principalType: "ServicePrincipal" as const, resourceDisplayName: resource.displayName, resourceId: resource.id,
-  };
-  dir.appRoleAssignments.set(a.id, a);
+  const a = dir.assignAppRole(principal, resource, role);
   return graphJson(201, { "@odata.context": `${ctx.url}/v1.0/$metadata#servicePrincipals('${sp.id}')/${nav.slice(1)}/$entity`, ...a });
 }
 

@@ -178,6 +178,24 @@ export class Directory {
     return { ...cred, secretText };
   }
 
+  assignAppRole(principal: DirServicePrincipal, resource: DirServicePrincipal, role: AppRole): AppRoleAssignment {
+    const a: AppRoleAssignment = {
+      id: randomBytes(32).toString("base64url"), appRoleId: role.id, createdDateTime: new Date().toISOString(), deletedDateTime: null,
+      principalDisplayName: principal.displayName, principalId: principal.id, principalType: "ServicePrincipal", resourceDisplayName: resource.displayName, resourceId: resource.id,
+    };
+    this.appRoleAssignments.set(a.id, a);
+    return a;
+  }
+
+  /** Tests: consent `permission` of the resource with `resourceAppId` to the app, as an admin would. */
+  grant(appId: string, resourceAppId: string, permission: string): AppRoleAssignment {
+    const principal = this.spByAppId(appId);
+    const resource = this.spByAppId(resourceAppId);
+    const role = resource?.appRoles.find((r) => r.value === permission);
+    if (!principal || !resource || !role) throw new Error(`cannot grant ${permission} to ${appId}`);
+    return this.assignAppRole(principal, resource, role);
+  }
+
   spByAppId(appId: string): DirServicePrincipal | undefined {
     const a = appId.toLowerCase();
     return [...this.servicePrincipals.values()].find((s) => s.appId.toLowerCase() === a);
