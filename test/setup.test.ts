@@ -1,12 +1,14 @@
 // Issue 16: `setup` against the simulated tenant, as a real subprocess with real msal-node device code
 // sign-in (the test enters the code): fresh tenant → working `once`; re-run changes nothing; half-done
 // tenants completed; a missing admin role is one clear line; the provisioning delay is waited out.
+import { spawn } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
 import type { DirectoryOptions } from "../src/sim/directory.js";
-import { compare, HOUR, parseNdjson, recordIds, runCli, tempDir, truthIds } from "./helpers/harness.js";
+import { Agent, request } from "undici";
+import { BIN, compare, HOUR, parseNdjson, recordIds, runCli, tempDir, truthIds } from "./helpers/harness.js";
 import { runSetup, simFlags } from "./helpers/setup-harness.js";
 
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
@@ -59,4 +61,36 @@ describe("setup", () => {
     expect(readFileSync(config, "utf8")).toBe(configText);
     expect(secretOf(envFile)).toBe(secret);
   }, 60_000);
+
+  it("from a clean start against `simulate` (its own process): setup, then `once` delivers the truth", async () => {
+    const dir = tempDir();
+    const caFile = join(dir, "ca.pem");
+    const child = spawn(process.execPath, [BIN, "simulate", "--seed", "9", "--ca-out", caFile], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      const info = await new Promise<Record<string, string>>((resolve, reject) => {
+        let text = "";
+        child.stdout!.on("data", (c: Buffer) => {
+          text += c.toString("utf8");
+          if (text.includes("\n")) resolve(JSON.parse(text.split("\n")[0]!));
+        });
+        child.on("exit", (code) => reject(new Error(`simulate exited ${code}`)));
+      });
+      const ca = readFileSync(caFile, "utf8");
+      const config = join(dir, "o365.yaml");
+      const envFile = join(dir, "o365.env");
+      const flags = ["--tenant", info.tenantId!, "--login-endpoint", info.url!, "--graph-endpoint", info.graphBase!, "--rws-endpoint", info.rwsBase!, "--ca-file", caFile];
+      const r = await runSetup({ ca }, [...flags, "--config-out", config, "--secret-out", envFile, "--poll-interval", "0.5s"]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const once = await runCli(["once", "--config", config], { env: { O365MT_NOW: new Date(T0 + 2 * HOUR).toISOString(), O365_CLIENT_SECRET: secretOf(envFile) } });
+      expect(once.code, once.stderr).toBe(0);
+      const agent = new Agent({ connect: { ca } });
+      const res = await request(`${info.url}/_sim/truth?from=${new Date(T0).toISOString()}&to=${new Date(T0 + HOUR).toISOString()}`, { dispatcher: agent });
+      const truth = ((await res.body.json()) as { value: Parameters<typeof truthIds>[0] }).value;
+      await agent.close();
+      expect(truth.length).toBeGreaterThan(0);
+      expect(compare(truthIds(truth), recordIds(parseNdjson(once.stdout)))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+    } finally {
+      child.kill("SIGTERM");
+    }
+  }, 90_000);
 });

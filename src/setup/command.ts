@@ -200,6 +200,7 @@ export async function setupCommand(argv: string[]): Promise<number> {
     if (o.rotate) return await rotateSecret(c);
     return await setupTenant(c);
   } catch (err) {
+    if ((err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) throw err; // main prints usage errors
     return printError(err);
   } finally {
     await dispatcher?.close().catch(() => {});

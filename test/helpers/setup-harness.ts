@@ -19,7 +19,7 @@ export function simFlags(sim: Simulator, dir: string): string[] {
   return ["--tenant", sim.tenantId, "--login-endpoint", sim.url, "--graph-endpoint", sim.graphBase, "--rws-endpoint", sim.rwsBase, "--ca-file", ca];
 }
 
-async function enterCode(sim: Simulator, url: string, code: string, action: "approve" | "deny"): Promise<void> {
+async function enterCode(sim: { ca: string }, url: string, code: string, action: "approve" | "deny"): Promise<void> {
   const agent = new Agent({ connect: { ca: sim.ca } });
   try {
     const form = new URLSearchParams({ otc: code, ...(action === "deny" ? { action: "deny" } : {}) });
@@ -31,7 +31,8 @@ async function enterCode(sim: Simulator, url: string, code: string, action: "app
   }
 }
 
-export function runSetup(sim: Simulator, args: string[], opts: { env?: NodeJS.ProcessEnv; action?: "approve" | "deny"; timeoutMs?: number } = {}): Promise<SetupRun> {
+/** `sim` only needs its CA (an in-process Simulator, or the one a `simulate` process wrote). */
+export function runSetup(sim: { ca: string }, args: string[], opts: { env?: NodeJS.ProcessEnv; action?: "approve" | "deny"; timeoutMs?: number } = {}): Promise<SetupRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, "setup", ...args], { env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
