@@ -121,6 +121,8 @@ async function setupTenant(c: SetupContext): Promise<number> {
     throw new CollectorError("config", "say where the new client secret goes", { hint: "add --secret-out FILE (an env file, mode 0600) and/or --print-secret" });
   }
   const { admin, api } = await adminSignIn(c, tenant);
+  const org = (await api.get<{ value?: Array<{ id: string; displayName: string }> }>("/organization")).value?.[0];
+  if (org) c.say(`tenant: ${org.displayName} (${org.id})`);
   const target = { req: SOURCE_REQUIREMENTS[o.source], displayName: o.appName, clientId: o.clientId ?? configValue(doc, ["auth", "client_id"]) };
   const state = await inspectTenant(api, target);
   const fresh: { secret?: string } = {};
