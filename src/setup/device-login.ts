@@ -70,6 +70,11 @@ export async function signInWithDeviceCode(o: DeviceLoginOptions): Promise<Admin
     const text = `${(err as { errorCode?: string }).errorCode ?? ""} ${(err as Error).message ?? ""}`;
     if (/authorization_declined|AADSTS70000\b/.test(text)) throw new CollectorError("auth", "the administrator declined the sign-in", { hint: "run setup again and approve the sign-in" });
     if (/expired_token|device_code_expired|AADSTS70019/i.test(text)) throw new CollectorError("auth", "the device code expired before anyone signed in (15 minutes)", { hint: "run setup again and enter the code promptly" });
+    if (/AADSTS700016|AADSTS7000218|unauthorized_client/.test(text)) {
+      throw new CollectorError("auth", `the sign-in app ${o.clientId} cannot be used for a device code sign-in in tenant ${o.tenant}`, {
+        hint: "pass --admin-client-id with a public client app that allows the device code flow in your tenant",
+      });
+    }
     throw classifyAuthError(err);
   }
   if (!result?.accessToken) throw new CollectorError("auth", "the device code sign-in returned no access token", {});

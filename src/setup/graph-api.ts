@@ -21,9 +21,6 @@ export interface GraphApiOptions {
 }
 
 export class GraphApi {
-  /** Every write made, for the summary ("changed nothing" on a re-run). */
-  writes = 0;
-
   constructor(private readonly opts: GraphApiOptions) {}
 
   get<T>(path: string): Promise<T> {
@@ -46,7 +43,6 @@ export class GraphApi {
 
   private async call<T>(method: "GET" | "POST" | "PATCH", path: string, body?: unknown): Promise<T> {
     const url = `${this.opts.base.replace(/\/+$/, "")}/v1.0${path}`;
-    if (method !== "GET") this.writes++;
     for (let attempt = 0; ; attempt++) {
       let status: number;
       let text: string;
