@@ -98,6 +98,25 @@ describe("setup with an admin who lacks a role", () => {
     expect(writes(s)).toBe(0);
     expect(existsSync(f.config)).toBe(false);
   }, 60_000);
+
+  it("a sign-in app the tenant does not offer is one clear line", async () => {
+    const s = await tenant();
+    const f = files();
+    const r = await runSetup(s, [...simFlags(s, f.dir), "--admin-client-id", "99999999-0000-4000-8000-000000000000", "--config-out", f.config, "--secret-out", f.env]);
+    expect(r.code).toBe(1);
+    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/sign-in app 99999999-0000-4000-8000-000000000000 cannot be used for a device code sign-in .* --admin-client-id/)]);
+  }, 60_000);
+});
+
+describe("setup against the wrong tenant", () => {
+  it("an unknown tenant is one clear line (AADSTS90002) before any code is shown", async () => {
+    const s = await tenant();
+    const f = files();
+    const r = await runSetup(s, [...simFlags(s, f.dir), "--tenant", "nosuch.onmicrosoft.com", "--config-out", f.config, "--secret-out", f.env]);
+    expect(r.code).toBe(1);
+    expect(r.codes).toHaveLength(0);
+    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/tenant was not found \(AADSTS90002\)/)]);
+  }, 60_000);
 });
 
 describe("setup waits for provisioning", () => {

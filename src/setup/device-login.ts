@@ -3,11 +3,12 @@
 // `slow_down` (RFC 8628 §3.5), so the network layer below honours it: wait 5 s longer and poll again.
 import { LogLevel, PublicClientApplication, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from "@azure/msal-node";
 import type { Dispatcher } from "undici";
-import { classifyAuthError } from "../auth/errors.js";
+import { classifyAuthError, explainDiscoveryFailure } from "../auth/errors.js";
 import { UndiciNetworkClient } from "../auth/network-client.js";
 import { CollectorError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { registerSecret } from "../log/redact.js";
+import { httpRequest } from "../net/request.js";
 import { sleep } from "./graph-api.js";
 
 const MICROSOFT_LOGIN_HOSTS = new Set(["login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn", "login.microsoft.com"]);
@@ -15,6 +16,8 @@ const MICROSOFT_LOGIN_HOSTS = new Set(["login.microsoftonline.com", "login.micro
 /** Adds RFC 8628 slow_down handling to a network module: the token poll is repeated after a longer pause. */
 export class SlowDownNetworkClient implements INetworkModule {
   private extraMs = 0;
+  /** Set when the device authorization endpoint refused (msal reports it only as a network error). */
+  refused?: DeviceCodeRefused;
   constructor(private readonly inner: INetworkModule, private readonly stepMs = 5000, private readonly maxRetries = 10) {}
 
   sendGetRequestAsync<T>(url: string, options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> {
@@ -24,10 +27,20 @@ export class SlowDownNetworkClient implements INetworkModule {
   async sendPostRequestAsync<T>(url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
     for (let i = 0; ; i++) {
       const res = await this.inner.sendPostRequestAsync<T>(url, options);
+      // msal reads the device code answer without checking for an error (it would print "undefined").
+      const e = res.body as { error?: string; error_description?: string } | undefined;
+      if (/\/devicecode(\?|$)/.test(url) && e?.error) throw (this.refused = new DeviceCodeRefused(e.error, e.error_description ?? ""));
       if ((res.body as { error?: string } | undefined)?.error !== "slow_down" || i >= this.maxRetries) return res;
       this.extraMs += this.stepMs;
       await sleep(this.extraMs);
     }
+  }
+}
+
+/** The device authorization endpoint refused the request (unknown client, bad scope, tenant). */
+export class DeviceCodeRefused extends Error {
+  constructor(readonly errorCode: string, readonly errorMessage: string) {
+    super(`${errorCode}: ${errorMessage}`);
   }
 }
 
@@ -52,14 +65,16 @@ export interface DeviceLoginOptions {
 
 export async function signInWithDeviceCode(o: DeviceLoginOptions): Promise<AdminSession> {
   const host = new URL(o.loginBase).host;
+  const authority = `${o.loginBase.replace(/\/+$/, "")}/${o.tenant}`;
+  const net = new SlowDownNetworkClient(new UndiciNetworkClient(o.dispatcher, 60_000), o.slowDownStepMs);
   const app = new PublicClientApplication({
     auth: {
       clientId: o.clientId,
-      authority: `${o.loginBase.replace(/\/+$/, "")}/${o.tenant}`,
+      authority,
       ...(MICROSOFT_LOGIN_HOSTS.has(host) ? {} : { knownAuthorities: [host] }),
     },
     system: {
-      networkClient: new SlowDownNetworkClient(new UndiciNetworkClient(o.dispatcher, 60_000), o.slowDownStepMs),
+      networkClient: net,
       loggerOptions: { logLevel: LogLevel.Warning, piiLoggingEnabled: false, loggerCallback: (_l, message) => o.logger.debug("msal", { detail: message }) },
     },
   });
@@ -67,7 +82,7 @@ export async function signInWithDeviceCode(o: DeviceLoginOptions): Promise<Admin
   try {
     result = await app.acquireTokenByDeviceCode({ scopes: o.scopes, deviceCodeCallback: (r) => o.prompt(r.message) });
   } catch (err) {
-    const text = `${(err as { errorCode?: string }).errorCode ?? ""} ${(err as Error).message ?? ""}`;
+    const text = net.refused?.message ?? `${(err as { errorCode?: string }).errorCode ?? ""} ${(err as Error).message ?? ""}`;
     if (/authorization_declined|AADSTS70000\b/.test(text)) throw new CollectorError("auth", "the administrator declined the sign-in", { hint: "run setup again and approve the sign-in" });
     if (/expired_token|device_code_expired|AADSTS70019/i.test(text)) throw new CollectorError("auth", "the device code expired before anyone signed in (15 minutes)", { hint: "run setup again and enter the code promptly" });
     if (/AADSTS700016|AADSTS7000218|unauthorized_client/.test(text)) {
@@ -75,7 +90,9 @@ export async function signInWithDeviceCode(o: DeviceLoginOptions): Promise<Admin
         hint: "pass --admin-client-id with a public client app that allows the device code flow in your tenant",
       });
     }
-    throw classifyAuthError(err);
+    if (net.refused) throw classifyAuthError(net.refused);
+    // An unknown or malformed tenant shows only as a failed metadata fetch; ask the login host why.
+    throw await explainDiscoveryFailure(err, authority, (url) => httpRequest(url, { dispatcher: o.dispatcher, timeoutMs: 30_000 }));
   }
   if (!result?.accessToken) throw new CollectorError("auth", "the device code sign-in returned no access token", {});
   registerSecret(result.accessToken);
