@@ -87,7 +87,7 @@ export function deviceCodeToken(ctx: Ctx, dir: Directory, req: SimRequest, tenan
     if (dir.slowDownLeft > 0) dir.slowDownLeft--;
     return aadError(400, "slow_down", 70016, "OAuth 2.0 device flow error. The client is polling too frequently; slow down.");
   }
-  if (g.state === "pending") return aadError(400, "authorization_pending", 70016, "OAuth 2.0 device flow error. Authorization is pending. Continue polling.");
+  if (g.state === "pending") return aadError(400, "authorization_pending", 70016, "The provided request has not yet been authorized by the user. The user must input their code.");
   grants(dir).delete(form.get("device_code")!);
   if (g.state === "declined") return aadError(400, "authorization_declined", 70000, "The user has denied access to the scope requested by the client application.");
   return json(200, adminTokens(ctx, dir, g));
