@@ -196,7 +196,10 @@ export async function setupCommand(argv: string[]): Promise<number> {
     const ca = configValue(doc, ["http", "ca_file"]);
     o.caFile ??= ca ? resolve(dirname(o.configOut), ca) : undefined;
     o.cloud ??= configValue(doc, ["cloud"]);
-    dispatcher = createDispatcher({ caFile: o.caFile, logger });
+    // The existing config's proxy too (HTTPS_PROXY / NO_PROXY from the environment otherwise).
+    const proxyUrl = configValue(doc, ["http", "proxy", "url"]);
+    const proxy = proxyUrl ? { url: proxyUrl, username: configValue(doc, ["http", "proxy", "username"]), password: process.env.O365_PROXY_PASSWORD ?? configValue(doc, ["http", "proxy", "password"]), no_proxy: configValue(doc, ["http", "proxy", "no_proxy"]) } : undefined;
+    dispatcher = createDispatcher({ caFile: o.caFile, proxy, logger });
     const c: SetupContext = { o, logger, dispatcher, env: process.env, say: (line) => process.stdout.write(`${line}\n`) };
     if (o.resume) return await resume(c);
     if (o.rotate) return await rotateSecret(c);
