@@ -7,7 +7,7 @@ import { startSimulator, type Simulator } from "../src/sim/index.js";
 import { directoryAt, type DirectoryOptions } from "../src/sim/directory.js";
 import { GRAPH_APP_ID } from "../src/sim/directory-store.js";
 import { runCli, tempDir } from "./helpers/harness.js";
-import { runSetup, simFlags } from "./helpers/setup-harness.js";
+import { runSetup, simFlags, startConnectProxy } from "./helpers/setup-harness.js";
 
 const PERMISSION = "ExchangeMessageTrace.Read.All";
 const MESSAGE_TRACE_APP = "8bd644d1-64a1-4d4b-ae52-2e0cbf64e373";
@@ -177,6 +177,21 @@ describe("setup variants", () => {
     expect(writes(s)).toBe(before);
     const auth = await runCli(["auth-test", "--config", f.config]);
     expect(auth.code, auth.stderr).toBe(0);
+  }, 60_000);
+
+  it("signs in and talks to Graph through HTTPS_PROXY", async () => {
+    const s = await tenant({ messageTraceServicePrincipal: true });
+    const proxy = await startConnectProxy();
+    try {
+      const f = files();
+      const env = { HTTPS_PROXY: proxy.url, https_proxy: proxy.url, NO_PROXY: "", no_proxy: "" };
+      const r = await runSetup(s, [...simFlags(s, f.dir), "--config-out", f.config, "--secret-out", f.env, "--poll-interval", "0.2s"], { env });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(proxy.tunnels.length).toBeGreaterThan(0);
+      expect(new Set(proxy.tunnels)).toEqual(new Set([new URL(s.url).host]));
+    } finally {
+      await proxy.close();
+    }
   }, 60_000);
 
   it("--dry-run prints the plan and changes nothing", async () => {
