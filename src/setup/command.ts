@@ -158,7 +158,7 @@ export async function waitAndReport(c: SetupContext, record: SetupRecord, secret
   const r = await waitUntilWorking({ configFile: o.configOut, env, logger: c.logger, intervalMs: o.pollMs, limitMs: o.waitMs, since });
   if (r.ok) {
     writeRecord(o.configOut, { ...record, waiting_since: undefined, waiting_for: undefined });
-    if (r.waitedMs > 1000) c.say(`waited ${Math.round(r.waitedMs / 1000)}s (${r.checks} checks) for Microsoft to finish provisioning`);
+    if (r.checks > 1) c.say(`waited ${Math.round(r.waitedMs / 1000)}s (${r.checks} checks) for Microsoft to finish provisioning`);
     c.say(`ready: ${r.message}`);
     const load = record.secret_file ? `load ${record.secret_file} into the environment, then ` : "";
     c.say(`next: ${load}o365-message-trace once --config ${o.configOut}`);
