@@ -9,6 +9,8 @@ import { expiryDays, readSecretFile, secretFileText, secretStillRegistered } fro
 import { SlowDownNetworkClient } from "../src/setup/device-login.js";
 import { parseDuration, waitingFor } from "../src/setup/wait.js";
 import { CollectorError } from "../src/errors.js";
+import { requirementsFor } from "../src/setup/requirements.js";
+import { sourceDescriptor } from "../src/sources/registry.js";
 import { tempDir } from "./helpers/harness.js";
 
 const values = { tenant_id: "t1", source: "graph" as const, auth: { method: "client_secret" as const, client_id: "c1" } };
@@ -73,5 +75,28 @@ describe("setup waiting", () => {
     expect(res.body.access_token).toBe("t");
     expect(calls).toBe(3);
     expect(Date.now() - started).toBeGreaterThanOrEqual(55); // 20 ms, then 40 ms more
+  });
+});
+
+describe("setup requirements come from the source descriptors", () => {
+  it("graph: its permission, the API that defines it, the message trace service principal; rws: Global Reader", () => {
+    const g = requirementsFor("graph");
+    expect(g.permission).toBe(sourceDescriptor("graph").permission);
+    expect(g.resource).toEqual({ appId: "00000003-0000-0000-c000-000000000000", name: "Microsoft Graph" });
+    expect(g.servicePrincipal?.appId).toBe(sourceDescriptor("graph").wellKnownIds?.message_trace_app_id);
+    expect(g.directoryRole).toBeUndefined();
+    const r = requirementsFor("rws");
+    expect(r.resource.name).toBe("Office 365 Exchange Online");
+    expect(r.directoryRole).toEqual({ id: "f2ef992c-3afb-46b9-b7cf-a126ee74c451", name: "Global Reader" });
+    expect(r.servicePrincipal).toBeUndefined();
+  });
+
+  it("keeps a flat `source: graph` as written and nests a new kind", () => {
+    const file = join(tempDir(), "c.yaml");
+    writeFileSync(file, "tenant_id: t1\nsource: graph\n");
+    writeConfig(file, renderConfig(file, values).text);
+    expect(readFileSync(file, "utf8")).toMatch(/^source: graph$/m);
+    writeConfig(file, renderConfig(file, { ...values, source: "rws" }).text);
+    expect(readFileSync(file, "utf8")).toMatch(/^source:\n {2}type: rws$/m);
   });
 });

@@ -39,7 +39,7 @@ describe("setup", () => {
     expect(a.stdout).toMatch(/plan for tenant/);
     expect(a.stdout).toMatch(/create the app registration 'o365-message-trace'/);
     expect(a.stdout).toMatch(/grant admin consent: Microsoft Graph application permission ExchangeMessageTrace\.Read\.All/);
-    expect(a.stdout).toMatch(/create the service principal of Microsoft's Exchange message trace app 8bd644d1-64a1-4d4b-ae52-2e0cbf64e373/);
+    expect(a.stdout).toMatch(/create the service principal of the Microsoft app 8bd644d1-64a1-4d4b-ae52-2e0cbf64e373 that Graph message trace needs/);
     expect(a.stdout).toMatch(/ready: collection would work/);
     expect(statSync(envFile).mode & 0o777).toBe(0o600);
     const secret = secretOf(envFile);

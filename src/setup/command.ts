@@ -3,7 +3,8 @@
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Dispatcher } from "undici";
-import { EXIT_OK, printError } from "../cli/common.js";
+import { defineCommand } from "../cli/command.js";
+import { EXIT_OK } from "../cli/common.js";
 import { CLOUDS, type CloudName } from "../config/clouds.js";
 import { CollectorError } from "../errors.js";
 import { createLogger, type Logger } from "../log/logger.js";
@@ -13,9 +14,9 @@ import { configValue, readConfigDocument, renderConfig, writeConfig, type Config
 import { certificateRegistered, createCertificate, CREDENTIAL_NAME, readSecretFile, SECRET_ENV, secretDisplayName, secretFileText, secretStillRegistered, writeSecretFile } from "./credentials.js";
 import { signInWithDeviceCode, type AdminSession } from "./device-login.js";
 import { GraphApi, PermissionDenied } from "./graph-api.js";
-import { parseSetupArgs, SETUP_HELP, type SetupOptions } from "./options.js";
+import { SETUP_FLAGS, SETUP_HELP, toSetupOptions, type SetupOptions } from "./options.js";
 import { readRecord, writeRecord, type SetupRecord } from "./record.js";
-import { adminScopes, SOURCE_REQUIREMENTS } from "./requirements.js";
+import { adminScopes, requirementsFor } from "./requirements.js";
 import { rotateSecret } from "./rotate.js";
 import { inspectTenant, planTenant, type Application, type Step, type TenantState } from "./tenant.js";
 import { waitUntilWorking } from "./wait.js";
@@ -40,7 +41,7 @@ export async function adminSignIn(c: SetupContext, tenant: string): Promise<{ ad
   const h = hosts(c.o);
   const admin = await signInWithDeviceCode({
     loginBase: h.login, tenant, clientId: c.o.adminClientId, dispatcher: c.dispatcher, logger: c.logger,
-    scopes: adminScopes(c.o.source).map((s) => `${h.graphResource}/${s}`),
+    scopes: adminScopes(requirementsFor(c.o.source)).map((s) => `${h.graphResource}/${s}`),
     prompt: (m) => process.stderr.write(`o365-message-trace setup: ${m}\n`),
   });
   c.say(`signed in as ${admin.username}`);
@@ -77,7 +78,7 @@ function credentialSteps(c: SetupContext, state: TenantState, api: GraphApi, fre
         const der = await createCertificate(files, `${CREDENTIAL_NAME} ${app().appId}`, o.secretDays);
         const current = await api.get<Application>(`/applications/${app().id}`);
         // PATCH replaces the collection: name the existing keys by keyId so they stay.
-        const keep = (current.keyCredentials ?? []).map((k) => ({ keyId: k.keyId, type: k.type, usage: k.usage, displayName: k.displayName }));
+        const keep = (current.keyCredentials ?? []).map((k) => ({ keyId: k.keyId, type: k.type, usage: k.usage }));
         await api.patch(`/applications/${app().id}`, { keyCredentials: [...keep, { type: "AsymmetricX509Cert", usage: "Verify", key: der, displayName: `${CREDENTIAL_NAME} (setup)` }] });
       },
     }];
@@ -123,7 +124,7 @@ async function setupTenant(c: SetupContext): Promise<number> {
   const { admin, api } = await adminSignIn(c, tenant);
   const org = (await api.get<{ value?: Array<{ id: string; displayName: string }> }>("/organization")).value?.[0];
   if (org) c.say(`tenant: ${org.displayName} (${org.id})`);
-  const target = { req: SOURCE_REQUIREMENTS[o.source], displayName: o.appName, clientId: o.clientId ?? configValue(doc, ["auth", "client_id"]) };
+  const target = { req: requirementsFor(o.source), displayName: o.appName, clientId: o.clientId ?? configValue(doc, ["auth", "client_id"]) };
   const state = await inspectTenant(api, target);
   const fresh: { secret?: string } = {};
   const steps = [...(await planTenant(api, target, state)), ...credentialSteps(c, state, api, fresh)];
@@ -141,7 +142,8 @@ async function setupTenant(c: SetupContext): Promise<number> {
     return EXIT_OK;
   }
   await applySteps(c, steps, admin);
-  const record: SetupRecord = { tenant, source: o.source, client_id: state.app!.appId, credential: o.credential, ...(o.secretOut ? { secret_file: o.secretOut } : {}) };
+  const record: SetupRecord = { tenant, source: o.source, client_id: state.app!.appId, credential: o.credential };
+  if (o.secretOut) record.secret_file = o.secretOut;
   writeRecord(o.configOut, record);
   const secret = fresh.secret ?? (o.secretOut ? readSecretFile(o.secretOut)?.secret : undefined) ?? c.env[SECRET_ENV];
   if (o.credential === "secret" && !secret) {
@@ -164,7 +166,8 @@ export async function waitAndReport(c: SetupContext, record: SetupRecord, secret
     c.say(`next: ${load}o365-message-trace once --config ${o.configOut}`);
     return EXIT_OK;
   }
-  writeRecord(o.configOut, { ...record, waiting_since: new Date(since ?? Date.now() - r.waitedMs).toISOString(), waiting_for: r.waitingFor });
+  const waitingSince = new Date(since ?? Date.now() - r.waitedMs).toISOString();
+  writeRecord(o.configOut, { ...record, waiting_since: waitingSince, waiting_for: r.waitingFor });
   c.say(`not ready yet: still waiting for ${r.waitingFor}. Everything else is done.`);
   c.say(`run later (no sign-in needed): o365-message-trace setup --resume --config-out ${o.configOut}`);
   return EXIT_PENDING;
@@ -181,33 +184,30 @@ async function resume(c: SetupContext): Promise<number> {
   return waitAndReport(c, record, secret, since);
 }
 
-export async function setupCommand(argv: string[]): Promise<number> {
-  let dispatcher: Dispatcher | undefined;
+async function runSetup(o: SetupOptions): Promise<number> {
+  const logger = createLogger({ level: "warn" });
+  // An existing config's endpoints, CA, cloud and proxy apply unless a flag says otherwise.
+  const doc = readConfigDocument(o.configOut);
+  for (const k of ["login", "graph", "rws"] as const) o.endpoints[k] ??= configValue(doc, ["endpoints", k]);
+  const ca = configValue(doc, ["http", "ca_file"]);
+  o.caFile ??= ca ? resolve(dirname(o.configOut), ca) : undefined;
+  o.cloud ??= configValue(doc, ["cloud"]);
+  const proxyUrl = configValue(doc, ["http", "proxy", "url"]);
+  const proxy = proxyUrl ? { url: proxyUrl, username: configValue(doc, ["http", "proxy", "username"]), password: process.env.O365_PROXY_PASSWORD ?? configValue(doc, ["http", "proxy", "password"]), no_proxy: configValue(doc, ["http", "proxy", "no_proxy"]) } : undefined;
+  const dispatcher = createDispatcher({ caFile: o.caFile, proxy, logger });
   try {
-    const o = parseSetupArgs(argv);
-    if (o.help) {
-      process.stdout.write(SETUP_HELP + "\n");
-      return EXIT_OK;
-    }
-    const logger = createLogger({ level: "warn" });
-    // An existing config's endpoints, CA and cloud apply unless a flag says otherwise.
-    const doc = readConfigDocument(o.configOut);
-    for (const k of ["login", "graph", "rws"] as const) o.endpoints[k] ??= configValue(doc, ["endpoints", k]);
-    const ca = configValue(doc, ["http", "ca_file"]);
-    o.caFile ??= ca ? resolve(dirname(o.configOut), ca) : undefined;
-    o.cloud ??= configValue(doc, ["cloud"]);
-    // The existing config's proxy too (HTTPS_PROXY / NO_PROXY from the environment otherwise).
-    const proxyUrl = configValue(doc, ["http", "proxy", "url"]);
-    const proxy = proxyUrl ? { url: proxyUrl, username: configValue(doc, ["http", "proxy", "username"]), password: process.env.O365_PROXY_PASSWORD ?? configValue(doc, ["http", "proxy", "password"]), no_proxy: configValue(doc, ["http", "proxy", "no_proxy"]) } : undefined;
-    dispatcher = createDispatcher({ caFile: o.caFile, proxy, logger });
     const c: SetupContext = { o, logger, dispatcher, env: process.env, say: (line) => process.stdout.write(`${line}\n`) };
     if (o.resume) return await resume(c);
     if (o.rotate) return await rotateSecret(c);
     return await setupTenant(c);
-  } catch (err) {
-    if ((err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) throw err; // main prints usage errors
-    return printError(err);
   } finally {
-    await dispatcher?.close().catch(() => {});
+    await dispatcher.close().catch(() => {});
   }
 }
+
+export const command = defineCommand({
+  name: "setup",
+  help: SETUP_HELP,
+  options: SETUP_FLAGS,
+  run: (values) => runSetup(toSetupOptions(values)),
+});

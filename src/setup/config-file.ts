@@ -1,13 +1,14 @@
 // The config file `setup` writes: a new one with a short header, or an existing one updated in place (only
 // the keys setup owns; comments and every other key are kept). Unchanged content is not rewritten.
 import { existsSync, readFileSync } from "node:fs";
-import { parseDocument, Document } from "yaml";
+import { isMap, isScalar, parseDocument, Document } from "yaml";
 import { writeFileAtomic } from "../cursor/atomic.js";
 import { CollectorError } from "../errors.js";
 
 export interface ConfigValues {
   tenant_id: string;
-  source: "graph" | "rws";
+  /** Source kind; written as `source: { type: KIND }` unless the file already names that kind. */
+  source: string;
   cloud?: string;
   auth: { method: "client_secret" | "certificate"; client_id: string; certificate?: { private_key_file: string; certificate_file: string } };
   endpoints?: { login?: string; graph?: string; rws?: string };
@@ -41,7 +42,10 @@ export function renderConfig(file: string, v: ConfigValues, secretFile?: string)
         : "");
   }
   doc.setIn(["tenant_id"], v.tenant_id);
-  doc.setIn(["source"], v.source);
+  const source = doc.get("source", true);
+  const kind = isMap(source) ? source.get("type") : isScalar(source) ? source.value : undefined;
+  // The old flat form (`source: graph`) naming the same kind is left as the user wrote it.
+  if (kind !== v.source) doc.set("source", doc.createNode({ type: v.source }));
   if (v.cloud) doc.setIn(["cloud"], v.cloud);
   doc.setIn(["auth", "method"], v.auth.method);
   doc.setIn(["auth", "client_id"], v.auth.client_id);

@@ -1,9 +1,9 @@
 // `setup` flags → options, checked before anyone is asked to sign in.
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { CollectorError } from "../errors.js";
 import { expiryDays } from "./credentials.js";
+import { sourceDescriptors } from "../sources/registry.js";
 import { ADMIN_PUBLIC_CLIENT_ID } from "./requirements.js";
 import { parseDuration } from "./wait.js";
 
@@ -17,7 +17,7 @@ writes a ready config file and runs the auth check, waiting while Microsoft prov
 before changing anything; re-running it fixes what is missing and changes nothing else.
 
   --tenant T                 tenant id or verified domain (default: tenant_id of an existing --config-out)
-  --source graph|rws         which API to set up (default graph)
+  --source KIND              which API to set up: graph (default) or rws
   --credential secret|certificate   default secret
   --config-out FILE          config to write or update (default ./o365-message-trace.yaml)
   --secret-out FILE          env file for the client secret (O365_CLIENT_SECRET=…, mode 0600)
@@ -42,7 +42,8 @@ Exit status: 0 ready; 75 changes done but Microsoft is still provisioning (run -
 
 export interface SetupOptions {
   tenant?: string;
-  source: "graph" | "rws";
+  /** A source kind (graph, rws, or one registered later). */
+  source: string;
   credential: "secret" | "certificate";
   configOut: string;
   secretOut?: string;
@@ -60,24 +61,24 @@ export interface SetupOptions {
   pollMs: number;
   resume: boolean;
   rotate: boolean;
-  help: boolean;
 }
 
-export function parseSetupArgs(argv: string[]): SetupOptions {
-  const { values: v } = parseArgs({
-    args: argv,
-    options: {
-      tenant: { type: "string" }, source: { type: "string" }, credential: { type: "string" }, "config-out": { type: "string" },
-      "secret-out": { type: "string" }, "print-secret": { type: "boolean" }, "secret-expiry": { type: "string" }, "cert-out": { type: "string" },
-      "app-name": { type: "string" }, "client-id": { type: "string" }, cloud: { type: "string" },
-      "login-endpoint": { type: "string" }, "graph-endpoint": { type: "string" }, "rws-endpoint": { type: "string" }, "ca-file": { type: "string" },
-      "admin-client-id": { type: "string" }, "dry-run": { type: "boolean" }, wait: { type: "string" }, "poll-interval": { type: "string" },
-      resume: { type: "boolean" }, "rotate-secret": { type: "boolean" }, help: { type: "boolean", short: "h" },
-    },
-  });
+const str = { type: "string" } as const;
+const flag = { type: "boolean" } as const;
+
+export const SETUP_FLAGS = {
+  tenant: str, source: str, credential: str, "config-out": str, "secret-out": str, "print-secret": flag, "secret-expiry": str, "cert-out": str,
+  "app-name": str, "client-id": str, cloud: str, "login-endpoint": str, "graph-endpoint": str, "rws-endpoint": str, "ca-file": str,
+  "admin-client-id": str, "dry-run": flag, wait: str, "poll-interval": str, resume: flag, "rotate-secret": flag,
+};
+
+type FlagValues = { [K in keyof typeof SETUP_FLAGS]?: (typeof SETUP_FLAGS)[K]["type"] extends "string" ? string : boolean };
+
+export function toSetupOptions(v: FlagValues): SetupOptions {
   const bad = (what: string, hint: string) => new CollectorError("config", what, { hint });
-  const source = v.source ?? "graph";
-  if (source !== "graph" && source !== "rws") throw bad(`--source ${source} is not graph or rws`, "use --source graph (default) or --source rws");
+  const kinds = sourceDescriptors().map((d) => d.kind);
+  const source = v.source ?? kinds[0]!;
+  if (!kinds.includes(source)) throw bad(`--source ${source} is not available`, `use --source ${kinds.join(" or ")}`);
   const credential = v.credential ?? "secret";
   if (credential !== "secret" && credential !== "certificate") throw bad(`--credential ${credential} is not secret or certificate`, "use --credential secret (default) or certificate");
   const configOut = resolve(v["config-out"] ?? "o365-message-trace.yaml");
@@ -106,7 +107,6 @@ export function parseSetupArgs(argv: string[]): SetupOptions {
     pollMs: parseDuration(v["poll-interval"] ?? "10s", "--poll-interval"),
     resume: !!v.resume,
     rotate: !!v["rotate-secret"],
-    help: !!v.help,
   };
   if (opts.resume && opts.rotate) throw bad("--resume and --rotate-secret do not go together", "run one, then the other");
   if (opts.rotate && opts.credential === "certificate") throw bad("--rotate-secret rotates a client secret, not a certificate", "drop --credential certificate");

@@ -6,7 +6,7 @@ import { writeFileAtomic } from "../cursor/atomic.js";
 
 export interface SetupRecord {
   tenant: string;
-  source: "graph" | "rws";
+  source: string;
   client_id: string;
   credential: "secret" | "certificate";
   secret_file?: string;

@@ -1,7 +1,9 @@
-// What each source needs in the tenant, and the well-known ids `setup` works with: the one table the command
-// reads (no permission names or GUIDs anywhere else in src/setup). Moves into the source descriptors
-// (src/sources/*) once those exist.
-import type { Config } from "../config/schema.js";
+// What `setup` must arrange in the tenant for a source, read from the source's descriptor (permission, the API
+// that defines it, a Microsoft service principal, directory roles: src/sources/*/index.ts), plus what setup
+// itself needs: the public client the administrator signs in with, its delegated scopes, and which Entra
+// role allows each kind of change.
+import { CollectorError } from "../errors.js";
+import { sourceDescriptor } from "../sources/registry.js";
 
 export interface SourceRequirements {
   /** The API whose application permission (app role) the app needs. */
@@ -14,26 +16,34 @@ export interface SourceRequirements {
   directoryRole?: { id: string; name: string };
 }
 
-export const SOURCE_REQUIREMENTS: Record<Config["source"], SourceRequirements> = {
-  graph: {
-    resource: { appId: "00000003-0000-0000-c000-000000000000", name: "Microsoft Graph" },
-    permission: "ExchangeMessageTrace.Read.All",
-    servicePrincipal: { appId: "8bd644d1-64a1-4d4b-ae52-2e0cbf64e373", name: "Exchange message trace" },
-  },
-  rws: {
-    resource: { appId: "00000002-0000-0ff1-ce00-000000000000", name: "Office 365 Exchange Online" },
-    permission: "ReportingWebService.Read.All",
-    directoryRole: { id: "f2ef992c-3afb-46b9-b7cf-a126ee74c451", name: "Global Reader" },
-  },
-};
+export function requirementsFor(kind: string): SourceRequirements {
+  const d = sourceDescriptor(kind);
+  const ids = d.wellKnownIds ?? {};
+  const resourceAppId = ids.permission_api_app_id;
+  if (!resourceAppId) {
+    throw new CollectorError("config", `source ${kind} does not say which API defines its permission ${d.permission}`, {
+      hint: "setup cannot register it; follow the manual steps in the README",
+    });
+  }
+  const roleName = d.directoryRoles?.[0];
+  const roleId = roleName ? ids[`${roleName.toLowerCase().replace(/\s+/g, "_")}_role_id`] : undefined;
+  if (roleName && !roleId) throw new CollectorError("config", `source ${kind} needs the Entra role ${roleName} but gives no role id`, { hint: "assign the role by hand" });
+  const sp = ids.service_principal_app_id;
+  return {
+    resource: { appId: resourceAppId, name: d.permissionApi },
+    permission: d.permission,
+    ...(sp ? { servicePrincipal: { appId: sp, name: d.displayName } } : {}),
+    ...(roleName && roleId ? { directoryRole: { id: roleId, name: roleName } } : {}),
+  };
+}
 
 /** Microsoft Graph Command Line Tools: the first-party public client an administrator signs in with. */
 export const ADMIN_PUBLIC_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
 
-/** Delegated Graph scopes the signing-in administrator consents to, per source. */
-export function adminScopes(source: Config["source"]): string[] {
+/** Delegated Graph scopes the signing-in administrator consents to. */
+export function adminScopes(req: SourceRequirements): string[] {
   const base = ["Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All"];
-  if (SOURCE_REQUIREMENTS[source].directoryRole) base.push("RoleManagement.ReadWrite.Directory");
+  if (req.directoryRole) base.push("RoleManagement.ReadWrite.Directory");
   return base;
 }
 

@@ -68,7 +68,8 @@ export async function rotateSecret(c: SetupContext): Promise<number> {
   }
   const fresh = next!;
   c.say(`verifying the new secret (keyId ${fresh.keyId}) with the auth check…`);
-  const r = await waitUntilWorking({ configFile: o.configOut, env: { ...c.env, [SECRET_ENV]: fresh.secret }, logger: c.logger, intervalMs: o.pollMs, limitMs: o.waitMs });
+  const env = { ...c.env, [SECRET_ENV]: fresh.secret };
+  const r = await waitUntilWorking({ configFile: o.configOut, env, logger: c.logger, intervalMs: o.pollMs, limitMs: o.waitMs });
   if (!r.ok) {
     c.say(`the new secret does not work yet (waiting for ${r.waitingFor}); ${secretFile} still holds the old one, which still works`);
     c.say(`run \`o365-message-trace setup --rotate-secret --config-out ${o.configOut}\` again later to finish`);

@@ -12,7 +12,7 @@ export interface Application {
   displayName: string;
   requiredResourceAccess?: Array<{ resourceAppId: string; resourceAccess: Array<{ id: string; type: string }> }>;
   passwordCredentials?: Array<{ keyId: string; displayName: string | null; endDateTime: string; hint?: string }>;
-  keyCredentials?: Array<{ keyId: string; customKeyIdentifier: string | null; endDateTime: string; type: string; usage: string; displayName: string | null }>;
+  keyCredentials?: Array<{ keyId: string; customKeyIdentifier: string | null; endDateTime: string; type: string; usage: string }>;
 }
 
 export interface ServicePrincipal {
@@ -105,7 +105,8 @@ export async function planTenant(api: GraphApi, t: TenantTarget, state: TenantSt
           // PATCH replaces the collection: keep every other permission the app already lists.
           const others = (app().requiredResourceAccess ?? []).filter((r) => r.resourceAppId !== req.resource.appId);
           const mine = (app().requiredResourceAccess ?? []).find((r) => r.resourceAppId === req.resource.appId);
-          const merged = { resourceAppId: req.resource.appId, resourceAccess: [...(mine?.resourceAccess ?? []), access.resourceAccess[0]!] };
+          const resourceAccess = [...(mine?.resourceAccess ?? []), access.resourceAccess[0]!];
+          const merged = { resourceAppId: req.resource.appId, resourceAccess };
           await api.patch(`/applications/${app().id}`, { requiredResourceAccess: [...others, merged] });
         },
       });
@@ -135,7 +136,7 @@ export async function planTenant(api: GraphApi, t: TenantTarget, state: TenantSt
   if (req.servicePrincipal && !(await spByAppId(api, req.servicePrincipal.appId))) {
     const sp = req.servicePrincipal;
     steps.push({
-      what: `create the service principal of Microsoft's ${sp.name} app ${sp.appId} (Microsoft then provisions it, which can take hours)`,
+      what: `create the service principal of the Microsoft app ${sp.appId} that ${sp.name} needs (Microsoft then provisions it, which can take hours)`,
       role: ADMIN_ROLE_FOR.app,
       apply: async () => {
         await api.post("/servicePrincipals", { appId: sp.appId });

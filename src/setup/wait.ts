@@ -23,7 +23,9 @@ export interface WaitOptions {
   out?: { write(s: string): unknown; isTTY?: boolean };
 }
 
-export type WaitResult = { ok: true; message: string; checks: number; waitedMs: number } | { ok: false; waitingFor: string; checks: number; waitedMs: number };
+export type WaitResult =
+  | { ok: true; message: string; checks: number; waitedMs: number }
+  | { ok: false; waitingFor: string; checks: number; waitedMs: number };
 
 /** What a failed check means: something to wait for (a sentence), or a real problem (undefined). */
 export function waitingFor(err: unknown): string | undefined {

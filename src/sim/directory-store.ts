@@ -148,10 +148,12 @@ export class Directory {
     for (const r of names) this.adminRoleIds.add(ROLE_IDS[r] ?? r);
   }
 
-  addServicePrincipal(appId: string, displayName: string, owner: string | null, appRoles: AppRole[] = [], createdAt = Date.now()): DirServicePrincipal {
-    const sp: DirServicePrincipal = { id: randomUUID(), appId, displayName, servicePrincipalType: "Application", accountEnabled: true, appOwnerOrganizationId: owner, appRoles };
+  addServicePrincipal(appId: string, name: string, owner: string | null, roles: AppRole[] = [], at = Date.now()): DirServicePrincipal {
+    const sp: DirServicePrincipal = {
+      id: randomUUID(), appId, displayName: name, servicePrincipalType: "Application", accountEnabled: true, appOwnerOrganizationId: owner, appRoles: roles,
+    };
     this.servicePrincipals.set(sp.id, sp);
-    this.createdAt.set(sp.id, createdAt);
+    this.createdAt.set(sp.id, at);
     this.sync();
     return sp;
   }

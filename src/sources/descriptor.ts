@@ -50,7 +50,12 @@ export interface SourceDescriptor<O extends SourceOptions = SourceOptions> {
   permission: string;
   /** Entra directory roles the app also needs (RWS: Global Reader). */
   directoryRoles?: string[];
-  /** Well-known ids operators meet in error messages and set-up (service principal app ids…). */
+  /**
+   * Well-known ids operators meet in error messages and set-up (service principal app ids…). `setup` reads:
+   * `permission_api_app_id` (the app id of the API that defines `permission`), `service_principal_app_id`
+   * (a Microsoft app whose service principal must exist in the tenant), and `<role>_role_id` for each of
+   * `directoryRoles` (its Entra role template id, e.g. global_reader_role_id).
+   */
   wellKnownIds?: Record<string, string>;
   /** How many days back the API keeps message trace. */
   historyDays: number;

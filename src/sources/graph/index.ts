@@ -21,7 +21,11 @@ export const graphSource: SourceDescriptor<z.infer<typeof graphOptionsSchema>> =
   shortName: "Graph",
   permissionApi: "Microsoft Graph",
   permission: GRAPH_PERMISSION,
-  wellKnownIds: { message_trace_app_id: MESSAGE_TRACE_SP_APP_ID },
+  wellKnownIds: {
+    message_trace_app_id: MESSAGE_TRACE_SP_APP_ID,
+    service_principal_app_id: MESSAGE_TRACE_SP_APP_ID,
+    permission_api_app_id: "00000003-0000-0000-c000-000000000000", // Microsoft Graph
+  },
   historyDays: 90,
   maxSpanMinutes: 10 * 24 * 60,
   schema: graphOptionsSchema,

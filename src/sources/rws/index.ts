@@ -22,6 +22,10 @@ export const rwsSource: SourceDescriptor<z.infer<typeof rwsOptionsSchema>> = {
   permissionApi: "Office 365 Exchange Online",
   permission: RWS_PERMISSION,
   directoryRoles: ["Global Reader"],
+  wellKnownIds: {
+    permission_api_app_id: "00000002-0000-0ff1-ce00-000000000000", // Office 365 Exchange Online
+    global_reader_role_id: "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
+  },
   historyDays: 10,
   // The report itself takes any span within its 10 days of history; windows stay as configured.
   maxSpanMinutes: 10 * 24 * 60,
