@@ -18,7 +18,7 @@ export type SourceKind = string;
 export interface TraceRow {
   traceId?: string;
   messageId?: string;
-  /** ISO 8601 UTC with Z. */
+  /** ISO 8601 UTC with Z (sources convert with window/time.ts `apiTimeIso`, never `Date.parse`). */
   received: string;
   sender?: string;
   recipient?: string;
@@ -71,9 +71,20 @@ export interface TraceFilter {
   messageId?: string;
 }
 
+/**
+ * How an API picks the rows of a window. `received`: by received time, so every row returned lies in the
+ * window, and rows at exactly its end (both bounds are inclusive) belong to the next one and are dropped.
+ * `processing`: by other times (the legacy report's first/last processing steps, docs §5), so a returned
+ * row's Received can lie outside the window: every row is kept, identity dedupe removes rows that two windows
+ * both return, and delivered identities are remembered `slackMinutes` longer than the re-scan horizon.
+ */
+export type WindowSelection = { by: "received" } | { by: "processing"; slackMinutes: number };
+
 /** A source reads one window, page by page; each yielded array is one API page (already normalised). */
 export interface Source {
   readonly kind: SourceKind;
+  /** Default `{ by: "received" }`. */
+  readonly windowSelection?: WindowSelection;
   /** `filter` narrows the query where the API can; callers still check rows (matchesFilter). */
   readWindow(window: Window, signal?: AbortSignal, filter?: TraceFilter): AsyncIterable<TraceRow[]>;
   /** Optional per-recipient detail events. */

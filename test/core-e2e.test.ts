@@ -46,7 +46,8 @@ describe("Graph → NDJSON over a 6-hour span at 15-minute windows", () => {
       expect(r[PREFIX + "size"]).toBe(t.size);
       expect(String(r[PREFIX + "status"]).toLowerCase()).toBe(t.status.toLowerCase());
       expect(r[PREFIX + "from_ip"]).toBe(t.fromIP ?? undefined);
-      expect(r[PREFIX + "to_ip"]).toBe(t.toIP ?? undefined);
+      expect(r[PREFIX + "to_ip"]).toBe(t.toIP || undefined); // Graph writes "" for inbound mail: omitted
+
       expect(r[PREFIX + "tenant_id"]).toBe(sim.tenantId);
       expect(r[PREFIX + "source"]).toBe("graph");
       expect(["inbound", "outbound", "internal", "external"]).toContain(r[PREFIX + "direction"]);
@@ -93,7 +94,8 @@ describe("Graph → NDJSON over a 6-hour span at 15-minute windows", () => {
     const got = records() as Array<{ o365: { message: Record<string, unknown> } }>;
     expect(got.length).toBe(new Set(truth.map((t) => t.id)).size);
     const flatIds = got.flatMap((r) => (r.o365.message.recipient as string[]).map((x) => `${r.o365.message.trace_id}|${x}`));
-    expect(compare(truthIds(truth), flatIds)).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+    // A grouped record carries one status (the first row's), so recipients are counted without it.
+    expect(compare(truth.map((t) => `${t.id}|${t.recipientAddress.toLowerCase()}`), flatIds)).toEqual({ lost: 0, duplicates: 0, extra: 0 });
     for (const r of got) expect(r.o365.message.recipient_count).toBe((r.o365.message.recipient as string[]).length);
   });
 });

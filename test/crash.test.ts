@@ -68,7 +68,7 @@ function lines(text: string): { ids: string[]; torn: number } {
   const tail = parts.pop()!;
   const ids = parts.filter(Boolean).map((l) => {
     const r = JSON.parse(l) as Record<string, string>;
-    return identity(r["o365.message.trace_id"], r["o365.message.recipient"]);
+    return identity(r["o365.message.trace_id"], r["o365.message.recipient"], r["o365.message.status"]);
   });
   return { ids, torn: tail === "" ? 0 : 1 };
 }

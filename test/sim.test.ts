@@ -3,7 +3,7 @@
 import { XMLParser } from "fast-xml-parser";
 import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSimulator, type GraphTraceItem, type Simulator } from "../src/sim/index.js";
+import { startSimulator, type GraphTraceItem, type Simulator, type TruthItem } from "../src/sim/index.js";
 
 const H = 3_600_000;
 const T = Date.UTC(2025, 0, 15, 12, 0, 0); // sim clock for the data tests
@@ -18,8 +18,9 @@ async function token(s: Simulator, a: Agent, scope: string): Promise<string> {
   return ((await r.body.json()) as { access_token: string }).access_token;
 }
 
-async function get(url: string, tok: string, a = agent) {
-  const r = await request(url, { dispatcher: a, headers: { authorization: `Bearer ${tok}` } });
+/** Sends `Prefer: include-unknown-enum-members`, as the collector does. */
+async function get(url: string, tok: string, a = agent, headers: Record<string, string> = {}) {
+  const r = await request(url, { dispatcher: a, headers: { authorization: `Bearer ${tok}`, prefer: "include-unknown-enum-members", ...headers } });
   const text = await r.body.text();
   return { status: r.statusCode, headers: r.headers, text, json: () => JSON.parse(text) as any };
 }
@@ -28,6 +29,11 @@ const graphUrl = (s: Simulator, filter: string, extra = "") =>
   `${s.graphBase}/v1.0/admin/exchange/tracing/messageTraces?$filter=${encodeURIComponent(filter)}${extra}`;
 const iso = (ms: number) => new Date(ms).toISOString();
 const key = (x: { id: string; recipientAddress: string }) => `${x.id}|${x.recipientAddress}`;
+/** A truth row as the list API writes it (without the state sequence). */
+const wire = (t: TruthItem): GraphTraceItem => {
+  const { states: _states, ...item } = t;
+  return item;
+};
 
 /** Follow @odata.nextLink to the end; returns items and page count. */
 async function graphAll(s: Simulator, tok: string, url: string, a = agent): Promise<{ items: GraphTraceItem[]; pages: number }> {
@@ -64,18 +70,31 @@ describe("Graph list", () => {
     const hi = T - 6 * H;
     const truth = sim.truth(new Date(lo), new Date(hi));
     expect(truth.length).toBeGreaterThan(5000);
-    const { items, pages } = await graphAll(sim, graphTok, graphUrl(sim, `receivedDateTime ge ${iso(lo)} and receivedDateTime lt ${iso(hi)}`, "&$top=1000"));
+    const { items, pages } = await graphAll(sim, graphTok, graphUrl(sim, `receivedDateTime ge ${iso(lo)} and receivedDateTime le ${iso(hi - 1)}`, "&$top=1000"));
     expect(pages).toBe(Math.ceil(truth.length / 1000));
     expect(items.length).toBe(truth.length);
     expect(new Set(items.map(key)).size).toBe(items.length);
-    expect([...items].reverse()).toEqual(truth);
-    // Every shape the collector must cope with is present.
-    expect(items.some((i) => i.toIP === null)).toBe(true);
+    expect([...items].reverse()).toEqual(truth.map(wire));
+    // Every shape the collector must cope with is present; shapes as in Microsoft's examples (docs §5).
+    expect(items.some((i) => i.toIP === "")).toBe(true);
+    expect(items.some((i) => i.toIP === null)).toBe(false);
+    expect(items.every((i) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(i.receivedDateTime))).toBe(true);
     expect(items.some((i) => !("fromIP" in i))).toBe(true);
     expect(items.some((i) => /:/.test(i.fromIP ?? ""))).toBe(true);
     expect(items.some((i) => Buffer.byteLength(i.subject) > 4096)).toBe(true);
     expect(items.some((i) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$/.test(i.receivedDateTime))).toBe(true);
-    expect(new Set(items.map((i) => i.status))).toEqual(new Set(["delivered", "failed", "filteredAsSpam", "quarantined", "pending", "expanded", "gettingStatus", "none"]));
+    // The JSON enum spellings, no `none`; `recalled` by name because the request opts in.
+    expect(new Set(items.map((i) => i.status))).toEqual(new Set(["delivered", "failed", "filteredAsSpam", "quarantined", "pending", "expanded", "gettingStatus", "recalled"]));
+  });
+
+  it("shows statuses added after the enum froze as unknownFutureValue unless the request opts in", async () => {
+    const url = graphUrl(sim, `receivedDateTime ge ${iso(T - 30 * H)} and receivedDateTime le ${iso(T - 6 * H)}`, "&$top=5000");
+    const plain = await get(url, graphTok, agent, { prefer: "" });
+    const statuses = new Set((plain.json().value as GraphTraceItem[]).map((i) => i.status));
+    expect(statuses.has("unknownFutureValue")).toBe(true);
+    expect(statuses.has("recalled")).toBe(false);
+    const opted = await get(url, graphTok, agent, { prefer: "odata.maxpagesize=10, include-unknown-enum-members" });
+    expect(new Set((opted.json().value as GraphTraceItem[]).map((i) => i.status)).has("recalled")).toBe(true);
   });
 
   it("le is inclusive and eq filters (with '' escaping) select exactly the matching records", async () => {
@@ -89,7 +108,7 @@ describe("Graph list", () => {
     expect(failed.items.length).toBe(truth.filter((t) => t.status === "failed").length);
     const one = truth[17]!;
     const byId = await graphAll(sim, graphTok, graphUrl(sim, `receivedDateTime ge ${iso(lo)} and receivedDateTime le ${iso(hi)} and id eq '${one.id}' and recipientAddress eq '${one.recipientAddress.replace(/'/g, "''")}'`));
-    expect(byId.items).toEqual([one]);
+    expect(byId.items).toEqual([wire(one)]);
   });
 
   it("rejects invalid queries with 400", async () => {
@@ -99,6 +118,13 @@ describe("Graph list", () => {
       graphUrl(sim, `receivedDateTime ge ${iso(T - H)}`, "&$top=0"),
       graphUrl(sim, `receivedDateTime ge ${iso(T - H)}`, "&$top=5001"),
       graphUrl(sim, `receivedDateTime ge ${iso(T - H)} or senderAddress eq 'a@b.c'`),
+      // Documented forms only: both bounds, ge and le; an end later than now is refused (docs §5).
+      graphUrl(sim, `receivedDateTime ge ${iso(T - H)}`),
+      graphUrl(sim, `receivedDateTime le ${iso(T - H)}`),
+      graphUrl(sim, `receivedDateTime gt ${iso(T - 2 * H)} and receivedDateTime lt ${iso(T - H)}`),
+      graphUrl(sim, `receivedDateTime ge ${iso(T - 2 * H)} and receivedDateTime lt ${iso(T - H)}`),
+      graphUrl(sim, `receivedDateTime eq ${iso(T - 2 * H)}`),
+      graphUrl(sim, `receivedDateTime ge ${iso(T - H)} and receivedDateTime le ${iso(T + 1000)}`),
       graphUrl(sim, `nosuchProp eq 'x'`),
       graphUrl(sim, `receivedDateTime ge yesterday`),
       graphUrl(sim, `receivedDateTime ge ${iso(T - H)}`, "&$skiptoken=WzEsMiwzXQ.AAAAAAAAAAAAAAAAAAAAAA"),
@@ -111,18 +137,37 @@ describe("Graph list", () => {
     // A genuine skiptoken replayed against a different filter is refused too.
     const first = (await get(graphUrl(sim, `receivedDateTime ge ${iso(T - 3 * H)} and receivedDateTime le ${iso(T)}`, "&$top=10"), graphTok)).json();
     const skip = new URL(first["@odata.nextLink"]).searchParams.get("$skiptoken")!;
-    expect((await get(graphUrl(sim, `receivedDateTime ge ${iso(T - 2 * H)}`, `&$skiptoken=${skip}`), graphTok)).status).toBe(400);
+    expect((await get(graphUrl(sim, `receivedDateTime ge ${iso(T - 2 * H)} and receivedDateTime le ${iso(T)}`, `&$skiptoken=${skip}`), graphTok)).status).toBe(400);
+    const future = (await get(graphUrl(sim, `receivedDateTime ge ${iso(T - H)} and receivedDateTime le ${iso(T + 60_000)}`), graphTok)).json();
+    expect(future.error.message).toMatch(/cannot be later than the current date and time/);
+    // The end may be exactly now.
+    expect((await get(graphUrl(sim, `receivedDateTime ge ${iso(T - H)} and receivedDateTime le ${iso(T)}`), graphTok)).status).toBe(200);
   });
 
-  it("details by recipient: 2–5 events, same as the in-process API; 404 when unknown", async () => {
+  it("details by recipient: 2–6 events shaped as the real API's, same as the in-process API; 404 when unknown", async () => {
     const rec = sim.truth(new Date(T - 5 * H), new Date(T - 4 * H))[3]!;
     const r = await get(`${sim.graphBase}/v1.0/admin/exchange/tracing/messageTraces/${rec.id}/getDetailsByRecipient(recipientAddress='${encodeURIComponent(rec.recipientAddress)}')`, graphTok);
     expect(r.status).toBe(200);
     const v = r.json().value;
     expect(v).toEqual(sim.details(rec.id, rec.recipientAddress));
     expect(v.length).toBeGreaterThanOrEqual(2);
-    expect(v.length).toBeLessThanOrEqual(5);
+    expect(v.length).toBeLessThanOrEqual(6);
     expect(v[0]).toMatchObject({ event: "Receive", messageId: rec.messageId });
+    // The detail id is the trace id; dateTime has whole seconds (docs §5).
+    for (const d of v) expect(d.id).toBe(rec.id);
+    for (const d of v) expect(d.dateTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    // Over many rows, events of one recipient share a second, and sometimes the event name too.
+    let sharedSecond = 0;
+    let sharedSecondAndEvent = 0;
+    for (const t of sim.truth(new Date(T - 5 * H), new Date(T - 3 * H))) {
+      const ds = sim.details(t.id, t.recipientAddress);
+      const seconds = ds.map((d) => d.dateTime);
+      const pairs = ds.map((d) => `${d.dateTime}|${d.event}`);
+      if (new Set(seconds).size < seconds.length) sharedSecond++;
+      if (new Set(pairs).size < pairs.length) sharedSecondAndEvent++;
+    }
+    expect(sharedSecond).toBeGreaterThan(10);
+    expect(sharedSecondAndEvent).toBeGreaterThan(0);
     const missing = await get(`${sim.graphBase}/v1.0/admin/exchange/tracing/messageTraces/${rec.id}/getDetailsByRecipient(recipientAddress='nobody@contoso.com')`, graphTok);
     expect(missing.status).toBe(404);
   });
@@ -144,7 +189,9 @@ describe("Reporting Web Service", () => {
       expect(r.headers["content-type"]).toMatch(/atom\+xml/);
       const feed = parser.parse(r.text).feed;
       for (const e of feed.entry ?? []) rows.push(e.content.properties);
-      next = (feed.link as any[]).find((l) => l["@_rel"] === "next")?.["@_href"];
+      // The next link is relative to the feed's xml:base.
+      const href = (feed.link as any[]).find((l) => l["@_rel"] === "next")?.["@_href"];
+      next = href ? new URL(href, feed["@_base"]).toString() : undefined;
     }
     expect(rows.length).toBe(truth.length);
     const text = (v: any) => (v && typeof v === "object" ? (v["@_null"] === "true" ? null : v["#text"]) : v);
@@ -155,8 +202,9 @@ describe("Reporting Web Service", () => {
       expect(p.RecipientAddress).toBe(t.recipientAddress);
       expect(p.Subject ?? "").toBe(t.subject);
       expect(p.MessageId).toBe(t.messageId);
-      expect(Date.parse(text(p.Received))).toBe(Date.parse(t.receivedDateTime));
-      expect(text(p.ToIP)).toBe(t.toIP ?? null);
+      // The report keeps sub-second digits; Graph (the truth's spelling) whole seconds.
+      expect(Math.floor(Date.parse(text(p.Received)) / 1000) * 1000).toBe(Date.parse(t.receivedDateTime));
+      expect(text(p.ToIP)).toBe(t.toIP || null);
       expect(p.Status.toLowerCase()).toBe(t.status.toLowerCase());
     });
   });
@@ -174,7 +222,7 @@ describe("Reporting Web Service", () => {
     }
     expect(first).toMatch(/"Received":"\\\/Date\(\d+\)\\\/"/);
     expect(rows.map((r) => `${r.MessageTraceId}|${r.RecipientAddress}`)).toEqual(truth.map(key));
-    expect(rows.map((r) => Number(/\((\d+)\)/.exec(r.Received)![1]))).toEqual(truth.map((t) => Date.parse(t.receivedDateTime)));
+    expect(rows.map((r) => Math.floor(Number(/\((\d+)\)/.exec(r.Received)![1]) / 1000) * 1000)).toEqual(truth.map((t) => Date.parse(t.receivedDateTime)));
     expect(rows.map((r) => r.Index)).toEqual(truth.map((_, k) => String(k)));
 
     const v3 = await startSimulator({ seed: 42, ratePerHour: 120, rwsJsonShape: "v3" });
@@ -185,7 +233,8 @@ describe("Reporting Web Service", () => {
       const r = await get(`${v3.rwsBase}/MessageTrace?$format=json&$filter=${encodeURIComponent(`StartDate eq datetime'${iso(lo)}' and EndDate eq datetime'${iso(hi)}'`)}`, tok, a3);
       const j = r.json();
       expect(j.value.length).toBe(Math.min(2000, truth.length));
-      expect(j.value[0]).toMatchObject({ MessageTraceId: truth[0]!.id, Index: 0, Received: iso(Date.parse(truth[0]!.receivedDateTime)) });
+      expect(j.value[0]).toMatchObject({ MessageTraceId: truth[0]!.id, Index: 0 });
+      expect(j.value[0].Received.slice(0, 19)).toBe(truth[0]!.receivedDateTime.slice(0, 19));
     } finally {
       await v3.close();
       await a3.close();
@@ -201,7 +250,7 @@ describe("Reporting Web Service", () => {
 });
 
 describe("faults and throttling", () => {
-  const u = () => graphUrl(sim, `receivedDateTime ge ${iso(T - 2 * H)} and receivedDateTime lt ${iso(T - H)}`, "&$top=50");
+  const u = () => graphUrl(sim, `receivedDateTime ge ${iso(T - 2 * H)} and receivedDateTime le ${iso(T - H)}`, "&$top=50");
 
   it("scripted faults fire in order, with count and after", async () => {
     sim.inject({ route: "graph", kind: "429", count: 2, retryAfterSeconds: 7 });
@@ -303,7 +352,7 @@ describe("traffic model", () => {
     const a = await startSimulator({ seed: 42, ratePerHour: 120 });
     const b = await startSimulator({ seed: 43, ratePerHour: 120 });
     const span = [new Date(T - 50 * H), new Date(T - 40 * H)] as const;
-    expect(a.truth(...span)).toEqual(sim.truth(...span));
+    expect(a.truth(...span).map(wire)).toEqual(sim.truth(...span).map(wire));
     expect(b.truth(...span)).not.toEqual(sim.truth(...span));
     const rec = a.truth(...span)[9]!;
     expect(a.details(rec.id, rec.recipientAddress)).toEqual(sim.details(rec.id, rec.recipientAddress));
@@ -318,11 +367,11 @@ describe("traffic model", () => {
       s.setNow(T);
       const lo = T - 2 * H;
       const all = s.truth(new Date(lo), new Date(T));
-      expect(all).toEqual(sim.truth(new Date(lo), new Date(T))); // lateness does not change the traffic
+      expect(all.map(wire)).toEqual(sim.truth(new Date(lo), new Date(T)).map(wire)); // lateness does not change the traffic
       const visible = s.truth(new Date(lo), new Date(T), { visibleOnly: true });
       expect(visible.length).toBeLessThan(all.length);
       const tok = await token(s, a, "https://graph.microsoft.com/.default");
-      const url = graphUrl(s, `receivedDateTime ge ${iso(lo)} and receivedDateTime lt ${iso(T)}`);
+      const url = graphUrl(s, `receivedDateTime ge ${iso(lo)} and receivedDateTime le ${iso(T - 1)}`);
       expect((await graphAll(s, tok, url, a)).items.map(key).sort()).toEqual(visible.map(key).sort());
       // Control endpoint moves the clock, as an out-of-process harness would.
       await request(`${s.url}/_sim/clock`, { method: "POST", dispatcher: a, body: JSON.stringify({ now: iso(T + 61 * 60_000) }) }).then((r) => r.body.dump());

@@ -67,7 +67,10 @@ describe("record mapper", () => {
   });
   it("omits absent values, lower-cases addresses, derives direction", () => {
     const e = m.mapRow(row, w);
-    expect(e.id).toBe("T1|b@fabrikam.com");
+    // Identity (trace_id, recipient, status), status in any casing.
+    expect(e.id).toBe("T1|b@fabrikam.com|filteredasspam");
+    expect(m.mapRow({ ...row, status: "FilteredAsSpam" }, w).id).toBe(e.id);
+    expect(m.mapRow({ ...row, status: "delivered" }, w).id).not.toBe(e.id);
     expect(e.record).toEqual({
       "o365.message.id": "<m@x>", "o365.message.trace_id": "T1", "o365.message.received": "2025-01-01T10:05:23.000Z",
       "o365.message.sender": "a@contoso.com", "o365.message.recipient": "b@fabrikam.com", "o365.message.size": 10,

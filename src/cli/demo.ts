@@ -94,7 +94,7 @@ async function demo(values: { source: string; format: string; windows: string; w
     await rt.close();
 
     const truth = sim.truth(new Date(start), new Date(start + r.windows * step));
-    const expected = new Set(truth.map((t) => identity(t.id, t.recipientAddress)));
+    const expected = new Set(truth.map((t) => identity(t.id, t.recipientAddress, t.status)));
     const got = new Set(recording.ids);
     const lost = [...expected].filter((id) => !got.has(id)).length;
     const dup = recording.ids.length - got.size;

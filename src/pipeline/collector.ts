@@ -201,11 +201,13 @@ export class Collector {
     const end = w.end.getTime();
     const fresh: Fresh[] = [];
     const inPage = new Set<string>();
+    // Only sources that select by received time promise rows inside the window (see WindowSelection).
+    const inWindowOnly = this.deps.source.windowSelection?.by !== "processing";
     for (const row of page) {
       const time = Date.parse(row.received);
       // Half-open window: a row at exactly `end` belongs to the next window.
-      if (!(time >= start && time < end)) continue;
-      const id = identity(row.traceId, row.recipient);
+      if (inWindowOnly && !(time >= start && time < end)) continue;
+      const id = identity(row.traceId, row.recipient, row.status);
       const entry = ledger.entry(id, time);
       if (inPage.has(id) || ledger.delivered(entry)) {
         if (!inPage.has(id)) details.redelivered(row, entry);
@@ -291,7 +293,9 @@ export class Collector {
       state.windows_done++;
     }
     state.records_delivered += out.records;
-    ledger.commit(state, state.cursor ? Date.parse(state.cursor) - o.rescanHorizonMinutes * 60_000 : undefined);
+    const sel = this.deps.source.windowSelection;
+    const slack = sel?.by === "processing" ? sel.slackMinutes : 0;
+    ledger.commit(state, state.cursor ? Date.parse(state.cursor) - (o.rescanHorizonMinutes + slack) * 60_000 : undefined);
     return out;
   }
 
@@ -300,7 +304,7 @@ export class Collector {
     let sent = 0;
     for (const row of rows) {
       const details = await source.readDetails!(row, signal);
-      const envelopes = details.map((d) => mapper.mapDetail(d, w)).filter((e) => !ledger.deliveredId(e.id, e.time));
+      const envelopes = mapper.mapDetails(details, w).filter((e) => !ledger.deliveredId(e.id, e.time));
       if (envelopes.length > 0) {
         await sink.send(envelopes);
         sent += envelopes.length;
@@ -308,7 +312,7 @@ export class Collector {
       }
       if (ledger.enabled) {
         if (envelopes.length > 0) await sink.flush();
-        const settled = ledger.settledMark(identity(row.traceId, row.recipient), Date.parse(row.received));
+        const settled = ledger.settledMark(identity(row.traceId, row.recipient, row.status), Date.parse(row.received));
         await ledger.record([...envelopes.map((e) => ({ id: e.id, time: e.time })), settled]);
       }
     }

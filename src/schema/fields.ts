@@ -19,7 +19,7 @@ export const FIELDS: FieldSpec[] = [
   { name: "recipient", type: "string|string[]", graph: "recipientAddress", rws: "RecipientAddress", notes: "lower-cased; array when grouped by message" },
   { name: "subject", type: "string", graph: "subject", rws: "Subject", notes: "" },
   { name: "size", type: "integer", graph: "size", rws: "Size", notes: "bytes" },
-  { name: "status", type: "string", graph: "status", rws: "Status", notes: "Delivered, Failed, Pending, Expanded, Quarantined, FilteredAsSpam, GettingStatus, None, Unknown; unknown values pass through" },
+  { name: "status", type: "string", graph: "status", rws: "Status", notes: "Delivered, Failed, Pending, Expanded, Quarantined, FilteredAsSpam, GettingStatus, None, Unknown, Recalled; unknown values pass through; a changed status is a new record" },
   { name: "from_ip", type: "string", graph: "fromIP", rws: "FromIP", notes: "" },
   { name: "to_ip", type: "string", graph: "toIP", rws: "ToIP", notes: "" },
   { name: "index", type: "integer", graph: "position in the query result", rws: "Index", notes: "" },
@@ -38,4 +38,6 @@ export const FIELDS: FieldSpec[] = [
   { name: "original", type: "string", graph: "the item as received, JSON", rws: "the entry as received, JSON", notes: "only with schema.preserve_original: true" },
 ];
 
-export const STATUSES = ["Delivered", "Failed", "Pending", "Expanded", "Quarantined", "FilteredAsSpam", "GettingStatus", "None", "Unknown"];
+// `Recalled`: added by Microsoft after Graph froze the enum; Graph sends `recalled` (we ask for it with
+// `Prefer: include-unknown-enum-members`), the legacy report its PascalCase form. One spelling for both.
+export const STATUSES = ["Delivered", "Failed", "Pending", "Expanded", "Quarantined", "FilteredAsSpam", "GettingStatus", "None", "Unknown", "Recalled"];

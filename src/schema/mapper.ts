@@ -1,5 +1,7 @@
 // TraceRow (either API) → `o365.message.*` record. Hot path: build the flat object directly, nest only on request.
+import { hash } from "node:crypto";
 import type { Envelope, OutRecord, SourceKind, TraceDetailRow, TraceRow, Window } from "../types.js";
+import { parseApiTime } from "../window/time.js";
 import { PREFIX, STATUSES } from "./fields.js";
 
 export interface MapOptions {
@@ -22,16 +24,32 @@ export function normaliseStatus(status: string): string {
 const ISO_MS = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
 const ISO_S = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$/;
 
-/** ISO 8601 UTC with Z and milliseconds, whatever the API sent (RWS `/Date(ms)/` is converted by its parser). */
+/** ISO 8601 UTC with Z and milliseconds, whatever the API sent (zone-less = UTC, 7 digits, offsets, `/Date(ms)/`). */
 export function isoTime(value: string): string {
   if (value.length === 24 && ISO_MS.test(value)) return value;
   if (value.length === 20 && ISO_S.test(value)) return value.slice(0, 19) + ".000Z";
-  const t = Date.parse(value);
-  return Number.isFinite(t) ? new Date(t).toISOString() : value;
+  const t = parseApiTime(value);
+  return t === undefined ? value : new Date(t).toISOString();
 }
 
-export function identity(traceId: string | undefined, recipient: string | undefined): string {
-  return `${traceId ?? ""}|${(recipient ?? "").toLowerCase()}`;
+/**
+ * A row's identity: `(trace_id, recipient, status)` (schema.md). The same row re-read with the same status is a
+ * duplicate; a changed status is a new record. Status in any casing (`delivered`, `Delivered`) is one status.
+ */
+export function identity(traceId: string | undefined, recipient: string | undefined, status: string | undefined): string {
+  return `${traceId ?? ""}|${(recipient ?? "").toLowerCase()}|${(status ?? "").toLowerCase()}`;
+}
+
+/**
+ * A detail event's identity: its parent's trace id and recipient (not status: the event list of a row only
+ * grows when its status changes, and the old events must stay duplicates), a digest of every field, and the
+ * event's ordinal among identical events of the list. Events sharing a whole-second date and an event name
+ * stay apart, and the identity holds whatever order the API lists events in.
+ */
+export function detailIdentity(detail: TraceDetailRow, occurrence: number): string {
+  const p = detail.parent;
+  const digest = hash("sha1", JSON.stringify([isoTime(detail.date), detail.event ?? "", detail.action ?? "", detail.description ?? "", detail.data ?? ""]), "base64url").slice(0, 16);
+  return `${p.traceId ?? ""}|${(p.recipient ?? "").toLowerCase()}|detail|${digest}|${occurrence}`;
 }
 
 function domainOf(address: string | undefined): string | undefined {
@@ -117,7 +135,7 @@ export class RecordMapper {
     if (recipient) r[K.recipient] = recipient;
     const dir = this.local.length === 0 ? undefined : this.direction(row.sender, recipient ? [recipient] : []);
     if (dir) r[K.direction] = dir;
-    return { id: identity(row.traceId, recipient), time: Date.parse(row.received), record: this.finish(r) };
+    return { id: identity(row.traceId, recipient, row.status), time: Date.parse(row.received), record: this.finish(r) };
   }
 
   /** group_by: message — one record per trace id with every recipient seen (rows share trace id). */
@@ -130,10 +148,21 @@ export class RecordMapper {
     // Status can differ per recipient; a grouped record keeps the first row's (documented).
     const dir = this.direction(first.sender, recipients);
     if (dir) r[PREFIX + "direction"] = dir;
-    return { id: identity(first.traceId, recipients.join(",")), time: Date.parse(first.received), record: this.finish(r) };
+    return { id: identity(first.traceId, recipients.join(","), rows.map((x) => x.status ?? "").join(",")), time: Date.parse(first.received), record: this.finish(r) };
   }
 
-  mapDetail(detail: TraceDetailRow, window: Window): Envelope {
+  /** All detail events of one recipient: identical events are told apart by their ordinal. */
+  mapDetails(details: TraceDetailRow[], window: Window): Envelope[] {
+    const seen = new Map<string, number>();
+    return details.map((d) => {
+      const key = detailIdentity(d, 0);
+      const n = seen.get(key) ?? 0;
+      seen.set(key, n + 1);
+      return this.mapDetail(d, window, n);
+    });
+  }
+
+  mapDetail(detail: TraceDetailRow, window: Window, occurrence = 0): Envelope {
     const p = detail.parent;
     const r = this.base(p, window);
     const recipient = p.recipient?.toLowerCase();
@@ -146,8 +175,7 @@ export class RecordMapper {
     set("action", detail.action);
     set("description", detail.description);
     set("data", detail.data);
-    const id = `${identity(p.traceId, recipient)}|${isoTime(detail.date)}|${detail.event ?? ""}`;
-    return { id, time: Date.parse(detail.date), record: this.finish(r) };
+    return { id: detailIdentity(detail, occurrence), time: parseApiTime(detail.date) ?? Date.parse(p.received), record: this.finish(r) };
   }
 }
 

@@ -16,8 +16,9 @@ export type AuthResult = { ok: true; app: App; claims: Claims } | ({ ok: false }
 
 export const EXPIRED_MESSAGE = "Lifetime validation failed, the token is expired.";
 
-export function spNotFoundMessage(ctx: Ctx): string {
-  return `The service principal for the application '${MESSAGE_TRACE_SP_APP_ID}' (Exchange Online message trace) was not found in tenant '${ctx.tenantId}'. Provisioning can take up to 24 hours after admin consent; service principal not found.`;
+/** The real 401 message while the message trace service principal is missing (docs §5); the tail is a guess. */
+export function spNotFoundMessage(_ctx: Ctx): string {
+  return `Service principal-less Authentication failed: the service principal for App ID ${MESSAGE_TRACE_SP_APP_ID} was not found. Provisioning can take up to 24 hours.`;
 }
 
 const AUD_ALIASES: Record<Resource, string[]> = {

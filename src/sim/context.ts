@@ -36,6 +36,9 @@ export interface Ctx {
   graphMaxPageSize: number;
   rwsPageSize: number;
   rwsJsonShape: "v2" | "v3";
+  rwsFilter: "received" | "processing";
+  /** How far after its received time a row's last processing step can lie (processing-time filter). */
+  maxProcessingLagMs: number;
   tokenLifetimeSeconds: number;
   managedIdentityHeader: string;
   /** HMAC key for skiptokens, so a tampered token is detectable. */

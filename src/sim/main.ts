@@ -17,6 +17,10 @@ trace, legacy Reporting Web Service) and prints one JSON line describing it. Sto
   --rate N                  mean messages per hour (default 60)
   --late-fraction F         fraction of records that appear late (default 0)
   --late-max-minutes N      maximum lateness in minutes (default 60)
+  --status-change-fraction F  share of rows first visible as gettingStatus/pending that change to their
+                            final status later (default 0)
+  --status-change-max-minutes N  latest change, minutes after the row became visible (default 240)
+  --rws-filter received|processing  what the legacy report's StartDate/EndDate select on (default received)
   --throttle LIMIT/WINSEC   running-window request budget, e.g. 100/300
   --fault-rate R            random faults on data routes with probability R (all kinds but slow)
   --ca-out FILE             write the server certificate (PEM) for clients to trust
@@ -43,6 +47,7 @@ export async function runSimulateCommand(argv: string[]): Promise<number> {
       options: {
         host: { type: "string" }, port: { type: "string" }, seed: { type: "string" }, rate: { type: "string" },
         "late-fraction": { type: "string" }, "late-max-minutes": { type: "string" }, throttle: { type: "string" },
+        "status-change-fraction": { type: "string" }, "status-change-max-minutes": { type: "string" }, "rws-filter": { type: "string" },
         "fault-rate": { type: "string" }, "ca-out": { type: "string" }, help: { type: "boolean" },
       },
       strict: true,
@@ -68,6 +73,16 @@ export async function runSimulateCommand(argv: string[]): Promise<number> {
     if (rate !== undefined) opts.ratePerHour = rate;
     const lf = num(s("late-fraction"), "late-fraction");
     if (lf !== undefined) opts.late = { fraction: lf, maxLagMinutes: num(s("late-max-minutes"), "late-max-minutes") ?? 60 };
+    const sc = num(s("status-change-fraction"), "status-change-fraction");
+    if (sc !== undefined) {
+      const max = num(s("status-change-max-minutes"), "status-change-max-minutes");
+      opts.statusChanges = { fraction: sc, ...(max !== undefined ? { maxMinutes: max } : {}) };
+    }
+    const rf = s("rws-filter");
+    if (rf !== undefined) {
+      if (rf !== "received" && rf !== "processing") throw new Error(`--rws-filter must be received or processing, got '${rf}'`);
+      opts.rwsFilter = rf;
+    }
     const th = s("throttle");
     if (th) {
       const m = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(th);

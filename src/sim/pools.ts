@@ -55,7 +55,13 @@ export function rwsStatus(graphStatus: string): string {
   return graphStatus.charAt(0).toUpperCase() + graphStatus.slice(1);
 }
 
-/** Realistic mix: mostly delivered. Cumulative thresholds. */
+/**
+ * Realistic mix: mostly delivered. Cumulative thresholds, Graph JSON spellings (docs §5): there is no `none`
+ * in Graph. `recalled` is a value added after the enum was frozen: Graph shows it by name only to requests
+ * that send `Prefer: include-unknown-enum-members`, else as `unknownFutureValue` (graph.ts).
+ * GUESS (no public evidence): the shares, and that the legacy report spells these rows `Recalled`; the legacy
+ * report's `None` (rejected or redirected) has no Graph counterpart, so the simulator generates no such rows.
+ */
 const STATUS_TABLE: Array<[number, string]> = [
   [0.8, "delivered"],
   [0.85, "failed"],
@@ -64,7 +70,7 @@ const STATUS_TABLE: Array<[number, string]> = [
   [0.95, "pending"],
   [0.97, "expanded"],
   [0.99, "gettingStatus"],
-  [1, "none"],
+  [1, "recalled"],
 ];
 
 export function status(rng: Rng): string {

@@ -66,7 +66,7 @@ export function faultResponse(ctx: Ctx, req: SimRequest, route: Route, f: FaultS
       if (route === "token") return aadError(400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.");
       return err(401, "InvalidAuthenticationToken", ["invalid_grant", 70008], EXPIRED_MESSAGE);
     case "sp-not-found":
-      return route === "rws" ? odataError(401, spNotFoundMessage(ctx), fmt) : graphError(401, "UnknownError", spNotFoundMessage(ctx));
+      return route === "rws" ? odataError(401, spNotFoundMessage(ctx), fmt) : graphError(401, "Unauthorized", spNotFoundMessage(ctx));
     default:
       return undefined; // slow, truncated, reset act on the transport
   }

@@ -14,8 +14,10 @@ import { attachDirectory } from "./directory.js";
 import { TokenSigner } from "./jwt.js";
 import { json, type SimRequest, type SimResponse } from "./responses.js";
 import { faultResponse, route, throttled } from "./router.js";
-import { Traffic } from "./traffic.js";
-import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ORGANIZATION, DEFAULT_TENANT_ID, type SimOptions, type Simulator } from "./types.js";
+import { maxChangeMs } from "./status-changes.js";
+import { currentStatus, statesOf, Traffic } from "./traffic.js";
+import { MAX_PROCESSING_STEP_MS } from "./processing.js";
+import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ORGANIZATION, DEFAULT_TENANT_ID, type SimOptions, type Simulator, type TruthItem } from "./types.js";
 
 const MAX_BODY = 1 << 20;
 
@@ -61,6 +63,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   const apps = new Map<string, App>();
   for (const a of opts.apps ?? [DEFAULT_APP]) apps.set(a.clientId.toLowerCase(), normaliseApp(a));
   const late = opts.late && opts.late.fraction > 0 ? opts.late : undefined;
+  const statusChanges = opts.statusChanges && opts.statusChanges.fraction > 0 ? opts.statusChanges : undefined;
   const ctx: Ctx = {
     url: "",
     hostPort: "",
@@ -74,12 +77,15 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
       maxRecipients: Math.max(1, resolvedNumber(opts.maxRecipients, 4)),
       organization,
       ...(late ? { late } : {}),
+      ...(statusChanges ? { statusChanges } : {}),
     }),
     now,
     seed,
     graphMaxPageSize: resolvedNumber(opts.graphMaxPageSize, 5000),
     rwsPageSize: resolvedNumber(opts.rwsPageSize, 2000),
     rwsJsonShape: opts.rwsJsonShape ?? "v2",
+    rwsFilter: opts.rwsFilter ?? "received",
+    maxProcessingLagMs: (late ? late.maxLagMinutes * 60_000 : 0) + maxChangeMs(statusChanges) + MAX_PROCESSING_STEP_MS,
     tokenLifetimeSeconds: resolvedNumber(opts.tokenLifetimeSeconds, 3599),
     managedIdentityHeader: randomBytes(16).toString("hex"),
     secret: newSecret(),
@@ -93,9 +99,11 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
 
   const truth: Simulator["truth"] = (from, to, o) => {
     const t = now();
-    const out = [];
+    const out: TruthItem[] = [];
     for (const r of ctx.traffic.ascending(Math.ceil(from.getTime()), Math.ceil(to.getTime()) - 1)) {
-      if (!o?.visibleOnly || r.vis <= t) out.push({ ...r.item });
+      if (o?.visibleOnly && r.vis > t) continue;
+      const states = statesOf(r).map((s) => ({ status: s.status, at: new Date(s.at).toISOString() }));
+      out.push({ ...r.item, status: currentStatus(r, t), states });
     }
     return out;
   };
@@ -216,7 +224,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     truth,
     details: (traceId, recipient) => {
       const r = ctx.traffic.find(traceId, recipient);
-      return r ? detailsFor(seed, r) : [];
+      return r ? detailsFor(seed, r, now()) : [];
     },
     inject: (f) => faults.inject(f),
     clearFaults: () => faults.clear(),

@@ -2,6 +2,7 @@
 // (seed, hourIndex) alone, so any span is cheap, identical across processes, and never held in full.
 import { Rng, guidFromWords, hashInts } from "./prng.js";
 import * as pool from "./pools.js";
+import { statusAt, statusTimeline, type StatusChangeOptions, type StatusState } from "./status-changes.js";
 import type { GraphTraceItem } from "./types.js";
 
 export const HOUR_MS = 3_600_000;
@@ -12,10 +13,22 @@ export interface SimRecord {
   ms: number;
   /** When the list APIs start returning it (ms >= received), see SimOptions.late. */
   vis: number;
+  /** The wire item; `status` is the final status (see `states` for what the APIs show before). */
   item: GraphTraceItem;
-  rwsStatus: string;
+  /** Only for rows whose status changes over time (status-changes.ts); the first state starts at `vis`. */
+  states?: StatusState[];
   /** inbound | outbound | internal, to shape the detail events. */
   direction: string;
+}
+
+/** The states a record goes through; a single one for most rows. */
+export function statesOf(r: SimRecord): StatusState[] {
+  return r.states ?? [{ status: r.item.status, at: r.vis }];
+}
+
+/** The status (Graph spelling) the APIs show for `r` at `now`. */
+export function currentStatus(r: SimRecord, now: number): string {
+  return r.states ? statusAt(r.states, now) : r.item.status;
 }
 
 export interface TrafficOptions {
@@ -24,6 +37,7 @@ export interface TrafficOptions {
   maxRecipients: number;
   organization: string;
   late?: { fraction: number; maxLagMinutes: number };
+  statusChanges?: StatusChangeOptions;
 }
 
 /** A position in the record sequence: hour index and index inside that hour's ascending array. */
@@ -114,6 +128,7 @@ export class Traffic {
     const rng = new Rng(hashInts(seed, h, 1));
     // Independent stream so that switching late arrivals on does not change the traffic itself.
     const lateRng = new Rng(hashInts(seed, h, 2));
+    const statusRng = new Rng(hashInts(seed, h, 3));
     const n = Math.floor(ratePerHour * (0.75 + 0.5 * rng.next()) + rng.next());
     const base = h * HOUR_MS;
     // Draw every arrival time first and sort the numbers: sorting a few hundred thousand record objects
@@ -139,13 +154,13 @@ export class Traffic {
       const u2 = lateRng.next();
       const late = this.o.late;
       const vis = late && u1 < late.fraction ? ms + Math.max(1, Math.ceil(u2 * late.maxLagMinutes * 60_000)) : ms;
-      for (const r of this.message(rng, id, ms, vis, maxRecipients)) out.push(r);
+      for (const r of this.message(rng, statusRng, id, ms, vis, maxRecipients)) out.push(r);
     }
     sortTies(out);
     return out;
   }
 
-  private message(rng: Rng, id: string, ms: number, vis: number, maxRecipients: number): SimRecord[] {
+  private message(rng: Rng, statusRng: Rng, id: string, ms: number, vis: number, maxRecipients: number): SimRecord[] {
     const r = rng.next();
     const direction = r < 0.45 ? "inbound" : r < 0.7 ? "outbound" : "internal";
     const internal = () => pool.address(rng, rng.pick(pool.LOCAL_PARTS), rng.pick(this.internalDomains));
@@ -172,13 +187,19 @@ export class Traffic {
     return rcpts.map((recipientAddress) => {
       const status = pool.status(rng);
       const outboundRcpt = !this.isInternal(recipientAddress);
-      const toIP = outboundRcpt ? pool.ip(rng) : rng.chance(0.3) ? pool.publicIPv4(rng) : null;
+      // Graph writes "" for a missing toIP (inbound mail), not null (docs §5). Which inbound rows carry one
+      // anyway is a guess kept from before (no public evidence): 30 %.
+      const toIP = outboundRcpt ? pool.ip(rng) : rng.chance(0.3) ? pool.publicIPv4(rng) : "";
       const item: GraphTraceItem = {
         id, messageId, receivedDateTime, senderAddress: sender, recipientAddress, subject, size, status,
       };
-      if (fromIP !== undefined) item.fromIP = fromIP; // left out entirely, as some API rows do
-      item.toIP = toIP; // null when absent, as Graph serialises it
-      return { ms, vis, item, rwsStatus: pool.rwsStatus(status), direction };
+      // GUESS (no public evidence): some internal rows leave fromIP out entirely.
+      if (fromIP !== undefined) item.fromIP = fromIP;
+      item.toIP = toIP;
+      const states = statusTimeline(statusRng, status, vis, this.o.statusChanges);
+      const rec: SimRecord = { ms, vis, item, direction };
+      if (states.length > 1) rec.states = states;
+      return rec;
     });
   }
 
@@ -209,8 +230,7 @@ export function compareRecords(x: SimRecord, y: SimRecord): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Graph style: whole seconds without a fraction (as in the docs' sample), otherwise milliseconds. */
+/** Graph style: whole seconds with Z (docs §5); the fraction is cut, as a whole-second store would. */
 export function isoGraph(ms: number): string {
-  const s = new Date(ms).toISOString();
-  return ms % 1000 === 0 ? s.slice(0, 19) + "Z" : s;
+  return new Date(ms).toISOString().slice(0, 19) + "Z";
 }

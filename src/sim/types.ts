@@ -1,4 +1,7 @@
 // Public types of the simulated Microsoft 365 tenant. Other modules and tests code against these exactly.
+import type { StatusChangeOptions } from "./status-changes.js";
+
+export type { StatusChangeOptions } from "./status-changes.js";
 
 /** An Entra app registration in the simulated tenant. */
 export interface SimApp {
@@ -57,9 +60,20 @@ export interface SimOptions {
   apps?: SimApp[];
   graphMaxPageSize?: number;
   rwsPageSize?: number;
-  /** Shape of RWS `$format=json`: OData v2 verbose (default) or OData v3 JSON light. */
+  /**
+   * Shape of RWS `$format=json`: OData v2 verbose (default) or OData v3 JSON light. A request with
+   * `Accept: application/json` and no `$format` always gets JSON light, as the real service answers.
+   */
   rwsJsonShape?: "v2" | "v3";
+  /**
+   * What the legacy report's StartDate/EndDate select on: `received` (default; Received in the window) or
+   * `processing` (the row's last processing time in the window: Microsoft ties the bounds to the first and
+   * last processing steps, docs §5, so a row received just before a window's end can come only with the next).
+   */
+  rwsFilter?: "received" | "processing";
   late?: { fraction: number; maxLagMinutes: number };
+  /** Rows first visible as gettingStatus/pending that change to their final status later (default off). */
+  statusChanges?: StatusChangeOptions;
   throttle?: { limit: number; windowMs: number } | false;
   faultRate?: { rate: number; kinds: FaultKind[]; seed?: number };
   tokenLifetimeSeconds?: number;
@@ -78,10 +92,16 @@ export interface GraphTraceItem {
   subject: string;
   size: number;
   status: string;
-  /** Absent (property left out) for some internal mail. */
+  /** Absent (property left out) for some internal mail (a guess, see docs/simulator.md). */
   fromIP?: string | null;
-  /** null for inbound mail, like the API. */
+  /** "" for inbound mail, like the API (docs §5). */
   toIP?: string | null;
+}
+
+/** A truth row: the item with the status shown at the simulator's clock, plus every state it goes through. */
+export interface TruthItem extends GraphTraceItem {
+  /** Oldest first; `at` is the ISO time from which the APIs show that status. One entry for most rows. */
+  states: Array<{ status: string; at: string }>;
 }
 
 /** The Graph `exchangeMessageTraceDetail` item. */
@@ -115,7 +135,8 @@ export interface Simulator {
   rwsBase: string;
   managedIdentityEndpoint: string;
   managedIdentityHeader: string;
-  truth(from: Date, to: Date, opts?: { visibleOnly?: boolean }): GraphTraceItem[];
+  /** Rows received in [from, to), with the status current at the simulator's clock and their state sequence. */
+  truth(from: Date, to: Date, opts?: { visibleOnly?: boolean }): TruthItem[];
   details(traceId: string, recipient: string): GraphDetailItem[];
   inject(f: FaultSpec): void;
   clearFaults(): void;

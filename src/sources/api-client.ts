@@ -23,6 +23,8 @@ export interface ApiClientOptions {
   retry: RetryPolicy;
   logger: Logger;
   hooks?: ApiHooks;
+  /** Extra request headers on every call (e.g. Graph's `Prefer`). */
+  headers?: Record<string, string>;
   /** Turns a non-2xx (or unusable 2xx) response into an error; returns undefined when the response is fine. */
   classify: (res: HttpResponse, url: string, token: string) => CollectorError | undefined;
 }
@@ -59,7 +61,7 @@ export class ApiClient {
           if (force) refreshed = true;
           const res = await httpRequest(url, {
             dispatcher: opts.dispatcher,
-            headers: { authorization: `Bearer ${token}`, accept, "client-request-id": crypto.randomUUID() },
+            headers: { ...opts.headers, authorization: `Bearer ${token}`, accept, "client-request-id": crypto.randomUUID() },
             timeoutMs: opts.timeoutMs,
             signal,
           });

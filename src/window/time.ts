@@ -26,3 +26,40 @@ export function parseTime(text: string, now: number, what = "time"): Date {
   }
   return new Date(t);
 }
+
+// `/Date(1735725923123)/` or `/Date(1735725923123+0060)/` (OData verbose JSON). The offset only says which
+// zone the value was shown in; the number is already UTC milliseconds.
+const MS_DATE = /^\/Date\((-?\d+)(?:[+-]\d{4})?\)\/$/;
+// ISO 8601 as either API writes it: up to 7 fraction digits, `Z`, an offset, or no zone designator at all.
+const API_ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * Epoch milliseconds of a timestamp from either API, or undefined when it is not one. The one parser for
+ * Graph and the legacy report: a value without a zone (`2022-09-05T18:10:13.4907658`, real RWS JSON) is UTC,
+ * never the host's local time; 7 fraction digits are cut to milliseconds (never rounded into the next
+ * millisecond, so a row cannot cross a window edge); `+00:00` and `/Date(ms)/` give the same instant as `Z`.
+ */
+export function parseApiTime(text: string): number | undefined {
+  const s = text.trim();
+  const d = MS_DATE.exec(s);
+  if (d) return Number(d[1]);
+  const m = API_ISO.exec(s);
+  if (!m) return undefined;
+  const [, y, mo, da, hh, mi, ss = "0", frac = "", zone = "Z"] = m;
+  if (+mo! < 1 || +mo! > 12 || +da! < 1 || +da! > 31 || +hh! > 23 || +mi! > 59 || +ss > 59) return undefined;
+  let ms = Date.UTC(+y!, +mo! - 1, +da!, +hh!, +mi!, +ss, frac ? Number(frac.slice(0, 3).padEnd(3, "0")) : 0);
+  // Date.UTC rolls 2025-02-30 over into March: refuse a day the month does not have.
+  if (new Date(ms).getUTCDate() !== +da!) return undefined;
+  if (zone.toUpperCase() !== "Z") {
+    const sign = zone[0] === "-" ? -1 : 1;
+    const digits = zone.slice(1).replace(":", "");
+    ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))) * 60_000;
+  }
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** ISO 8601 UTC with Z and milliseconds of an API timestamp, or undefined when it is not one. */
+export function apiTimeIso(text: string): string | undefined {
+  const ms = parseApiTime(text);
+  return ms === undefined ? undefined : new Date(ms).toISOString();
+}

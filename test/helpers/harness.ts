@@ -74,12 +74,13 @@ export function captureRuntime(
   };
 }
 
+/** Identities `(trace_id, recipient, status)` of truth rows, each with the status the truth shows now. */
 export function truthIds(items: GraphTraceItem[]): string[] {
-  return items.map((t) => identity(t.id, t.recipientAddress));
+  return items.map((t) => identity(t.id, t.recipientAddress, t.status));
 }
 
 export function recordIds(records: Array<Record<string, unknown>>): string[] {
-  return records.map((r) => identity(r["o365.message.trace_id"] as string, r["o365.message.recipient"] as string));
+  return records.map((r) => identity(r["o365.message.trace_id"] as string, r["o365.message.recipient"] as string, r["o365.message.status"] as string));
 }
 
 /** Lost and duplicated identities of `delivered` against `expected`. */

@@ -2,12 +2,18 @@
 // receivedDateTime filter, following @odata.nextLink until it is absent (docs §1).
 import type { Source, TraceDetailRow, TraceFilter, TraceRow, Window } from "../../types.js";
 import { CollectorError } from "../../errors.js";
+import { apiTimeIso } from "../../window/time.js";
 import { ApiClient, type ApiClientOptions } from "../api-client.js";
 import { classifyGraph } from "./classify.js";
 import { graphFilterClauses } from "../trace-filter.js";
 import { classifyDetails, readGraphDetails } from "./details.js";
 
 export { classifyGraph, GRAPH_PERMISSION, MESSAGE_TRACE_SP_APP_ID } from "./classify.js";
+/**
+ * Statuses Microsoft added after the enum was frozen (e.g. `recalled`) arrive by name only with this header;
+ * without it they arrive as `unknownFutureValue` (docs §5).
+ */
+export const GRAPH_HEADERS = { prefer: "include-unknown-enum-members" } as const;
 
 export interface GraphSourceOptions extends Omit<ApiClientOptions, "classify" | "scope"> {
   /** e.g. https://graph.microsoft.com */
@@ -57,8 +63,8 @@ export class GraphSource implements Source {
 
   constructor(private readonly opts: GraphSourceOptions) {
     const scope = `${opts.resource.replace(/\/+$/, "")}/.default`;
-    this.api = new ApiClient({ ...opts, scope, classify: classifyGraph });
-    this.detailsApi = new ApiClient({ ...opts, scope, classify: classifyDetails });
+    this.api = new ApiClient({ ...opts, scope, classify: classifyGraph, headers: GRAPH_HEADERS });
+    this.detailsApi = new ApiClient({ ...opts, scope, classify: classifyDetails, headers: GRAPH_HEADERS });
   }
 
   readDetails(row: TraceRow, signal?: AbortSignal): Promise<TraceDetailRow[]> {
@@ -82,11 +88,13 @@ export class GraphSource implements Source {
       const page = await this.api.get(pageUrl, "graph", "application/json", (res) => parseGraphPage(res.body, pageUrl), signal);
       const rows: TraceRow[] = [];
       for (const item of page.value!) {
-        if (!item.receivedDateTime) continue;
+        // One time parser for both APIs: a zone-less or offset time must not be read as local time.
+        const received = item.receivedDateTime ? apiTimeIso(item.receivedDateTime) : undefined;
+        if (!received) continue;
         rows.push({
           traceId: item.id,
           messageId: item.messageId,
-          received: item.receivedDateTime,
+          received,
           sender: item.senderAddress,
           recipient: item.recipientAddress,
           subject: item.subject,

@@ -27,6 +27,8 @@ export function serviceMessage(body: string): string | undefined {
       const m = e?.message;
       const text = typeof m === "string" ? m : m?.value;
       if (typeof text === "string" && text) return text;
+      // The report's own shape for a missing role: {"ErrorCode":"","Message":"No permission to access …"}.
+      if (typeof o?.Message === "string" && o.Message) return o.Message;
       if (typeof o?.error_description === "string") return o.error_description;
     } catch {
       return undefined;

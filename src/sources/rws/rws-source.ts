@@ -4,7 +4,7 @@
 // whole: a page is yielded complete or not at all, and the collector moves the cursor only after the window.
 import { CollectorError } from "../../errors.js";
 import type { HttpResponse } from "../../net/request.js";
-import type { Source, TraceFilter, TraceRow, Window } from "../../types.js";
+import type { Source, TraceFilter, TraceRow, Window, WindowSelection } from "../../types.js";
 import { ApiClient, type ApiClientOptions } from "../api-client.js";
 import { parseAtom } from "./atom.js";
 import { classifyRws, htmlPageError, isHtml } from "./classify.js";
@@ -74,8 +74,17 @@ export function parseRwsBody(res: HttpResponse, pageUrl: string): RwsPage {
   return head.startsWith("{") ? parseRwsJson(res.body, pageUrl) : parseAtom(res.body, pageUrl);
 }
 
+/**
+ * Microsoft ties the report's StartDate/EndDate to a message's first and last processing steps, not to
+ * Received (docs §5): a window's answer can hold rows received before it (still being processed) and lack
+ * rows received at its end (processed after it). Every row is kept; dedupe removes the overlap. Identities are
+ * remembered this much longer, so a row that two windows return hours apart is still recognised.
+ */
+export const RWS_WINDOW_SELECTION: WindowSelection = { by: "processing", slackMinutes: 360 };
+
 export class RwsSource implements Source {
   readonly kind = "rws" as const;
+  readonly windowSelection = RWS_WINDOW_SELECTION;
   private readonly api: ApiClient;
   private readonly origin: string;
 

@@ -1,6 +1,9 @@
 // OData v2/v3 value conversion shared by the Atom and JSON readers: Edm types → JS values, and the
 // service's several DateTime spellings → ISO 8601 UTC with Z.
 import { CollectorError } from "../../errors.js";
+import { parseApiTime } from "../../window/time.js";
+
+const MS_DATE = /^\/Date\((-?\d+)(?:[+-]\d{4})?\)\/$/;
 
 /** One property value of a MessageTrace entry after typing. */
 export type RwsValue = string | number | boolean | null;
@@ -15,23 +18,9 @@ export interface RwsPage {
   raws?: unknown[];
 }
 
-// `/Date(1735725923123)/` or `/Date(1735725923123+0060)/` (verbose JSON). The offset only says which zone
-// the value was shown in; the number is already UTC milliseconds.
-const MS_DATE = /^\/Date\((-?\d+)(?:[+-]\d{4})?\)\/$/;
-// Edm.DateTime in Atom and JSON light: no zone means UTC (OData v2), up to 7 fraction digits.
-const ISO_DATE = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(?:\.(\d{1,7}))?(Z|[+-]\d{2}:\d{2})?$/i;
-
-/** Epoch ms of an OData DateTime value, or undefined when it is not one. */
+/** Epoch ms of an OData DateTime value (`/Date(ms)/`, zone-less = UTC, 7 digits), or undefined. */
 export function odataTimeMs(text: string): number | undefined {
-  const s = text.trim();
-  const m = MS_DATE.exec(s);
-  if (m) return Number(m[1]);
-  const iso = ISO_DATE.exec(s);
-  if (!iso) return undefined;
-  // JavaScript parses at most milliseconds reliably: cut the fraction to 3 digits before parsing.
-  const frac = iso[2] ? `.${iso[2].slice(0, 3).padEnd(3, "0")}` : "";
-  const ms = Date.parse(`${iso[1]}${frac}${(iso[3] ?? "Z").toUpperCase()}`);
-  return Number.isFinite(ms) ? ms : undefined;
+  return parseApiTime(text);
 }
 
 /** ISO 8601 UTC with Z of an OData DateTime value, or undefined when it is not one. */
