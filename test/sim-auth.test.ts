@@ -205,10 +205,12 @@ describe("bearer checks on the APIs", () => {
     expect(noRole.body.error.message).toMatch(/ExchangeMessageTrace\.Read\.All/);
     const noSp = await list(await appToken("33333333-0000-4000-8000-000000000002", "s2"));
     expect(noSp.status).toBe(401);
+    expect(noSp.body.error.code).toBe("Unauthorized");
     expect(noSp.body.error.message).toMatch(/8bd644d1-64a1-4d4b-ae52-2e0cbf64e373.*not found/);
     const rwsTok = await appToken("33333333-0000-4000-8000-000000000003", "s3", "https://outlook.office365.com/.default");
     const r = await request(`${sim.rwsBase}/MessageTrace?$format=json`, { dispatcher: agent, headers: { authorization: `Bearer ${rwsTok}` } });
     expect(r.statusCode).toBe(403);
-    expect(((await r.body.json()) as any).error.message.value).toBe("No permission to access the report for the organization.");
+    // The report's own body for this case (docs §5), not the OData error shape.
+    expect(await r.body.json()).toEqual({ ErrorCode: "", Message: "No permission to access the report for the organization ." });
   });
 });

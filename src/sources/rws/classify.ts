@@ -86,6 +86,15 @@ export function classifyRws(res: HttpResponse, url: string, token: string): Coll
     const common = classifyCommon(res, url, "Reporting Web Service");
     if (common) return common;
   }
+  if (isHtml(res) && res.status === 401) {
+    // IIS's own page for a refused credential (seen in the field, docs §5): an auth failure, not a glitch.
+    const title = /<title[^>]*>([^<]{0,120})<\/title>/i.exec(res.body)?.[1]?.trim();
+    return new CollectorError("auth", `the Reporting Web Service refused the credentials (HTTP 401${title ? `: "${title}"` : ""})`, {
+      status: 401,
+      code: "InvalidCredentials",
+      hint: "a freshly fetched token was refused too: check the tenant id, the app's credential, and that the token audience is the cloud's rws resource (e.g. https://outlook.office365.com)",
+    });
+  }
   if (isHtml(res)) {
     // An HTML page with a 4xx is usually a login redirect target; treat it like the 200 sign-in page.
     return htmlPageError(res, url);
