@@ -6,6 +6,7 @@ export type ErrorKind =
   | "auth" // credentials rejected (wrong secret, unknown app/tenant): not retried
   | "permission" // token is fine but lacks a role / consent / provisioning: not retried
   | "transient" // network, 429, 5xx, timeouts, garbage bodies: retried
+  | "rejected" // the API refused this query (e.g. a range outside its limits): explained, not retried at once; `run` goes on
   | "sink" // the receiver refused records
   | "state" // cursor/state file problem
   | "internal";

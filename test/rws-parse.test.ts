@@ -192,7 +192,9 @@ describe("error sentences", () => {
     expect(refresh.message).toMatch(/^the sign-in behind this collector has expired/);
     expect(classify(404, "").kind).toBe("config");
     const range = classify(400, xmlErr("StartDate is older than 10 days. Use a historical search for older data."));
-    expect([range.kind, range.message]).toEqual(["config", "the Reporting Web Service rejected the query (HTTP 400: StartDate is older than 10 days. Use a historical search for older data.)"]);
+    // A refused range is explained and not retried at once, but does not stop `run` (kind "rejected").
+    expect([range.kind, range.code, range.message]).toEqual(["rejected", "QueryRejected", "the Reporting Web Service rejected the query (HTTP 400: StartDate is older than 10 days. Use a historical search for older data.)"]);
+    expect(range.hint).toMatch(/at most 10 days within the last 10 days/);
     expect(classify(503, "").kind).toBe("transient");
     expect(classify(429, "").retryAfter).toBe(30);
     expect(classify(200, "")).toBeUndefined();

@@ -7,7 +7,7 @@ import { SeenSet } from "../dedupe/seen.js";
 import { CollectorError } from "../errors.js";
 import { open, type Runtime } from "../runtime.js";
 import { sourceDescriptor, sourceDescriptors } from "../sources/registry.js";
-import { parseTime } from "../window/time.js";
+import { clampToPresent, parseTime } from "../window/time.js";
 import { defineCommand } from "./command.js";
 import { clockFromEnv, EXIT_FAILURE, EXIT_OK, printError, requireConfigPath, setup } from "./common.js";
 import { Progress } from "./progress.js";
@@ -20,7 +20,7 @@ a terminal, a plain line every --progress-every seconds otherwise). Its cursor i
 collector's (…backfill.json in state_dir), so it runs beside \`run\` and resumes where it stopped:
 run the same command again, or \`backfill --config FILE\` without --from/--to.
   --from TIME            ISO 8601 or relative ("7 days ago"); rounded down to the minute
-  --to TIME              default "now"; rounded up to the minute
+  --to TIME              default "now"; rounded up to the minute, but never past the present
   --window MINUTES       query span per request chain (default 1440, at most the API's span per query: 14400 = 10 days)
   --restart              discard an unfinished backfill of another range and start this one
   --progress-every SECS  non-terminal progress line interval (default 10; 0 = after every window)
@@ -83,13 +83,15 @@ export function planBackfill(
     return { range: stored, cursor: Date.parse(state.cursor ?? stored.from), complete: storedDone };
   }
   const from = Math.floor(parseTime(req.from, req.now, "--from").getTime() / MIN) * MIN;
-  const to = Math.ceil(parseTime(req.to ?? "now", req.now, "--to").getTime() / MIN) * MIN;
+  const asked = Math.ceil(parseTime(req.to ?? "now", req.now, "--to").getTime() / MIN) * MIN;
+  if (asked > Math.ceil(req.now / MIN) * MIN)
+    throw new CollectorError("config", `--to ${new Date(asked).toISOString()} is in the future`, { hint: "use --to now or an earlier time" });
+  // Rounding up must not reach into the future: Graph refuses a query end later than now (docs §5).
+  const to = clampToPresent(asked, req.now, MIN);
   if (from >= to)
     throw new CollectorError("config", `--from ${new Date(from).toISOString()} is not before --to ${new Date(to).toISOString()}`, {
       hint: "give an earlier --from",
     });
-  if (to > Math.ceil(req.now / MIN) * MIN)
-    throw new CollectorError("config", `--to ${new Date(to).toISOString()} is in the future`, { hint: "use --to now or an earlier time" });
   const api = sourceDescriptor(config.source);
   const historyDays = api.historyDays;
   if (from < req.now - historyDays * DAY) {

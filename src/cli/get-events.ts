@@ -8,7 +8,7 @@ import { sourceDescriptor } from "../sources/registry.js";
 import { PREFIX } from "../schema/fields.js";
 import { checkTraceFilter, hasFilter, matchesFilter } from "../sources/trace-filter.js";
 import type { OutRecord, TraceFilter, Window } from "../types.js";
-import { parseTime } from "../window/time.js";
+import { clampToPresent, parseTime } from "../window/time.js";
 import { defineCommand } from "./command.js";
 import { clockFromEnv, EXIT_OK, requireConfigPath, setup } from "./common.js";
 
@@ -113,7 +113,8 @@ export const command = defineCommand({
     const file = requireConfigPath(values.config, "get-events");
     const now = (clockFromEnv() ?? Date.now)();
     const start = parseTime(values.start ?? "1 hour ago", now, "--start");
-    const end = parseTime(values.end ?? "now", now, "--end");
+    // Never an end in the future: Graph refuses it (docs §5), and nothing was received after now.
+    const end = new Date(clampToPresent(parseTime(values.end ?? "now", now, "--end").getTime(), now));
     if (start >= end) throw new CollectorError("config", `--start ${start.toISOString()} is not before --end ${end.toISOString()}`, { hint: "give a start earlier than the end" });
     const filter = checkTraceFilter({
       sender: values.sender,

@@ -196,9 +196,12 @@ export class Traffic {
       // GUESS (no public evidence): some internal rows leave fromIP out entirely.
       if (fromIP !== undefined) item.fromIP = fromIP;
       item.toIP = toIP;
-      const states = statusTimeline(statusRng, status, vis, this.o.statusChanges);
       const rec: SimRecord = { ms, vis, item, direction };
-      if (states.length > 1) rec.states = states;
+      // Its own Rng stream, drawn only when the model is on: turning it on changes no other draw.
+      if (this.o.statusChanges) {
+        const states = statusTimeline(statusRng, status, vis, this.o.statusChanges);
+        if (states.length > 1) rec.states = states;
+      }
       return rec;
     });
   }

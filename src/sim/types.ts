@@ -98,10 +98,13 @@ export interface GraphTraceItem {
   toIP?: string | null;
 }
 
-/** A truth row: the item with the status shown at the simulator's clock, plus every state it goes through. */
+/** A truth row: the item with the status shown at the simulator's clock, plus the states it goes through. */
 export interface TruthItem extends GraphTraceItem {
-  /** Oldest first; `at` is the ISO time from which the APIs show that status. One entry for most rows. */
-  states: Array<{ status: string; at: string }>;
+  /**
+   * Only for rows whose status changes (SimOptions.statusChanges): every state, oldest first; `at` is the ISO
+   * time from which the APIs show that status. Absent: the row shows `status` from the moment it is visible.
+   */
+  states?: Array<{ status: string; at: string }>;
 }
 
 /** The Graph `exchangeMessageTraceDetail` item. */

@@ -63,3 +63,12 @@ export function apiTimeIso(text: string): string | undefined {
   const ms = parseApiTime(text);
   return ms === undefined ? undefined : new Date(ms).toISOString();
 }
+
+/**
+ * A query end no later than the present, never in the future: Graph refuses an end after the current time
+ * (docs §5) and nothing can have been received after now anyway. Cut to `unitMs` (default whole seconds, the
+ * precision Graph shows times in), so a clamped end never falls inside a second that Graph writes whole.
+ */
+export function clampToPresent(end: number, now: number, unitMs = 1000): number {
+  return Math.min(end, Math.floor(now / unitMs) * unitMs);
+}

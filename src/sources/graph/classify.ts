@@ -3,6 +3,7 @@
 import { CollectorError } from "../../errors.js";
 import type { HttpResponse } from "../../net/request.js";
 import { classifyCommon, tokenRoles } from "../api-client.js";
+import { GRAPH_RANGE_RULES, rejectedRange } from "../rejected-range.js";
 
 export const GRAPH_PERMISSION = "ExchangeMessageTrace.Read.All";
 export const MESSAGE_TRACE_SP_APP_ID = "8bd644d1-64a1-4d4b-ae52-2e0cbf64e373";
@@ -47,6 +48,7 @@ export function classifyGraph(res: HttpResponse, url: string, token: string): Co
       hint: `add the application permission ${GRAPH_PERMISSION} to the app registration and grant admin consent`,
     });
   }
+  if (res.status === 400) return rejectedRange("Graph", url, res.status, text, GRAPH_RANGE_RULES);
   return new CollectorError("config", `Graph rejected the query (HTTP ${res.status} ${text.slice(0, 300)})`, {
     status: res.status,
     code,

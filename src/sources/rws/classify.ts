@@ -5,6 +5,7 @@ import { CollectorError } from "../../errors.js";
 import type { HttpResponse } from "../../net/request.js";
 import { describeUrl } from "../../net/request.js";
 import { classifyCommon, tokenRoles } from "../api-client.js";
+import { rejectedRange, REPORT_RANGE_RULES } from "../rejected-range.js";
 
 export const RWS_PERMISSION = "ReportingWebService.Read.All";
 
@@ -86,9 +87,9 @@ export function classifyRws(res: HttpResponse, url: string, token: string): Coll
     const common = classifyCommon(res, url, "Reporting Web Service");
     if (common) return common;
   }
-  if (isHtml(res) && res.status === 401) {
+  const title = /<title[^>]*>([^<]{0,120})<\/title>/i.exec(res.body)?.[1]?.trim();
+  if (isHtml(res) && res.status === 401 && /401|unauthori[sz]ed|access is denied/i.test(title ?? "")) {
     // IIS's own page for a refused credential (seen in the field, docs §5): an auth failure, not a glitch.
-    const title = /<title[^>]*>([^<]{0,120})<\/title>/i.exec(res.body)?.[1]?.trim();
     return new CollectorError("auth", `the Reporting Web Service refused the credentials (HTTP 401${title ? `: "${title}"` : ""})`, {
       status: 401,
       code: "InvalidCredentials",
@@ -120,6 +121,7 @@ export function classifyRws(res: HttpResponse, url: string, token: string): Coll
       hint: "check endpoints.rws (…/ecp/reportingwebservice/reporting.svc) and the cloud setting",
     });
   }
+  if (res.status === 400) return rejectedRange("the Reporting Web Service", url, res.status, text, REPORT_RANGE_RULES);
   return new CollectorError("config", `the Reporting Web Service rejected the query (HTTP ${res.status}: ${text.slice(0, 200)})`, {
     status: res.status,
     hint: "the report covers only the last 10 days and at most 10 days per query: check start and window",
