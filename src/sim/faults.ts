@@ -50,7 +50,11 @@ export class Faults {
   }
 }
 
-/** Running-window budget. Only admitted requests consume it (a 429 does not extend the wait). */
+/**
+ * Running-window budget. Only admitted requests consume it (a 429 does not extend the wait).
+ * GUESS: that list, detail and report calls share one budget per tenant (documented only for the detail call
+ * and Get-MessageTraceV2), and the 429 body text.
+ */
 export class Throttle {
   private readonly stamps: number[] = [];
 

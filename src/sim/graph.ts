@@ -25,6 +25,7 @@ export function authFailure(ctx: Ctx, a: Exclude<AuthResult, { ok: true }>): Sim
   }
 }
 
+// GUESS: the error code and texts of Graph's 400s (the rules themselves are documented, docs §1, §5).
 const bad = (message: string) => graphError(400, "BadRequest", message);
 
 function literalText(c: Clause): string {
@@ -83,6 +84,8 @@ export function listMessageTraces(ctx: Ctx, req: SimRequest): SimResponse {
     if (!(top >= 1 && top <= ctx.graphMaxPageSize)) return bad(`Invalid page size specified: '${topRaw}'. Must be between 1 and ${ctx.graphMaxPageSize}.`);
   }
 
+  // GUESS: the $skiptoken format is undocumented (docs §5: follow @odata.nextLink as given); ours is a signed
+  // cursor, so pages neither skip nor repeat while rows appear. Whether the real one can shift is unknown.
   const fp = fingerprint(ctx, "graph", filter, String(top));
   const skip = skipTokenOf(ctx, q, fp);
   if (skip.error) return bad(skip.error);
@@ -143,6 +146,7 @@ export function getDetails(ctx: Ctx, req: SimRequest, path: string): SimResponse
   const id = m[1]!;
   const rcpt = m[2]!.replace(/''/g, "'");
   const r = ctx.traffic.find(id, rcpt);
+  // GUESS: the answer for an unknown trace id/recipient (404 here) is undocumented.
   if (!r || r.vis > ctx.now()) return graphError(404, "NotFound", `No message trace with id '${id}' and recipient '${rcpt}' was found.`);
   return graphJson(200, {
     "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(microsoft.graph.exchangeMessageTraceDetail)",

@@ -123,6 +123,7 @@ export function messageTrace(ctx: Ctx, req: SimRequest): SimResponse {
   // GUESS: bounds inclusive at both ends (undocumented); a collector with half-open windows must not drop
   // what the other end returns. Without dates: the last 48 hours, like the service.
   const hi = end !== undefined ? Math.floor(end) : Math.floor(now);
+  // GUESS: a StartDate/EndDate given alone, and the 400 texts below; the 10-day limits are documented.
   const lo = start !== undefined ? Math.ceil(start) : hi - 2 * DAY_MS;
   if (hi < lo) return bad("EndDate must be later than StartDate.");
   if (hi - lo > 10 * DAY_MS) return bad("The report date range cannot exceed 10 days.");

@@ -21,6 +21,8 @@ export interface StatusChangeOptions {
   twoStepFraction?: number;
 }
 
+// GUESS (no public numbers): which share of rows changes, how long the transient states last, and the
+// gettingStatus → pending → final path; the change itself is documented behaviour (issue 12, docs §6).
 export const STATUS_CHANGE_DEFAULTS = { minMinutes: 2, maxMinutes: 240, twoStepFraction: 0.25 } as const;
 
 /** One state of a row: its status (Graph spelling) and the instant (epoch ms) from which the APIs show it. */

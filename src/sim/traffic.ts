@@ -153,6 +153,7 @@ export class Traffic {
       const u1 = lateRng.next();
       const u2 = lateRng.next();
       const late = this.o.late;
+      // GUESS: lateness is uniform up to maxLagMinutes (Microsoft only says "minutes to hours", docs §4).
       const vis = late && u1 < late.fraction ? ms + Math.max(1, Math.ceil(u2 * late.maxLagMinutes * 60_000)) : ms;
       for (const r of this.message(rng, statusRng, id, ms, vis, maxRecipients)) out.push(r);
     }
