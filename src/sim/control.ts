@@ -1,5 +1,6 @@
 // Test-control endpoints under /_sim (no auth): ground truth, clock, faults, stats. They let a harness in
 // another process (the CLI simulator) drive the tenant exactly as the in-process API does.
+import { parseApiTime } from "../window/time.js";
 import type { Ctx } from "./context.js";
 import type { Faults } from "./faults.js";
 import { json, type SimRequest, type SimResponse } from "./responses.js";
@@ -25,15 +26,16 @@ export function control(ctx: Ctx, c: Control, req: SimRequest, path: string): Si
     }
   };
   if (path === "/_sim/truth" && req.method === "GET") {
-    const from = Date.parse(q.get("from") ?? "");
-    const to = Date.parse(q.get("to") ?? "");
+    // The collector's own parser: a time without a zone is UTC here too, never the host's local time.
+    const from = parseApiTime(q.get("from") ?? "") ?? NaN;
+    const to = parseApiTime(q.get("to") ?? "") ?? NaN;
     if (Number.isNaN(from) || Number.isNaN(to)) return bad("from and to must be ISO times");
     const value = c.truth(new Date(from), new Date(to), { visibleOnly: q.get("visible") === "1" || q.get("visible") === "true" });
     return json(200, { count: value.length, value });
   }
   if (path === "/_sim/clock" && req.method === "POST") {
     const b = body() as { now?: string; running?: boolean } | undefined;
-    const ms = Date.parse(b?.now ?? "");
+    const ms = parseApiTime(b?.now ?? "") ?? NaN;
     if (Number.isNaN(ms)) return bad('body must be {"now":"ISO", "running"?: boolean}');
     c.setClock(ms, b?.running === true);
     return json(200, { now: new Date(ctx.now()).toISOString() });
