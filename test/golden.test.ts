@@ -19,7 +19,7 @@ const TENANT = "00000000-0000-4000-8000-00000000cafe";
 // A JWT-shaped token whose `roles` claim grants the report permission (the classifier reads it for its hints).
 const TOKEN = ["e30", Buffer.from(JSON.stringify({ roles: ["ExchangeMessageTrace.Read.All", "ReportingWebService.Read.All"] })).toString("base64url"), "sig"].join(".");
 
-type Mode = "data" | "sp-missing" | "json-light" | "verbose" | "403" | "401-iis" | "signin";
+type Mode = "data" | "zones" | "sp-missing" | "json-light" | "verbose" | "403" | "401-iis" | "signin";
 let mode: Mode = "data";
 let server: Server;
 let base = "";
@@ -37,6 +37,14 @@ beforeAll(async () => {
     if (req.headers.authorization !== `Bearer ${TOKEN}`) return send(res, 400, "text/plain", "no token");
     if (/^\/v1\.0\/admin\/exchange\/tracing\/messageTraces$/.test(path)) {
       if (mode === "sp-missing") return send(res, 401, "application/json", fixture("graph-401-service-principal.json"));
+      if (mode === "zones") {
+        // The documented row with its time written in the other forms a DateTimeOffset can take.
+        const page = JSON.parse(fixture("graph-list-page.json")) as { value: Array<Record<string, unknown>> };
+        const row = page.value[0]!;
+        const times = ["2025-06-13T10:31:00", "2025-06-13T10:32:00.1234567Z", "2025-06-13T12:33:00+02:00", "2025-06-13T10:34:00.5+00:00"];
+        page.value = times.map((receivedDateTime, k) => ({ ...row, recipientAddress: `r${k}@contoso.com`, receivedDateTime }));
+        return send(res, 200, "application/json", JSON.stringify(page));
+      }
       return send(res, 200, "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8", fixture("graph-list-page.json"));
     }
     const details = /^\/v1\.0\/admin\/exchange\/tracing\/messageTraces\/([^/]+)\/getDetailsByRecipient\(recipientAddress='(.*)'\)$/.exec(path);
@@ -138,6 +146,18 @@ describe("Graph: the documented list page and details", () => {
       ev("2025-06-13T10:30:10.000Z", "Deliver", "The message was successfully delivered.", '<root><MEP Name="DeliveryPriority" String="Normal"/></root>'),
     ]);
     for (const s of seen) expect(s.headers.prefer).toBe("include-unknown-enum-members");
+  });
+
+  it("reads a zone-less time as UTC, 7 digits and offsets as the same instants, whatever the host's zone", async () => {
+    // Under this suite's TZ (America/St_Johns) the platform parser would put the zone-less row 3.5 hours later,
+    // outside the window: dropped. One parser for both APIs keeps it.
+    const { records } = await run("zones", "graph", "2025-06-13T10:30:00Z");
+    expect(records.map((r) => [r[P + "recipient"], r[P + "received"]])).toEqual([
+      ["r0@contoso.com", "2025-06-13T10:31:00.000Z"],
+      ["r1@contoso.com", "2025-06-13T10:32:00.123Z"],
+      ["r2@contoso.com", "2025-06-13T10:33:00.000Z"],
+      ["r3@contoso.com", "2025-06-13T10:34:00.500Z"],
+    ]);
   });
 
   it("names the missing message trace service principal from the real 401, without retrying it", async () => {
