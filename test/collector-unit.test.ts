@@ -48,7 +48,7 @@ function collector(source: FakeSource, sink: FakeSink, store: MemoryStore, optio
   });
 }
 
-const allIds = rows().map((r) => identity(r.traceId, r.recipient));
+const allIds = rows().map((r) => identity(r.traceId, r.recipient, r.status));
 
 describe("collector with in-memory fakes", () => {
   it("delivers each row once, in the window that holds it (half-open: a row at `end` belongs to the next)", async () => {
@@ -60,7 +60,7 @@ describe("collector with in-memory fakes", () => {
     expect(sink.delivered.sort()).toEqual([...allIds].sort());
     // Each record went out in the window that contains its time: the send batches between two commits.
     let windowStart = 0;
-    const byId = new Map(rows().map((row) => [identity(row.traceId, row.recipient), Date.parse(row.received)]));
+    const byId = new Map(rows().map((row) => [identity(row.traceId, row.recipient, row.status), Date.parse(row.received)]));
     for (const e of events) {
       if (e.kind === "send") for (const id of e.ids) expect(byId.get(id)! - T0).toSatisfy((t: number) => t >= windowStart * MIN && t < (windowStart + 15) * MIN);
       if (e.kind === "commit") windowStart += 15;
