@@ -30,7 +30,8 @@ describe("query ends", () => {
     const from = Math.floor((NOW - 2 * HOUR) / MIN) * MIN;
     const to = Math.floor(NOW / MIN) * MIN;
     expect(r.stderr).toContain(`backfill of [${new Date(from).toISOString()}, ${new Date(to).toISOString()}) complete`);
-    expect(compare(truthIds(sim.truth(new Date(from), new Date(to))), recordIds(parseNdjson(r.stdout)))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+    const truth = truthIds(sim.truth(new Date(from), new Date(to)));
+    expect(compare(truth, recordIds(parseNdjson(r.stdout)))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
   });
 
   it("get-events --end now queries up to the present", async () => {
@@ -49,7 +50,9 @@ describe("a range the API refuses", () => {
     const T = Date.UTC(2026, 10, 22, 9, 0, 0);
     sim.setNow(T);
     const dir = tempDir();
-    const config = simConfig(sim, dir, { start: new Date(T - HOUR).toISOString(), window: 15, delay: 0, frequency: 1, max_windows_per_run: 10, retry: { count: 1, backoff: { initial: 0, max: 0, jitter: 0 }, error_retry_span: 1, error_retry_count: 5 } });
+    const retry = { count: 1, backoff: { initial: 0, max: 0, jitter: 0 }, error_retry_span: 1, error_retry_count: 5 };
+    const start = new Date(T - HOUR).toISOString();
+    const config = simConfig(sim, dir, { start, window: 15, delay: 0, frequency: 1, max_windows_per_run: 10, retry });
     const { logger, lines } = captureLogger("info");
     const out = new PassThrough();
     let text = "";
@@ -79,6 +82,7 @@ describe("a range the API refuses", () => {
     expect((sim.stats().requests.graph ?? 0) - graphBefore).toBe(6);
     expect(rt.store.load().state.cursor).toBe(new Date(T + 15 * MIN).toISOString());
     const records = text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(compare(truthIds(sim.truth(new Date(T - HOUR), new Date(T + 15 * MIN))), recordIds(records))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+    const truth = truthIds(sim.truth(new Date(T - HOUR), new Date(T + 15 * MIN)));
+    expect(compare(truth, recordIds(records))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
   });
 });

@@ -31,7 +31,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const reportUrl = (s: Simulator, lo: number, hi: number, extra = "") =>
   `${s.rwsBase}/MessageTrace?$filter=${encodeURIComponent(`StartDate eq datetime'${iso(lo)}' and EndDate eq datetime'${iso(hi)}'`)}${extra}`;
 
-async function get(url: string, accept: string, s = sim, a = agent, token = tok) {
+async function get(url: string, accept: string, a = agent, token = tok) {
   const r = await request(url, { dispatcher: a, headers: { authorization: `Bearer ${token}`, accept } });
   const text = await r.body.text();
   return { status: r.statusCode, type: String(r.headers["content-type"]), text, json: () => JSON.parse(text) as any };
@@ -100,7 +100,7 @@ describe("the simulated legacy report", () => {
       const ids = async (lo: number, hi: number) => {
         const out = new Set<string>();
         for (let url: string | undefined = reportUrl(s, lo, hi); url; ) {
-          const j = (await get(url, "application/json", s, a, token)).json();
+          const j = (await get(url, "application/json", a, token)).json();
           for (const v of j.value) out.add(`${v.MessageTraceId}|${v.RecipientAddress}`);
           url = j["odata.nextLink"] ? new URL(j["odata.nextLink"], url).toString() : undefined;
         }

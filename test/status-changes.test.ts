@@ -16,7 +16,8 @@ const MAX_CHANGE = 120; // minutes
 let sim: Simulator;
 
 beforeAll(async () => {
-  sim = await startSimulator({ seed: 33, ratePerHour: 120, maxRecipients: 3, statusChanges: { fraction: 0.3, minMinutes: 5, maxMinutes: MAX_CHANGE } });
+  const statusChanges = { fraction: 0.3, minMinutes: 5, maxMinutes: MAX_CHANGE };
+  sim = await startSimulator({ seed: 33, ratePerHour: 120, maxRecipients: 3, statusChanges });
 });
 afterAll(async () => {
   await sim?.close();
@@ -153,7 +154,9 @@ describe("a collector polling every window with a re-scan horizon over the longe
   it("control: without re-scan the later statuses are never seen (the checks above can fail)", async () => {
     const run = await drive("graph", 0, SPAN / (WINDOW * MIN));
     const every = new Set<string>();
-    for (const t of sim.truth(new Date(T0), new Date(run.cursor))) for (const s of states(t)) every.add(identity(t.id, t.recipientAddress, s.status));
+    for (const t of sim.truth(new Date(T0), new Date(run.cursor))) {
+      for (const s of states(t)) every.add(identity(t.id, t.recipientAddress, s.status));
+    }
     const r = compare([...every], run.delivered);
     expect(r.duplicates).toBe(0);
     expect(r.lost).toBeGreaterThan(50);

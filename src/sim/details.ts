@@ -70,5 +70,7 @@ export function detailsFor(seed: number, r: SimRecord, now: number): GraphDetail
   return timed
     .filter(([at]) => at <= now)
     .sort((a, b) => a[0] - b[0])
-    .map(([at, [event, action, description]]) => ({ id: r.item.id, messageId: r.item.messageId, dateTime: isoSeconds(at), event, action, description, data }));
+    .map(([at, [event, action, description]]) => {
+      return { id: r.item.id, messageId: r.item.messageId, dateTime: isoSeconds(at), event, action, description, data };
+    });
 }

@@ -1,5 +1,5 @@
-// Graph list paging: a page is gathered by walking records newest-first from a cursor, and the next page's
-// cursor travels in a signed $skiptoken (the legacy report uses numeric row offsets instead, see rws.ts). A cursor (not an offset) means deep pages
+// Graph list paging: a page is gathered by walking records newest-first from a cursor, and the
+// next page's cursor travels in a signed $skiptoken (the legacy report uses row offsets: rws.ts). A cursor (not an offset) means deep pages
 // cost nothing extra, and pages never skip or repeat while the data does not change.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Ctx } from "./context.js";

@@ -45,7 +45,8 @@ const NO_PERMISSION = { ErrorCode: "", Message: "No permission to access the rep
  * One page of rows newest first, skipping `skip` matching rows: the service's $skiptoken is a plain row
  * offset, so rows that appear or change between requests shift later pages (as they would for real).
  */
-function offsetPage(ctx: Ctx, lo: number, hi: number, skip: number, size: number, match: (r: SimRecord, now: number) => boolean): { rows: SimRecord[]; more: boolean } {
+type Match = (r: SimRecord, now: number) => boolean;
+function offsetPage(ctx: Ctx, lo: number, hi: number, skip: number, size: number, match: Match): { rows: SimRecord[]; more: boolean } {
   const now = ctx.now();
   const processing = ctx.rwsFilter === "processing";
   // With the processing-time filter a row received up to maxProcessingLagMs before `lo` can still match.
@@ -198,7 +199,8 @@ const DATE_MARK_RE = /"\\u0000D(-?\d+)"/g;
 function row(ctx: Ctx, r: SimRecord, i: number, win: Win, v2: boolean): Record<string, unknown> {
   const d = (ms: number) => (v2 ? dateV2(ms) : iso7(ms));
   return {
-    Organization: ctx.organization, MessageId: r.item.messageId, Received: v2 ? dateV2(r.ms) : received7(r), SenderAddress: r.item.senderAddress,
+    Organization: ctx.organization, MessageId: r.item.messageId, Received: v2 ? dateV2(r.ms) : received7(r),
+    SenderAddress: r.item.senderAddress,
     // The report writes null for a missing IP (docs §5), where Graph writes "".
     RecipientAddress: r.item.recipientAddress, Subject: r.item.subject, Status: statusOf(r, win), ToIP: r.item.toIP || null,
     FromIP: r.item.fromIP || null, Size: r.item.size, MessageTraceId: r.item.id, StartDate: d(win.lo), EndDate: d(win.hi),

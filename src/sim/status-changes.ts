@@ -46,7 +46,8 @@ export function statusTimeline(rng: Rng, finalStatus: string, visibleAt: number,
   const uTwoStep = rng.next();
   const uDelay = rng.next();
   const uMiddle = rng.next();
-  if (!opts || !(opts.fraction > 0) || isTransient(finalStatus) || uChange >= opts.fraction) return [{ status: finalStatus, at: visibleAt }];
+  const changes = !!opts && opts.fraction > 0 && !isTransient(finalStatus) && uChange < opts.fraction;
+  if (!opts || !changes) return [{ status: finalStatus, at: visibleAt }];
   const min = opts.minMinutes ?? STATUS_CHANGE_DEFAULTS.minMinutes;
   const max = Math.max(min, opts.maxMinutes ?? STATUS_CHANGE_DEFAULTS.maxMinutes);
   // Whole seconds, at least one after the previous state: every state is visible for a while.

@@ -26,7 +26,8 @@ export function queryRange(url: string): { start?: number; end?: number } {
   };
 }
 
-export function rejectedRange(api: string, url: string, status: number, serviceText: string, rules: string, now = Date.now()): CollectorError {
+export function rejectedRange(api: string, url: string, status: number, serviceText: string, rules: string,
+  now = Date.now()): CollectorError {
   const { start, end } = queryRange(url);
   const range = start !== undefined && end !== undefined ? ` for [${new Date(start).toISOString()}, ${new Date(end).toISOString()}]` : "";
   const future = /later than (?:the )?current|in the future/i.test(serviceText) || (end !== undefined && end > now - 60_000);
