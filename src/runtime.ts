@@ -32,6 +32,8 @@ export interface RuntimeOptions {
   /** A ready dispatcher (kept open on close) / token provider: tests, and auth-test's step-by-step checks. */
   dispatcher?: Dispatcher;
   tokens?: TokenProvider;
+  /** A ready sink shared with other runtimes (many tenants, one receiver): used instead of creating one, kept open on close. */
+  sink?: Sink;
   /** Decorate the configured sink (the demo records what went out; tests count). */
   wrapSink?: (sink: Sink) => Sink;
   /** Extra hooks before every API request (request budget). */
@@ -193,7 +195,7 @@ export function open<N extends Needs>(config: Config, needs: N, opts: RuntimeOpt
     collector: Collector;
   }> = {};
   const close = async () => {
-    await parts.sink?.close().catch(() => {});
+    if (!opts.sink) await parts.sink?.close().catch(() => {});
     await parts.source?.close?.().catch(() => {});
     if (parts.dispatcher && !opts.dispatcher) await parts.dispatcher.close().catch(() => {});
     parts.store?.close();
@@ -212,7 +214,7 @@ export function open<N extends Needs>(config: Config, needs: N, opts: RuntimeOpt
       parts.tokens = opts.tokens ?? createTokenProvider(config, deps);
       parts.source = createSource(config, opts, parts.dispatcher!, parts.tokens, parts.endpoints!.source);
     }
-    if (needs.sink) parts.sink = createSink(config, opts);
+    if (needs.sink) parts.sink = opts.sink ?? createSink(config, opts);
     if (needs.collector) {
       const overrides = typeof needs.collector === "object" ? needs.collector : {};
       parts.collector = new Collector({

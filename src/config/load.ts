@@ -29,7 +29,7 @@ export function envOverrides(): Array<[string, string[]]> {
   return out;
 }
 
-function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
+export function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
   let cur = obj;
   for (const key of path.slice(0, -1)) {
     if (typeof cur[key] !== "object" || cur[key] === null) cur[key] = {};
@@ -48,7 +48,7 @@ function getPath(obj: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 /** `${NAME}` in any string value is replaced by the env var; a missing var is a config error naming it. */
-function interpolate(value: unknown, env: NodeJS.ProcessEnv, where: string): unknown {
+export function interpolate(value: unknown, env: NodeJS.ProcessEnv, where: string): unknown {
   if (typeof value === "string") {
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
       const v = env[name];

@@ -21,7 +21,7 @@ import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ORGANIZATION, DEFAULT
 
 const MAX_BODY = 1 << 20;
 
-async function makeCert(): Promise<{ key: string; cert: string }> {
+export async function makeCert(): Promise<{ key: string; cert: string }> {
   const pems = await generate([{ name: "commonName", value: "127.0.0.1" }], {
     keySize: 2048,
     algorithm: "sha256",
@@ -52,7 +52,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> {
   const host = opts.host ?? "127.0.0.1";
-  const [tls, signer] = await Promise.all([makeCert(), TokenSigner.create()]);
+  const [tls, signer] = opts.reuse ? [opts.reuse.tls, opts.reuse.signer] : await Promise.all([makeCert(), TokenSigner.create()]);
   const seed = resolvedNumber(opts.seed, 1);
   const organization = (opts.organization ?? DEFAULT_ORGANIZATION).toLowerCase();
   const baseNow = opts.now ?? Date.now;

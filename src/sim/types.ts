@@ -80,6 +80,14 @@ export interface SimOptions {
   now?: () => number;
   /** The directory `setup` works on: admin roles, service principal provisioning delay, device code pacing. */
   directory?: import("./directory-store.js").DirectoryOptions;
+  /** TLS key pair and token signer from another simulator (many simulated tenants behind one CA: sim/fleet.ts). */
+  reuse?: SimShared;
+}
+
+/** What simulators of one fleet share: one certificate (one CA to trust) and one signing key (cheap start). */
+export interface SimShared {
+  tls: { key: string; cert: string };
+  signer: import("./jwt.js").TokenSigner;
 }
 
 /** The Graph `exchangeMessageTrace` item as the list API returns it. */
