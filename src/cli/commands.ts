@@ -20,6 +20,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "ad-hoc query of a time span (--start/--end/--limit/--format json|table); never moves the cursor",
     load: async () => (await import("./get-events.js")).command,
   },
+  { name: "status", summary: "per tenant: cursor, lag, last success, last error (from the state directories, no network)", load: async () => (await import("./status.js")).command },
   { name: "backfill", summary: "pull a historical span (--from/--to) into the sink, resumable, with progress", load: async () => (await import("./backfill.js")).command },
   { name: "login-url", summary: "auth_code: print the sign-in/consent URL", load: async () => (await import("./login-url.js")).command },
   { name: "auth-code", summary: "auth_code: redeem CODE and store the refresh token (0600)", load: async () => (await import("./auth-code.js")).command },

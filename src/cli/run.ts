@@ -8,7 +8,12 @@ import { CollectorError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { sleep } from "../net/retry.js";
 import type { Config } from "../config/schema.js";
-import { daemonHooks, type DaemonHooks } from "./daemon-hooks.js";
+import { loadFleet, type FleetConfig } from "../config/tenants.js";
+import { TenantFleet } from "../fleet/fleet.js";
+import { createLogger } from "../log/logger.js";
+import { FleetMetrics } from "../metrics/fleet-metrics.js";
+import { MetricsServer } from "../metrics/server.js";
+import { daemonHooks, healthToleranceMs, type DaemonHooks } from "./daemon-hooks.js";
 import { defineCommand } from "./command.js";
 import { clockFromEnv, EXIT_FAILURE, EXIT_OK, logCycle, requireConfigPath, setup } from "./common.js";
 
@@ -20,7 +25,33 @@ error_retry_count failed cycles in a row waits error_retry_span seconds. With me
 Prometheus text at /metrics and health at /healthz (loopback unless an address is given).
 SIGTERM/SIGINT stop it cleanly within 10 seconds: the in-flight window is abandoned, never committed in
 part, and read again on the next start. A second signal exits at once (state on disk is always consistent).
-Configuration errors and rejected credentials stop it with exit 2 / 1.`;
+Configuration errors and rejected credentials stop it with exit 2 / 1.
+With \`tenants:\` it polls every tenant this replica owns (shard) on its own schedule, tenant_concurrency
+cycles at a time, one cycle per turn; a failing tenant is retried on its own schedule and never stops the
+others. /healthz is healthy while any tenant is (tenant_health: all for every one); /healthz?tenant=NAME.`;
+
+/** `run` with many tenants: the fleet until the signal, with tenant-labelled metrics and per-tenant health. */
+export async function runFleet(fleet: FleetConfig, signal: AbortSignal, clock?: () => number): Promise<void> {
+  const first = fleet.all[0]!.config;
+  const logger = createLogger({ level: first.log.level });
+  const metrics = first.metrics.listen ? new FleetMetrics(fleet.health) : undefined;
+  const server = metrics ? new MetricsServer(metrics, first.metrics.listen!) : undefined;
+  const byName = new Map(fleet.tenants.map((t) => [t.name, t.config]));
+  const tf = new TenantFleet(fleet, { logger, clock, metricsFor: metrics ? (t) => metrics.forTenant(t, healthToleranceMs(byName.get(t)!)) : undefined });
+  try {
+    if (server) {
+      const a = await server.start();
+      const address = `${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`;
+      logger.info("metrics listening", { address, metrics: `http://${address}/metrics`, health: `http://${address}/healthz` });
+    }
+    logger.info("daemon started", { tenants: fleet.tenants.length, of_tenants: fleet.all.length, shard: fleet.shard, tenant_concurrency: fleet.concurrency });
+    await tf.runForever(signal);
+  } finally {
+    await tf.close();
+    await server?.stop();
+  }
+  logger.info("daemon stopped");
+}
 
 /** How long a stop may take before we exit regardless (a stuck receiver must not block a restart). */
 export const SHUTDOWN_GRACE_MS = 10_000;
@@ -88,8 +119,14 @@ export const command = defineCommand({
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
     try {
-      const { config, logger } = setup(requireConfigPath(values.config, "run"));
+      const file = requireConfigPath(values.config, "run");
       const clock = clockFromEnv();
+      const fleet = loadFleet(file);
+      if (fleet.multi) {
+        await runFleet(fleet, ac.signal, clock);
+        return EXIT_OK;
+      }
+      const { config, logger } = setup(file);
       const hooks = daemonHooks(config, logger);
       rt = open(config, { ...EVERYTHING, lock: true }, { logger, clock, metrics: hooks.metrics });
       try {

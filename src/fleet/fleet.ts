@@ -59,6 +59,7 @@ type TenantRuntime = Runtime<typeof EVERYTHING & { lock: true }>;
 
 class Worker {
   rt?: TenantRuntime;
+  metrics?: PipelineMetrics;
   due = 0;
   busy = false;
   failures = 0;
@@ -80,6 +81,7 @@ export class TenantFleet {
     // Each held state lock listens for process exit (to release it): one listener per tenant is expected.
     process.setMaxListeners(Math.max(process.getMaxListeners(), fleet.tenants.length + 10));
     this.workers = fleet.tenants.map((t) => new Worker(t, deps.logger.child({ tenant: t.name })));
+    for (const w of this.workers) w.metrics = deps.metricsFor?.(w.t.name);
     // One sink for the process when every tenant sends to the same place (no `{tenant}` in it): one
     // connection to the receiver. Each tenant's commit still waits for the sink to confirm its records.
     const sinks = new Set(fleet.tenants.map((t) => JSON.stringify(t.config.sink)));
@@ -109,7 +111,7 @@ export class TenantFleet {
       dispatcher: this.dispatcherFor(w.t),
       sink: this.sharedSink,
       wrapSink: this.sharedSink ? undefined : this.deps.wrapSink,
-      metrics: this.deps.metricsFor?.(w.t.name),
+      metrics: w.metrics,
     });
     return w.rt;
   }
@@ -127,6 +129,7 @@ export class TenantFleet {
       Object.assign(w.status, { healthy: true, last_success: new Date(this.now()).toISOString(), consecutive_failures: 0, cursor: result.cursor, last_records: result.records });
       w.status.next_attempt = new Date(w.due).toISOString();
       w.logger.info("cycle done", { windows: result.windows, rescanned: result.rescanned, records: result.records, duplicates_dropped: result.duplicates, cursor: result.cursor, behind: result.behind });
+      w.metrics?.cycle(true, this.now());
       this.deps.onCycle?.(w.t.name, true);
       this.persist(w);
       return { tenant: w.t.name, ok: true, result };
@@ -151,6 +154,7 @@ export class TenantFleet {
       if (circuit) w.failures = 0;
       if (!signal?.aborted) {
         w.logger.error("cycle failed", { error: message, hint: (err as CollectorError).hint, consecutive_failures: w.status.consecutive_failures, next_attempt_in_s: Math.round((w.due - this.now()) / 1000) });
+        w.metrics?.cycle(false, this.now());
         this.deps.onCycle?.(w.t.name, false);
         this.persist(w);
       }

@@ -3,7 +3,18 @@
 // metrics reveal tenant activity and nothing here authenticates the scraper.
 import { createServer, type Server } from "node:http";
 import { CollectorError } from "../errors.js";
-import type { PromMetrics } from "./prometheus.js";
+import type { Registry } from "prom-client";
+
+export interface HealthReport {
+  ok: boolean;
+  detail: Record<string, unknown>;
+}
+
+/** What the server serves: PromMetrics (one tenant) or FleetMetrics (many; `?tenant=` asks for one). */
+export interface MetricsSource {
+  registry: Registry;
+  healthy(tenant?: string): HealthReport | undefined;
+}
 
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(listen.trim()) ?? /^()()(\d{1,5})$/.exec(listen.trim());
@@ -18,14 +29,15 @@ export class MetricsServer {
   private server?: Server;
 
   constructor(
-    private readonly metrics: PromMetrics,
+    private readonly metrics: MetricsSource,
     private readonly listen: string,
   ) {}
 
   async start(): Promise<{ host: string; port: number }> {
     const { host, port } = parseListen(this.listen);
     const server = createServer((req, res) => {
-      const path = (req.url ?? "/").split("?")[0];
+      const url = new URL(req.url ?? "/", "http://localhost");
+      const path = url.pathname;
       if (req.method !== "GET" && req.method !== "HEAD") {
         res.writeHead(405, { allow: "GET, HEAD" }).end();
         return;
@@ -38,7 +50,12 @@ export class MetricsServer {
         return;
       }
       if (path === "/healthz") {
-        const h = this.metrics.healthy();
+        const tenant = url.searchParams.get("tenant") ?? undefined;
+        const h = this.metrics.healthy(tenant);
+        if (!h) {
+          res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ status: "unknown tenant", tenant }) + "\n");
+          return;
+        }
         res.writeHead(h.ok ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify(h.detail) + "\n");
         return;
       }

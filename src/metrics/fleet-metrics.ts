@@ -1,0 +1,107 @@
+// Metrics and health of many tenants in one process: the same series as PromMetrics, each labelled with
+// `tenant`, and a health verdict per tenant. /healthz is healthy while any (or, configured, all) tenants
+// are; /healthz?tenant=NAME answers for one.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import type { PipelineMetrics } from "../pipeline/metrics.js";
+import type { HealthReport } from "./server.js";
+
+interface TenantHealth {
+  toleranceMs: number;
+  lastOk?: boolean;
+  lastSuccessAt?: number;
+}
+
+export class FleetMetrics {
+  readonly registry = new Registry();
+  private readonly records: Counter<"tenant">;
+  private readonly duplicates: Counter<"tenant">;
+  private readonly windows: Counter<"tenant" | "kind">;
+  private readonly api: Counter<"tenant" | "route" | "status">;
+  private readonly retries: Counter<"tenant" | "route">;
+  private readonly cycles: Counter<"tenant" | "result">;
+  private readonly lag: Gauge<"tenant">;
+  private readonly cursorTs: Gauge<"tenant">;
+  private readonly lastSuccess: Gauge<"tenant">;
+  private readonly healthyGauge: Gauge<"tenant">;
+  private readonly tenants = new Map<string, TenantHealth>();
+  private readonly startedAt: number;
+
+  constructor(private readonly mode: "any" | "all", private readonly now: () => number = Date.now) {
+    this.startedAt = now();
+    const registers = [this.registry];
+    const t = ["tenant"] as const;
+    this.records = new Counter({ name: "o365mt_records_emitted_total", help: "Records handed to the sink and confirmed by it", labelNames: t, registers });
+    this.duplicates = new Counter({ name: "o365mt_duplicates_dropped_total", help: "Rows dropped because their identity was already delivered", labelNames: t, registers });
+    this.windows = new Counter({ name: "o365mt_windows_done_total", help: "Windows fully delivered (kind=new moves the cursor, kind=rescan re-reads)", labelNames: ["tenant", "kind"], registers });
+    this.api = new Counter({ name: "o365mt_api_requests_total", help: "HTTP responses by route and status", labelNames: ["tenant", "route", "status"], registers });
+    this.retries = new Counter({ name: "o365mt_retries_total", help: "Retried requests by route", labelNames: ["tenant", "route"], registers });
+    this.cycles = new Counter({ name: "o365mt_cycles_total", help: "Poll cycles by result", labelNames: ["tenant", "result"], registers });
+    this.lag = new Gauge({ name: "o365mt_cursor_lag_seconds", help: "Now minus the cursor (end of the last delivered window)", labelNames: t, registers });
+    this.cursorTs = new Gauge({ name: "o365mt_cursor_timestamp_seconds", help: "The cursor as Unix time", labelNames: t, registers });
+    this.lastSuccess = new Gauge({ name: "o365mt_last_success_timestamp_seconds", help: "Unix time of the last successful cycle (0: none yet)", labelNames: t, registers });
+    this.healthyGauge = new Gauge({ name: "o365mt_tenant_healthy", help: "1 while the tenant is healthy, 0 while it is failing", labelNames: t, registers });
+    collectDefaultMetrics({ register: this.registry, prefix: "o365mt_" });
+  }
+
+  /** Register a tenant (series start at 0) and get its PipelineMetrics. */
+  forTenant(tenant: string, toleranceMs: number): PipelineMetrics {
+    this.tenants.set(tenant, { toleranceMs });
+    this.lastSuccess.set({ tenant }, 0);
+    this.healthyGauge.set({ tenant }, 1);
+    for (const result of ["ok", "error"]) this.cycles.inc({ tenant, result }, 0);
+    this.records.inc({ tenant }, 0);
+    return {
+      recordsEmitted: (n) => this.records.inc({ tenant }, n),
+      duplicatesDropped: (n) => this.duplicates.inc({ tenant }, n),
+      windowDone: (kind) => this.windows.inc({ tenant, kind }),
+      apiResponse: (route, status) => this.api.inc({ tenant, route, status: String(status) }),
+      retry: (route) => this.retries.inc({ tenant, route }),
+      cursor: (cursorMs, nowMs) => {
+        this.lag.set({ tenant }, Math.max(0, (nowMs - cursorMs) / 1000));
+        this.cursorTs.set({ tenant }, cursorMs / 1000);
+      },
+      cycle: (ok) => this.cycle(tenant, ok),
+    };
+  }
+
+  cycle(tenant: string, ok: boolean): void {
+    const h = this.tenants.get(tenant);
+    if (!h) return;
+    const at = this.now();
+    this.cycles.inc({ tenant, result: ok ? "ok" : "error" });
+    h.lastOk = ok;
+    if (ok) {
+      h.lastSuccessAt = at;
+      this.lastSuccess.set({ tenant }, at / 1000);
+    }
+    this.healthyGauge.set({ tenant }, this.tenantHealthy(h) ? 1 : 0);
+  }
+
+  /** The single-tenant rule, per tenant: the last cycle succeeded, or the last success (or start) is within the tolerance. */
+  private tenantHealthy(h: TenantHealth): boolean {
+    return h.lastOk === true || this.now() - (h.lastSuccessAt ?? this.startedAt) <= h.toleranceMs;
+  }
+
+  /** The whole process (`tenant` absent) or one tenant; undefined for a tenant this process does not serve. */
+  healthy(tenant?: string): HealthReport | undefined {
+    if (tenant !== undefined) {
+      const h = this.tenants.get(tenant);
+      if (!h) return undefined;
+      const ok = this.tenantHealthy(h);
+      return {
+        ok,
+        detail: {
+          tenant,
+          status: ok ? "ok" : "unhealthy",
+          last_cycle: h.lastOk === undefined ? "none yet" : h.lastOk ? "ok" : "failed",
+          last_success: h.lastSuccessAt ? new Date(h.lastSuccessAt).toISOString() : null,
+        },
+      };
+    }
+    const names = [...this.tenants.keys()];
+    const unhealthy = names.filter((n) => !this.tenantHealthy(this.tenants.get(n)!));
+    const healthyCount = names.length - unhealthy.length;
+    const ok = this.mode === "all" ? unhealthy.length === 0 : healthyCount > 0;
+    return { ok, detail: { status: ok ? "ok" : "unhealthy", mode: this.mode, tenants: names.length, healthy: healthyCount, unhealthy_tenants: unhealthy } };
+  }
+}
