@@ -39,7 +39,18 @@ export class FleetMetrics {
     this.lag = new Gauge({ name: "o365mt_cursor_lag_seconds", help: "Now minus the cursor (end of the last delivered window)", labelNames: t, registers });
     this.cursorTs = new Gauge({ name: "o365mt_cursor_timestamp_seconds", help: "The cursor as Unix time", labelNames: t, registers });
     this.lastSuccess = new Gauge({ name: "o365mt_last_success_timestamp_seconds", help: "Unix time of the last successful cycle (0: none yet)", labelNames: t, registers });
-    this.healthyGauge = new Gauge({ name: "o365mt_tenant_healthy", help: "1 while the tenant is healthy, 0 while it is failing", labelNames: t, registers });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    this.healthyGauge = new Gauge({
+      name: "o365mt_tenant_healthy",
+      help: "1 while the tenant is healthy (same rule as /healthz?tenant=), 0 while it is not",
+      labelNames: t,
+      registers,
+      // At scrape time: a tenant turns unhealthy by time passing, not only when a cycle ends.
+      collect() {
+        for (const [tenant, h] of self.tenants) this.set({ tenant }, self.tenantHealthy(h) ? 1 : 0);
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: "o365mt_" });
   }
 
@@ -47,7 +58,6 @@ export class FleetMetrics {
   forTenant(tenant: string, toleranceMs: number): PipelineMetrics {
     this.tenants.set(tenant, { toleranceMs });
     this.lastSuccess.set({ tenant }, 0);
-    this.healthyGauge.set({ tenant }, 1);
     for (const result of ["ok", "error"]) this.cycles.inc({ tenant, result }, 0);
     this.records.inc({ tenant }, 0);
     return {
@@ -74,7 +84,6 @@ export class FleetMetrics {
       h.lastSuccessAt = at;
       this.lastSuccess.set({ tenant }, at / 1000);
     }
-    this.healthyGauge.set({ tenant }, this.tenantHealthy(h) ? 1 : 0);
   }
 
   /** The single-tenant rule, per tenant: the last cycle succeeded, or the last success (or start) is within the tolerance. */

@@ -1,0 +1,138 @@
+// Issue 17, the real CLI with a tenants config: `once` summarises per tenant and fails when one did,
+// `status` reads the state directories, `run` serves tenant-labelled metrics and per-tenant health.
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { startSimFleet, type SimFleet } from "../src/sim/index.js";
+import { BIN, compare, HOUR, parseNdjson, recordIds, runCli, tempDir, truthIds } from "./helpers/harness.js";
+
+const T0 = Date.UTC(2026, 10, 20, 6, 0, 0);
+const NOW = new Date(T0 + 2 * HOUR).toISOString();
+const app = (i: number) => `11111111-2222-4333-8444-${String(5000 + i).padStart(12, "0")}`;
+let sims: SimFleet;
+
+beforeAll(async () => {
+  sims = await startSimFleet(
+    [0, 1, 2].map((i) => ({
+      seed: 500 + i,
+      ratePerHour: 50,
+      tenantId: `00000000-0000-4000-8000-${String(6000 + i).padStart(12, "0")}`,
+      organization: `cli${i}.onmicrosoft.com`,
+      apps: [{ clientId: app(i), clientSecret: `secret-${i}` }],
+    })),
+  );
+}, 60_000);
+afterAll(async () => {
+  await sims?.close();
+});
+
+/** t0 has the wrong secret; t1 and t2 are fine. */
+function fleetConfig(dir: string, extra: Record<string, unknown> = {}): string {
+  writeFileSync(join(dir, "ca.pem"), sims.ca);
+  const file = join(dir, "fleet.yaml");
+  writeFileSync(
+    file,
+    stringify({
+      http: { ca_file: "ca.pem" },
+      retry: { count: 1, backoff: { initial: 0.05, max: 0.1, jitter: 0.2 }, error_retry_span: 1, error_retry_count: 2 },
+      request_budget: { limit: 100000, window_seconds: 1 },
+      delay: 0,
+      window: 15,
+      max_windows_per_run: 100,
+      start: new Date(T0).toISOString(),
+      state_dir: "state",
+      log: { level: "info" },
+      ...extra,
+      tenants: sims.sims.map((s, i) => ({
+        name: `t${i}`,
+        tenant_id: s.tenantId,
+        auth: { client_id: app(i), client_secret: `\${O365_SECRET_T${i}}` },
+        endpoints: { login: s.url, graph: s.graphBase },
+      })),
+    }),
+  );
+  return file;
+}
+const ENV = { O365_SECRET_T0: "wrong", O365_SECRET_T1: "secret-1", O365_SECRET_T2: "secret-2", O365MT_NOW: NOW };
+
+describe("CLI with many tenants", () => {
+  it("once: every tenant's records, a per-tenant summary, exit 1 because one failed; status shows it", async () => {
+    const dir = tempDir();
+    const file = fleetConfig(dir);
+    const r = await runCli(["once", "--config", file], { env: ENV });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/tenant t0: FAILED: auth error: .*client secret is wrong/);
+    expect(r.stderr).toMatch(/tenant t1: ok, 8 window\(s\), \d+ record\(s\)/);
+    expect(r.stderr).toMatch(/2 of 3 tenant\(s\) ok, 1 failed/);
+    expect(r.stderr).not.toContain("secret-1");
+    const records = parseNdjson(r.stdout);
+    for (const i of [1, 2]) {
+      const s = sims.sims[i]!;
+      const mine = records.filter((x) => x["o365.message.tenant_id"] === s.tenantId);
+      expect(compare(truthIds(s.truth(new Date(T0), new Date(T0 + 2 * HOUR))), recordIds(mine))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+    }
+    // Log lines carry the tenant.
+    expect(r.stderr.split("\n").some((l) => l.includes('"msg":"cycle done"') && l.includes('"tenant":"t2"'))).toBe(true);
+
+    const st = await runCli(["status", "--config", file, "--json"], { env: ENV });
+    expect(st.code).toBe(1);
+    const rows = JSON.parse(st.stdout) as Array<Record<string, unknown>>;
+    expect(rows.map((x) => [x.tenant, x.healthy, x.cursor])).toEqual([
+      ["t0", false, null],
+      ["t1", true, NOW],
+      ["t2", true, NOW],
+    ]);
+    expect(String(rows[0]!.last_error)).toMatch(/client secret is wrong/);
+    const table = await runCli(["status", "--config", file], { env: ENV });
+    expect(table.stdout.split("\n")[0]).toMatch(/^TENANT\s+CURSOR\s+LAG\s+LAST SUCCESS\s+LAST ERROR$/);
+  }, 60_000);
+
+  it("run: tenant-labelled metrics, /healthz healthy while any tenant is, /healthz?tenant= per tenant", async () => {
+    const dir = tempDir();
+    const file = fleetConfig(dir, { frequency: 1, metrics: { listen: "127.0.0.1:0" } });
+    const child = spawn(process.execPath, [BIN, "run", "--config", file], { env: { ...process.env, ...ENV }, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
+    child.stdout.resume();
+    const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+    try {
+      let address: string | undefined;
+      for (let i = 0; i < 200 && !address; i++) {
+        address = /"address":"([^"]+)"/.exec(stderr)?.[1];
+        if (!address) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(address).toBeDefined();
+      const get = async (path: string) => {
+        const res = await fetch(`http://${address}${path}`);
+        return { status: res.status, body: await res.text() };
+      };
+      // t0 is past its tolerance (3 intervals) after a few seconds of failing.
+      let t0 = await get("/healthz?tenant=t0");
+      for (let i = 0; i < 100 && t0.status !== 503; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        t0 = await get("/healthz?tenant=t0");
+      }
+      expect(t0.status).toBe(503);
+      // t1 is healthy once its first cycle is done (on a loaded machine that may take longer than the tolerance).
+      let t1 = await get("/healthz?tenant=t1");
+      for (let i = 0; i < 100 && t1.status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        t1 = await get("/healthz?tenant=t1");
+      }
+      expect(t1.status, t1.body + stderr.split("\n").filter((l) => l.includes('"error"')).slice(0, 5).join("\n")).toBe(200);
+      expect((await get("/healthz?tenant=nope")).status).toBe(404);
+      const all = await get("/healthz");
+      expect(all.status, all.body).toBe(200);
+      expect(JSON.parse(all.body)).toMatchObject({ mode: "any", tenants: 3, healthy: 2, unhealthy_tenants: ["t0"] });
+      const metrics = (await get("/metrics")).body;
+      expect(metrics).toMatch(/o365mt_records_emitted_total\{tenant="t1"\} [1-9]/);
+      expect(metrics).toMatch(/o365mt_cycles_total\{tenant="t0",result="error"\} [1-9]/);
+      expect(metrics).toMatch(/o365mt_tenant_healthy\{tenant="t0"\} 0/);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
+  }, 60_000);
+});
