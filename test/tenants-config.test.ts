@@ -97,7 +97,8 @@ describe("tenants config", () => {
   it("assigns tenants by shard from the config or the environment (pod ordinal)", () => {
     const dir = tempDir();
     const tenants = Array.from({ length: 12 }, (_, i) => ({ name: `t${i}`, tenant_id: `tenant${i}.onmicrosoft.com`, auth: { client_id: "x", client_secret: "s" } }));
-    const owned = (env: NodeJS.ProcessEnv, shard?: object) => loadFleet(write(dir, { tenants, ...(shard ? { shard } : {}) }), { env }).tenants.map((t) => t.name);
+    const owned = (env: NodeJS.ProcessEnv, shard?: object) =>
+      loadFleet(write(dir, { tenants, ...(shard ? { shard } : {}) }), { env }).tenants.map((t) => t.name);
     const byConfig = [0, 1, 2].map((index) => owned({}, { index, count: 3 }));
     expect(byConfig.flat().sort()).toEqual(tenants.map((t) => t.name).sort());
     expect(owned({ O365_SHARD_COUNT: "3", O365_SHARD_INDEX: "1" })).toEqual(byConfig[1]);

@@ -41,7 +41,10 @@ const fleetSchema = z
     tenant_concurrency: z.number().int().min(1).max(1000).default(8),
     tenant_health: z.enum(["any", "all"]).default("any"),
     tenant_cycle_timeout: z.number().min(1).max(86400).default(900),
-    shard: z.object({ index: z.number().int().min(0).optional(), count: z.number().int().min(1).max(10000).optional() }).strict().optional(),
+    shard: z
+      .object({ index: z.number().int().min(0).optional(), count: z.number().int().min(1).max(10000).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 const FLEET_KEYS = Object.keys(fleetSchema.shape);
@@ -84,8 +87,10 @@ function readYamlMap(file: string, what: string): Record<string, unknown> {
 }
 
 /** The file's tenants, with where each came from (for messages). */
-function entries(fleet: z.infer<typeof fleetSchema>, baseDir: string): Array<{ where: string; raw: Record<string, unknown>; defaultName?: string }> {
-  const out: Array<{ where: string; raw: Record<string, unknown>; defaultName?: string }> = [];
+type Entry = { where: string; raw: Record<string, unknown>; defaultName?: string };
+
+function entries(fleet: z.infer<typeof fleetSchema>, baseDir: string): Entry[] {
+  const out: Entry[] = [];
   (fleet.tenants ?? []).forEach((raw, i) => out.push({ where: `tenants[${i}]`, raw }));
   if (fleet.tenants_dir) {
     const dir = isAbsolute(fleet.tenants_dir) ? fleet.tenants_dir : resolve(baseDir, fleet.tenants_dir);

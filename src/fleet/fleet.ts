@@ -86,7 +86,8 @@ export class TenantFleet {
     // connection to the receiver. Each tenant's commit still waits for the sink to confirm its records.
     const sinks = new Set(fleet.tenants.map((t) => JSON.stringify(t.config.sink)));
     if (sinks.size === 1 && fleet.tenants.length > 1) {
-      this.sharedSink = createSink(fleet.tenants[0]!.config, { logger: deps.logger, stdout: deps.stdout, env: deps.env, wrapSink: deps.wrapSink });
+      const opts = { logger: deps.logger, stdout: deps.stdout, env: deps.env, wrapSink: deps.wrapSink };
+      this.sharedSink = createSink(fleet.tenants[0]!.config, opts);
     }
   }
 
@@ -98,7 +99,10 @@ export class TenantFleet {
   private dispatcherFor(t: TenantConfig): Dispatcher {
     const key = JSON.stringify(t.config.http);
     let d = this.dispatchers.get(key);
-    if (!d) this.dispatchers.set(key, (d = createDispatcherFor(t.config, { caPem: this.deps.caPem, env: this.deps.env, logger: this.deps.logger })));
+    if (!d) {
+      d = createDispatcherFor(t.config, { caPem: this.deps.caPem, env: this.deps.env, logger: this.deps.logger });
+      this.dispatchers.set(key, d);
+    }
     return d;
   }
 
@@ -126,7 +130,8 @@ export class TenantFleet {
       const result = await this.runtime(w).collector.runCycle(cycleSignal);
       w.failures = 0;
       w.due = result.behind ? this.now() : started + c.frequency * 1000;
-      Object.assign(w.status, { healthy: true, last_success: new Date(this.now()).toISOString(), consecutive_failures: 0, cursor: result.cursor, last_records: result.records });
+      const at = new Date(this.now()).toISOString();
+      Object.assign(w.status, { healthy: true, last_success: at, consecutive_failures: 0, cursor: result.cursor, last_records: result.records });
       w.status.next_attempt = new Date(w.due).toISOString();
       w.logger.info("cycle done", { windows: result.windows, rescanned: result.rescanned, records: result.records, duplicates_dropped: result.duplicates, cursor: result.cursor, behind: result.behind });
       w.metrics?.cycle(true, this.now());
@@ -149,7 +154,8 @@ export class TenantFleet {
       const lasting = err instanceof CollectorError && (err.kind === "auth" || err.kind === "permission" || err.kind === "config" || err.kind === "state");
       const circuit = lasting || w.failures >= c.retry.error_retry_count;
       w.due = this.now() + (circuit ? c.retry.error_retry_span : c.frequency) * 1000;
-      Object.assign(w.status, { healthy: false, last_error: message, last_error_at: new Date(this.now()).toISOString(), consecutive_failures: w.failures });
+      const at = new Date(this.now()).toISOString();
+      Object.assign(w.status, { healthy: false, last_error: message, last_error_at: at, consecutive_failures: w.failures });
       w.status.next_attempt = new Date(w.due).toISOString();
       if (circuit) w.failures = 0;
       if (!signal?.aborted) {

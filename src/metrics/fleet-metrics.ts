@@ -37,7 +37,8 @@ export class FleetMetrics {
     this.retries = new Counter({ name: "o365mt_retries_total", help: "Retried requests by route", labelNames: ["tenant", "route"], registers });
     this.cycles = new Counter({ name: "o365mt_cycles_total", help: "Poll cycles by result", labelNames: ["tenant", "result"], registers });
     this.lag = new Gauge({ name: "o365mt_cursor_lag_seconds", help: "Now minus the cursor (end of the last delivered window)", labelNames: t, registers });
-    this.cursorTs = new Gauge({ name: "o365mt_cursor_timestamp_seconds", help: "The cursor as Unix time", labelNames: t, registers });
+    this.cursorTs = new Gauge({ name: "o365mt_cursor_timestamp_seconds", help: "The cursor as Unix time",
+      labelNames: t, registers });
     this.lastSuccess = new Gauge({ name: "o365mt_last_success_timestamp_seconds", help: "Unix time of the last successful cycle (0: none yet)", labelNames: t, registers });
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
