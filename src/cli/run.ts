@@ -37,7 +37,8 @@ export async function runFleet(fleet: FleetConfig, signal: AbortSignal, clock?: 
   const metrics = first.metrics.listen ? new FleetMetrics(fleet.health) : undefined;
   const server = metrics ? new MetricsServer(metrics, first.metrics.listen!) : undefined;
   const byName = new Map(fleet.tenants.map((t) => [t.name, t.config]));
-  const tf = new TenantFleet(fleet, { logger, clock, metricsFor: metrics ? (t) => metrics.forTenant(t, healthToleranceMs(byName.get(t)!)) : undefined });
+  const metricsFor = metrics ? (t: string) => metrics.forTenant(t, healthToleranceMs(byName.get(t)!)) : undefined;
+  const tf = new TenantFleet(fleet, { logger, clock, metricsFor });
   try {
     if (server) {
       const a = await server.start();

@@ -131,7 +131,8 @@ export class TenantFleet {
       w.failures = 0;
       w.due = result.behind ? this.now() : started + c.frequency * 1000;
       const at = new Date(this.now()).toISOString();
-      Object.assign(w.status, { healthy: true, last_success: at, consecutive_failures: 0, cursor: result.cursor, last_records: result.records });
+      Object.assign(w.status, { healthy: true, last_success: at, consecutive_failures: 0 });
+      Object.assign(w.status, { cursor: result.cursor, last_records: result.records });
       w.status.next_attempt = new Date(w.due).toISOString();
       w.logger.info("cycle done", { windows: result.windows, rescanned: result.rescanned, records: result.records, duplicates_dropped: result.duplicates, cursor: result.cursor, behind: result.behind });
       w.metrics?.cycle(true, this.now());
