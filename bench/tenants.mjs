@@ -77,6 +77,7 @@ const lags = config.tenants.map((t) => {
     return Infinity;
   }
 });
+const never = lags.filter((l) => !Number.isFinite(l)).length;
 lags.sort((a, b) => a - b);
 const result = {
   date: new Date().toISOString(), tenants: N, messagesPerTenantHour: RATE, simulatedHours: HOURS, timeScale: SCALE, tenantConcurrency: CONC,
@@ -84,8 +85,10 @@ const result = {
   cpuSecondsPerSimulatedHour: cpu === undefined ? null : +(cpu / HOURS).toFixed(1),
   coreShare: cpu === undefined ? null : +((cpu / HOURS) / 3600).toFixed(4),
   lagMinutes: { median: +lags[Math.floor(N / 2)].toFixed(1), p99: +lags[Math.floor(N * 0.99)].toFixed(1), worst: +lags[N - 1].toFixed(1) },
+  // Records expected in the simulated span, roughly (2.5 rows per message): compare with `records`.
   // A single tenant's lag is at most one window (5 min) plus one poll interval (5 min) behind now.
   singleTenantBoundMinutes: 5 + FREQ_SIM_S / 60,
+  tenantsWithoutASuccessfulCycle: never,
   errors: stderr.split("\n").filter((l) => l.includes('"level":"error"')).length,
 };
 writeFileSync(f.out ?? join(ROOT, "bench/results-tenants.json"), JSON.stringify(result, null, 2) + "\n");
