@@ -15,6 +15,7 @@ export class FleetMetrics {
   readonly registry = new Registry();
   private readonly records: Counter<"tenant">;
   private readonly duplicates: Counter<"tenant">;
+  private readonly dropped: Counter<"tenant" | "reason">;
   private readonly windows: Counter<"tenant" | "kind">;
   private readonly api: Counter<"tenant" | "route" | "status">;
   private readonly retries: Counter<"tenant" | "route">;
@@ -32,6 +33,12 @@ export class FleetMetrics {
     const t = ["tenant"] as const;
     this.records = new Counter({ name: "o365mt_records_emitted_total", help: "Records handed to the sink and confirmed by it", labelNames: t, registers });
     this.duplicates = new Counter({ name: "o365mt_duplicates_dropped_total", help: "Rows dropped because their identity was already delivered", labelNames: t, registers });
+    this.dropped = new Counter({
+      name: "o365mt_records_dropped_total",
+      help: "Rows not sent on purpose, by reason (status: drop_status)",
+      labelNames: ["tenant", "reason"],
+      registers,
+    });
     this.windows = new Counter({ name: "o365mt_windows_done_total", help: "Windows fully delivered (kind=new moves the cursor, kind=rescan re-reads)", labelNames: ["tenant", "kind"], registers });
     this.api = new Counter({ name: "o365mt_api_requests_total", help: "HTTP responses by route and status", labelNames: ["tenant", "route", "status"], registers });
     this.retries = new Counter({ name: "o365mt_retries_total", help: "Retried requests by route", labelNames: ["tenant", "route"], registers });
@@ -64,6 +71,7 @@ export class FleetMetrics {
     return {
       recordsEmitted: (n) => this.records.inc({ tenant }, n),
       duplicatesDropped: (n) => this.duplicates.inc({ tenant }, n),
+      recordsDropped: (reason, n) => this.dropped.inc({ tenant, reason }, n),
       windowDone: (kind) => this.windows.inc({ tenant, kind }),
       apiResponse: (route, status) => this.api.inc({ tenant, route, status: String(status) }),
       retry: (route) => this.retries.inc({ tenant, route }),
