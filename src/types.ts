@@ -102,4 +102,14 @@ export interface Sink {
   send(batch: Envelope[]): Promise<void>;
   flush(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Checkpoints finer than `flush`: the sink calls `listener` with the records of each confirmation as it arrives
+   * (a forward ack, an HTTP 2xx, a completed stdout write), before the `flush` that covers them resolves. The
+   * collector journals them there, so a failure later repeats only records that were never confirmed.
+   * Optional: a sink without it is checkpointed at each `flush`.
+   */
+  onConfirm?(listener: ConfirmListener): void;
 }
+
+/** Receives records a sink's receiver has confirmed, in no particular grouping (one call per confirmation). */
+export type ConfirmListener = (records: Envelope[]) => void;

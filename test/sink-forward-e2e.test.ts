@@ -64,7 +64,8 @@ describe("forward sink end to end", () => {
     it(`${fault} mid-window: nothing of that window is committed; after recovery every record arrives`, async () => {
       const r = await ForwardReceiver.start();
       const dir = tempDir();
-      const rt = runtime(dir, r);
+      // No in-cycle reconnects (sink-forward-recovery.test.ts covers them): the fault must reach the collector.
+      const rt = runtime(dir, r, { retry: { count: 0 } });
       try {
         // Two windows go through normally.
         await cycleLimited(rt, 2);

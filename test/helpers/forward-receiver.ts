@@ -1,6 +1,9 @@
 // A real Fluent forward protocol (v1) receiver for tests and benchmarks: TCP (or TLS), msgpack decoded with
 // @msgpack/msgpack, all four event modes (Message, Forward, PackedForward, CompressedPackedForward),
 // EventTime (ext type 0), the shared-key handshake (HELO/PING/PONG) and `chunk` → `{ack}` answers.
+// The handshake behaves like Fluentd's in_forward (default) or like Fluent Bit's (`handshake: "fluent-bit"`,
+// modelled on plugins/in_forward/fw_prot.c: HELO nonce and auth salt as msgpack str of raw random bytes, digests
+// over those exact bytes, PING fields must be str, a key mismatch closes the connection without a PONG).
 // Faults on demand: withhold acks (records are kept, as a receiver that crashed before acking would),
 // drop the connection on a message (record not kept), or cut every connection now.
 import { createHash, randomBytes } from "node:crypto";
@@ -52,7 +55,32 @@ export interface ReceiverStartOptions {
   /** PEM key + certificate: serve TLS. */
   tls?: { key: string; cert: string };
   hostname?: string;
+  /** Whose in_forward handshake to reproduce (default fluentd). */
+  handshake?: "fluentd" | "fluent-bit";
 }
+
+interface Helo {
+  nonce: Buffer;
+  authSalt: Buffer;
+}
+
+/** msgpack str header + body with arbitrary bytes (our encoder only writes UTF-8 text as str). */
+function rawStr(bytes: Uint8Array): Buffer {
+  const n = bytes.length;
+  const head = n < 32 ? Buffer.from([0xa0 | n]) : n < 256 ? Buffer.from([0xd9, n]) : Buffer.from([0xda, n >> 8, n & 0xff]);
+  return Buffer.concat([head, bytes]);
+}
+
+/** 16 random bytes that are certainly not UTF-8 (Fluent Bit's are random, so almost never UTF-8). */
+function nonUtf8Random(): Buffer {
+  const b = randomBytes(16);
+  b[0] = 0xff; // never valid in UTF-8
+  b[7] = 0xc3; // a lead byte…
+  b[8] = 0x28; // …without its continuation byte
+  return b;
+}
+
+const sha512hex = (...parts: Uint8Array[]) => parts.reduce((hash, p) => hash.update(p), createHash("sha512")).digest("hex");
 
 type Msg = unknown[];
 
@@ -62,7 +90,12 @@ export class ForwardReceiver {
   messages = 0;
   connections = 0;
   acksSent = 0;
+  crashes = 0;
   readonly modes = new Set<ForwardMode>();
+  /** Why handshakes were refused, worded as the receiver logs it. */
+  readonly handshakeErrors: string[] = [];
+  /** Nonces sent in HELO (tests check they were not UTF-8). */
+  readonly nonces: Buffer[] = [];
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   private opts: ReceiverStartOptions = {};
@@ -107,9 +140,20 @@ export class ForwardReceiver {
     this.dropAfter = this.messages + afterMessages;
   }
 
-  /** Cut every open connection now. */
-  dropAll(): void {
-    for (const s of this.sockets) s.destroy();
+  /** Cut every open connection now (`reset`: with a TCP RST, so the client's next write fails with EPIPE/ECONNRESET). */
+  dropAll(opts: { reset?: boolean } = {}): void {
+    for (const s of this.sockets) {
+      if (opts.reset && "resetAndDestroy" in s) s.resetAndDestroy();
+      else s.destroy();
+    }
+  }
+
+  /** Crash and come back on the same port after `downMs` (records received so far are kept, as on disk). */
+  async restart(downMs: number): Promise<void> {
+    await this.close();
+    this.crashes++;
+    await new Promise((r) => setTimeout(r, downMs));
+    await this.start({ ...this.opts, port: this.port });
   }
 
   /** Resolve once at least n records are held (no timer: the test's own timeout bounds it). */
@@ -144,14 +188,25 @@ export class ForwardReceiver {
     }
   }
 
-  private helo(socket: Socket): { nonce: Buffer; authSalt: Buffer } {
+  private helo(socket: Socket): Helo {
+    if (this.opts.handshake === "fluent-bit") {
+      // Fluent Bit always sends both values as str of 16 raw random bytes, and no keepalive.
+      const nonce = nonUtf8Random();
+      const authSalt = nonUtf8Random();
+      const text = (t: string) => rawStr(Buffer.from(t));
+      socket.write(Buffer.concat([Buffer.from([0x92]), text("HELO"), Buffer.from([0x82]), text("nonce"), rawStr(nonce), text("auth"), rawStr(authSalt)]));
+      this.nonces.push(nonce);
+      return { nonce, authSalt };
+    }
     const nonce = randomBytes(16);
     const authSalt = this.opts.users ? randomBytes(16) : Buffer.alloc(0);
     socket.write(encode(["HELO", { nonce, auth: authSalt, keepalive: true }]));
+    this.nonces.push(nonce);
     return { nonce, authSalt };
   }
 
-  private ping(socket: Socket, msg: Msg, h: { nonce: Buffer; authSalt: Buffer }): void {
+  private ping(socket: Socket, msg: Msg, h: Helo): void {
+    if (this.opts.handshake === "fluent-bit") return this.pingFluentBit(socket, msg, h);
     const [kind, clientHost, salt, digest, user, pwDigest] = msg as [string, string, string | Uint8Array, string, string, string];
     const sha = (...parts: Array<string | Uint8Array>) => parts.reduce((hash, p) => hash.update(p), createHash("sha512")).digest("hex");
     const key = this.opts.sharedKey!;
@@ -163,7 +218,34 @@ export class ForwardReceiver {
       if (!ok) reason = "username/password mismatch";
     }
     const me = this.opts.hostname!;
+    if (!ok) this.handshakeErrors.push(reason);
     socket.write(encode(["PONG", ok, reason, me, ok ? sha(salt, me, h.nonce, key) : ""]));
+    if (!ok) socket.end();
+  }
+
+  /**
+   * Fluent Bit's check_ping/send_pong: a 6-element array of str; digest = sha512(salt, client hostname, nonce, key)
+   * over the bytes as received (the nonce: the 16 raw bytes of its HELO). A shared-key mismatch is only logged:
+   * the connection is closed without a PONG. A user mismatch is answered with a PONG false, then closed.
+   */
+  private pingFluentBit(socket: Socket, msg: Msg, h: Helo): void {
+    const refuse = (why: string) => {
+      this.handshakeErrors.push(why);
+      socket.destroy();
+    };
+    if (msg.length !== 6 || !msg.every((v) => typeof v === "string")) return refuse("Invalid PING message");
+    const [kind, clientHost, salt, digest, user, pwDigest] = (msg as string[]).map((v) => Buffer.from(v, "utf8"));
+    if (kind!.toString() !== "PING") return refuse("Invalid PING type message");
+    const key = Buffer.from(this.opts.sharedKey!, "utf8");
+    if (sha512hex(salt!, clientHost!, h.nonce, key) !== digest!.toString()) return refuse("shared_key mismatch");
+    let ok = true;
+    if (this.opts.users) {
+      const pw = this.opts.users[user!.toString()];
+      ok = pw !== undefined && sha512hex(h.authSalt, user!, Buffer.from(pw)) === pwDigest!.toString();
+    }
+    const me = Buffer.from(this.opts.hostname!);
+    if (!ok) this.handshakeErrors.push("user authentication is failed");
+    socket.write(encode(["PONG", ok, ok ? "" : "username/password mismatch", me.toString(), sha512hex(salt!, me, h.nonce, key)]));
     if (!ok) socket.end();
   }
 

@@ -1,13 +1,18 @@
-// Fluent forward protocol sink (Fluentd / Fluent Bit `in_forward`) over @fluent-org/logger.
-// Delivery rule: `flush` resolves only when every record emitted since the last flush is acknowledged
-// (`require_ack_response`, the default) — or, with acks off, written to the socket. It rejects when an ack
-// times out, when the connection drops while records wait for their ack, or when the handshake fails.
-// After a failure the client is thrown away with everything unacknowledged: the collector never commits
-// that window, so the next cycle reads and sends it again on a fresh connection.
+// Fluent forward protocol sink (Fluentd / Fluent Bit `in_forward`, Vector `fluent`) over @fluent-org/logger.
+// Delivery: every acknowledged chunk is reported to the confirm listener as its ack arrives (the collector journals
+// it there); `flush` resolves when every record sent so far is acknowledged (or, with acks off, written).
+// Recovery: when a connection fails (receiver down or restarting, connection cut, ack timeout), the records not
+// acknowledged are kept, and the sink reconnects with bounded backoff (retry.count / retry.backoff, like the HTTP
+// sink) and sends them again within the same send/flush, so a receiver restart costs seconds, not a poll interval.
+// Only when the retries are used up does the error reach the collector, which leaves the window uncommitted.
+// Handshake failures are configuration errors and are never retried.
 import { EventTime, FluentClient, FluentSocketEvent, type FluentClientOptions } from "@fluent-org/logger";
 import { CollectorError } from "../../errors.js";
 import type { Logger } from "../../log/logger.js";
-import type { Envelope, Sink } from "../../types.js";
+import { backoffMs, sleep, type RetryPolicy } from "../../net/retry.js";
+import type { ConfirmListener, Envelope, Sink } from "../../types.js";
+import { ackTimeout, connectFailed, handshakeClosed, handshakeProblem, noConnection, noHelo, receiverClosed } from "./errors.js";
+import { decodeHandshakeBytesExactly } from "./exact-bytes.js";
 import { clientOptions, type ForwardConfig } from "./options.js";
 
 /** Event time with sub-second precision (EventTime, msgpack ext 0) from epoch milliseconds. */
@@ -16,10 +21,15 @@ export function eventTime(ms: number): EventTime {
   return new EventTime(sec, Math.round((ms - sec * 1000) * 1_000_000));
 }
 
+/** Without a policy (unit tests) a failure is reported at once, as before in-cycle reconnects existed. */
+const NO_RETRY: RetryPolicy = { count: 0, initialMs: 0, maxMs: 0, jitter: 0 };
+
 interface Waiter {
   check(): void;
   arm(): void;
 }
+
+type SocketError = Error & { code?: string };
 
 export class ForwardSink implements Sink {
   readonly name = "forward";
@@ -29,19 +39,32 @@ export class ForwardSink implements Sink {
   private connecting?: Promise<FluentClient>;
   /** Bumped on every reset, so late callbacks of a discarded client cannot touch the current state. */
   private gen = 0;
-  /** Unsettled emit promises → how many records each carries (records of one packet share one promise). */
-  private readonly pending = new Map<Promise<void>, number>();
+  /** Of the current client: a connection is up / it has been up once / the receiver accepted us (PONG). */
+  private connected = false;
+  private everConnected = false;
+  private established = false;
+  /** Records accepted by send() and not yet handed to a client (new ones, or unacknowledged ones to send again). */
+  private outbox: Envelope[] = [];
+  /** Unsettled emit promises → their records (records of one chunk share one promise). */
+  private readonly pending = new Map<Promise<void>, Envelope[]>();
   private inflight = 0;
   private failure?: CollectorError;
-  private lastSocketError?: Error;
+  private lastSocketError?: SocketError;
   private readonly waiters = new Set<Waiter>();
-  /** Records acknowledged since start (tests and logs). */
+  /** Reconnect attempts since the last acknowledgement. */
+  private attempt = 0;
+  private readonly closing = new AbortController();
+  private listener?: ConfirmListener;
+  /** Records acknowledged since start / reconnects made (tests and logs). */
   acked = 0;
+  reconnects = 0;
 
   constructor(
     private readonly c: ForwardConfig,
     private readonly logger: Logger,
+    private readonly retry: RetryPolicy = NO_RETRY,
   ) {
+    decodeHandshakeBytesExactly();
     this.options = clientOptions(c);
     // The library's own ack timer starts when a chunk is written; ours also covers records that could not be
     // written at all (receiver unreachable), measured from the last sign of progress.
@@ -52,50 +75,103 @@ export class ForwardSink implements Sink {
     return `${this.c.host}:${this.c.port}`;
   }
 
+  onConfirm(listener: ConfirmListener): void {
+    this.listener = listener;
+  }
+
   async send(batch: Envelope[]): Promise<void> {
     if (batch.length === 0) return;
-    await this.throwIfFailed();
-    const client = await this.ensureClient();
-    const gen = this.gen;
-    for (const e of batch) {
-      this.inflight++;
-      this.track(client.emit(this.c.tag, e.record, eventTime(e.time)), gen);
-    }
+    this.outbox.push(...batch);
+    await this.drive(() => true);
     // Bound memory when the receiver is slower than the source: wait until most of the backlog is acked.
-    if (this.inflight > this.c.batch_size * 4) await this.guard(this.waitFor(() => this.inflight <= this.c.batch_size, "acknowledgement"));
+    if (this.inflight > this.c.batch_size * 4) await this.drive(() => this.inflight <= this.c.batch_size);
   }
 
   async flush(): Promise<void> {
-    if (!this.client) return this.throwIfFailed();
-    void this.client.flush();
-    await this.guard(this.waitFor(() => this.inflight === 0, "acknowledgement"));
+    if (!this.client && this.outbox.length === 0 && !this.failure) return;
+    await this.drive(() => this.inflight === 0 && this.outbox.length === 0);
   }
 
   /** Nothing pending matters here: the cursor only moves after a successful flush. */
   async close(): Promise<void> {
+    this.closing.abort();
+    this.outbox = [];
     await this.reset();
   }
 
-  private track(p: Promise<void>, gen: number): void {
-    const n = this.pending.get(p);
-    if (n !== undefined) {
-      this.pending.set(p, n + 1);
+  /** Connect, hand the outbox to the client, wait for `done`; on a transient failure reconnect and go again. */
+  private async drive(done: () => boolean): Promise<void> {
+    for (;;) {
+      try {
+        if (this.failure) throw this.failure;
+        const client = await this.ensureClient();
+        this.emitOutbox(client);
+        if (done()) return;
+        void client.flush();
+        await this.waitFor(done, "acknowledgement");
+        return;
+      } catch (err) {
+        await this.recover(err);
+        if (done() && this.outbox.length === 0) return;
+      }
+    }
+  }
+
+  private emitOutbox(client: FluentClient): void {
+    const batch = this.outbox;
+    this.outbox = [];
+    const gen = this.gen;
+    for (const e of batch) {
+      this.inflight++;
+      this.track(client.emit(this.c.tag, e.record, eventTime(e.time)), e, gen);
+    }
+  }
+
+  private track(p: Promise<void>, e: Envelope, gen: number): void {
+    const chunk = this.pending.get(p);
+    if (chunk) {
+      chunk.push(e);
       return;
     }
-    this.pending.set(p, 1);
+    this.pending.set(p, [e]);
     p.then(
       () => {
         if (gen !== this.gen) return;
-        const k = this.pending.get(p) ?? 0;
+        const records = this.pending.get(p) ?? [];
         this.pending.delete(p);
-        this.inflight -= k;
-        this.acked += k;
+        this.inflight -= records.length;
+        this.acked += records.length;
+        this.attempt = 0;
+        this.listener?.(records);
         this.progress();
       },
       (err: unknown) => {
         if (gen === this.gen) this.fail(this.classify(err));
       },
     );
+  }
+
+  /**
+   * After a failure: drop the client, put every unacknowledged record back at the head of the outbox, and wait
+   * the backoff — or, when the error is not transient or the attempts are used up, drop them and rethrow.
+   */
+  private async recover(thrown: unknown): Promise<void> {
+    const err = this.failure ?? this.classify(thrown);
+    const unacked = [...this.pending.values()].flat();
+    this.outbox = unacked.concat(this.outbox);
+    await this.reset();
+    if (!err.retryable || this.attempt >= this.retry.count || this.closing.signal.aborted) {
+      if (this.outbox.length > 0) this.logger.warn("forward: dropping unacknowledged records; their window is read again", { records: this.outbox.length, receiver: this.where });
+      this.outbox = [];
+      this.attempt = 0;
+      throw err;
+    }
+    this.attempt++;
+    const waitMs = backoffMs(this.retry, this.attempt);
+    this.logger.warn("forward: reconnecting to the receiver", { receiver: this.where, error: err.message, attempt: this.attempt, wait_ms: waitMs, records_to_resend: this.outbox.length });
+    await sleep(waitMs, this.closing.signal).catch(() => {});
+    if (this.closing.signal.aborted) throw err;
+    this.reconnects++;
   }
 
   private async ensureClient(): Promise<FluentClient> {
@@ -105,15 +181,28 @@ export class ForwardSink implements Sink {
     const client = new FluentClient(null, this.options);
     this.client = client;
     this.lastSocketError = undefined;
-    client.socketOn(FluentSocketEvent.ERROR, (err: Error) => {
-      if (gen === this.gen) this.lastSocketError = err;
+    this.connected = this.everConnected = this.established = false;
+    const current = () => gen === this.gen;
+    client.socketOn(FluentSocketEvent.ERROR, (err: SocketError) => {
+      if (current()) this.lastSocketError = err;
+    });
+    client.socketOn(FluentSocketEvent.CONNECTED, () => {
+      if (current()) this.connected = this.everConnected = true;
     });
     client.socketOn(FluentSocketEvent.ESTABLISHED, () => {
-      if (gen === this.gen) this.progress();
+      if (!current()) return;
+      this.established = true;
+      this.progress();
     });
     client.socketOn(FluentSocketEvent.CLOSE, () => {
+      if (!current()) return;
+      const inHandshake = !!this.c.shared_key && this.connected && !this.established;
+      this.connected = this.established = false;
+      const refused = handshakeProblem(this.where, this.lastSocketError);
+      if (refused) this.fail(refused);
+      else if (inHandshake) this.fail(handshakeClosed(this.where));
       // Chunks written on this connection can never be acknowledged on the next one.
-      if (gen === this.gen && (this.inflight > 0 || this.connecting)) this.fail(this.closedError());
+      else if (this.inflight > 0 || this.connecting) this.fail(this.closedError());
     });
     this.connecting = (async () => {
       try {
@@ -126,14 +215,14 @@ export class ForwardSink implements Sink {
       return client;
     })();
     try {
-      return await this.guard(this.connecting);
+      return await this.connecting;
     } finally {
       this.connecting = undefined;
     }
   }
 
   /** Resolve when `cond` holds; reject on failure or when nothing progresses for waitMs. */
-  private waitFor(cond: () => boolean, what: string): Promise<void> {
+  private waitFor(cond: () => boolean, what: "connection" | "acknowledgement"): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const done = (err?: Error) => {
@@ -149,9 +238,7 @@ export class ForwardSink implements Sink {
         },
         arm: () => {
           clearTimeout(timer);
-          timer = setTimeout(() => {
-            this.fail(this.timeoutError(what));
-          }, this.waitMs);
+          timer = setTimeout(() => this.fail(this.timeoutError(what)), this.waitMs);
         },
       };
       this.waiters.add(waiter);
@@ -172,30 +259,11 @@ export class ForwardSink implements Sink {
     for (const w of [...this.waiters]) w.check();
   }
 
-  /** On any failure: drop the client and everything unacknowledged, then rethrow. */
-  private async guard<T>(p: Promise<T>): Promise<T> {
-    try {
-      return await p;
-    } catch (err) {
-      const e = this.failure ?? err;
-      await this.reset();
-      throw e;
-    }
-  }
-
-  private async throwIfFailed(): Promise<void> {
-    const f = this.failure;
-    if (!f) return;
-    await this.reset();
-    throw f;
-  }
-
   private async reset(): Promise<void> {
     const client = this.client;
     this.gen++;
     this.client = undefined;
     this.pending.clear();
-    if (this.inflight > 0) this.logger.warn("forward: dropping unacknowledged records; their window is sent again", { records: this.inflight, receiver: this.where });
     this.inflight = 0;
     this.failure = undefined;
     if (!client) return;
@@ -205,53 +273,27 @@ export class ForwardSink implements Sink {
     clearTimeout(timer);
   }
 
-  private timeoutError(what: string): CollectorError {
+  private timeoutError(what: "connection" | "acknowledgement"): CollectorError {
     const s = this.c.ack_timeout;
-    if (what === "connection") {
-      return new CollectorError("transient", `forward receiver ${this.where}: no connection within ${s}s${this.socketDetail()}`, {
-        hint: "check sink.forward.host/port, TLS and shared_key, and that the receiver is up",
-      });
-    }
-    return new CollectorError("transient", `forward receiver ${this.where} did not acknowledge ${this.inflight} record(s) within ${s}s`, {
-      hint: "the receiver must answer acks (Fluentd/Fluent Bit in_forward do); the window is not committed and is sent again next cycle",
-    });
+    if (what === "acknowledgement") return ackTimeout(this.where, this.inflight, s);
+    if (this.c.shared_key && this.connected) return noHelo(this.where, s);
+    return noConnection(this.where, s, this.lastSocketError);
   }
 
-  private closedError(): CollectorError {
-    const auth = this.authProblem(this.lastSocketError);
-    if (auth) return auth;
-    return new CollectorError("transient", `forward receiver ${this.where} closed the connection with ${this.inflight} record(s) not acknowledged${this.socketDetail()}`, {
-      hint: "the window is not committed and is sent again next cycle",
-    });
-  }
-
-  private socketDetail(): string {
-    const e = this.lastSocketError as (Error & { code?: string }) | undefined;
-    return e ? `: ${e.message || e.name}${e.code ? ` (${e.code})` : ""}` : "";
-  }
-
-  private authProblem(err: unknown): CollectorError | undefined {
-    const name = (err as Error | undefined)?.name ?? "";
-    if (!/SharedKeyMismatch|AuthError/.test(name)) return undefined;
-    const msg = (err as Error).message || name;
-    return new CollectorError("config", `forward handshake with ${this.where} failed: ${msg}`, {
-      hint: "sink.forward.shared_key (env O365_FORWARD_SHARED_KEY), username and password must match the receiver's <security> settings",
-    });
+  /** A connection that never came up is a connect failure (host/port hint); one that worked was closed by the peer. */
+  private closedError(e: SocketError | undefined = this.lastSocketError): CollectorError {
+    if (!this.everConnected) return connectFailed(this.where, e);
+    return receiverClosed(this.where, this.inflight, e);
   }
 
   private classify(err: unknown): CollectorError {
     if (err instanceof CollectorError) return err;
-    const e = err as (Error & { code?: string }) | undefined;
-    const auth = this.authProblem(e) ?? this.authProblem(this.lastSocketError);
-    if (auth) return auth;
+    const e = err as SocketError | undefined;
+    const handshake = handshakeProblem(this.where, e) ?? handshakeProblem(this.where, this.lastSocketError);
+    if (handshake) return handshake;
     if (e?.name === "AckTimeoutError") return this.timeoutError("acknowledgement");
     if (e?.name === "AckShutdownError" || e?.name === "QueueShutdownError") return this.closedError();
-    if (e?.code) {
-      return new CollectorError("transient", `cannot connect to forward receiver ${this.where}: ${e.message} (${e.code})`, {
-        hint: "check sink.forward.host/port and that Fluentd/Fluent Bit in_forward is listening",
-        code: e.code,
-      });
-    }
+    if (e?.code) return this.closedError(e);
     return new CollectorError("sink", `forward sink failed: ${e?.message || e?.name || String(err)}`, { hint: "the window is not committed and is sent again next cycle" });
   }
 }

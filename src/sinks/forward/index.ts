@@ -9,5 +9,5 @@ export const forwardSink: SinkDescriptor<ForwardConfig> = {
   pathFields: [["tls", "ca_file"], ["tls", "cert_file"], ["tls", "key_file"]],
   secretFields: [["shared_key"], ["password"]],
   envOverrides: [["O365_FORWARD_SHARED_KEY", ["shared_key"]]],
-  create: (ctx) => new ForwardSink(forwardConfig(ctx.options), ctx.logger),
+  create: (ctx) => new ForwardSink(forwardConfig(ctx.options), ctx.logger, ctx.retry),
 };
