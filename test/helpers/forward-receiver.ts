@@ -101,6 +101,7 @@ export class ForwardReceiver {
   private opts: ReceiverStartOptions = {};
   private withholdAfter?: number;
   private dropAfter?: number;
+  private crashAfterMsg?: number;
   private waiters: Array<() => void> = [];
   host = "127.0.0.1";
   port = 0;
@@ -146,6 +147,20 @@ export class ForwardReceiver {
       if (opts.reset && "resetAndDestroy" in s) s.resetAndDestroy();
       else s.destroy();
     }
+  }
+
+  /**
+   * Die while handling the transport message after `afterMessages` more: its records are kept (stored before the
+   * crash, as a receiver with a disk buffer would) but never acknowledged, and the receiver stays down until
+   * `reopen()`.
+   */
+  crashAfter(afterMessages = 0): void {
+    this.crashAfterMsg = this.messages + afterMessages;
+  }
+
+  /** Listen again on the same port after a crash. */
+  async reopen(): Promise<void> {
+    await this.start({ ...this.opts, port: this.port });
   }
 
   /** Crash and come back on the same port after `downMs` (records received so far are kept, as on disk). */
@@ -281,6 +296,13 @@ export class ForwardReceiver {
     this.modes.add(mode);
     for (const [time, record] of entries)
       this.events.push({ tag, time: time as ReceivedTime | number, record: record as Record<string, unknown>, mode });
+    if (this.crashAfterMsg !== undefined && this.messages > this.crashAfterMsg) {
+      this.crashAfterMsg = undefined;
+      this.crashes++;
+      void this.close();
+      for (const r of this.waiters.splice(0)) r();
+      return;
+    }
     const chunk = option?.chunk;
     const withhold = this.withholdAfter !== undefined && this.messages > this.withholdAfter;
     if (chunk !== undefined && this.opts.ack && !withhold) {

@@ -12,7 +12,7 @@ import { createDispatcher } from "../../net/dispatcher.js";
 import { describeUrl, httpRequest, parseRetryAfter } from "../../net/request.js";
 import { withRetry, type RetryPolicy } from "../../net/retry.js";
 import type { PipelineMetrics } from "../../pipeline/metrics.js";
-import type { Envelope, Sink } from "../../types.js";
+import type { ConfirmListener, Envelope, Sink } from "../../types.js";
 import type { HttpSinkConfig } from "./options.js";
 
 export type { HttpSinkConfig } from "./options.js";
@@ -40,6 +40,7 @@ export class HttpSink implements Sink {
   private readonly ownDispatcher: boolean;
   /** Batches the receiver accepted (tests, logs). */
   batchesDelivered = 0;
+  private listener?: ConfirmListener;
 
   constructor(private readonly opts: HttpSinkOptions) {
     const c = opts.config;
@@ -59,6 +60,11 @@ export class HttpSink implements Sink {
     if (c.gzip) this.headers["content-encoding"] = "gzip";
     this.ownDispatcher = !opts.dispatcher;
     this.dispatcher = opts.dispatcher ?? createDispatcher({ caFile: c.ca_file, insecure: c.insecure, env: {}, logger: opts.logger });
+  }
+
+  /** Each 2xx confirms its batch. */
+  onConfirm(listener: ConfirmListener): void {
+    this.listener = listener;
   }
 
   async send(batch: Envelope[]): Promise<void> {
@@ -135,6 +141,7 @@ export class HttpSink implements Sink {
       },
     );
     this.batchesDelivered++;
+    this.listener?.(batch);
   }
 }
 

@@ -1,12 +1,13 @@
 // NDJSON on stdout for exec inputs (Fluent Bit, Fluentd, Vector). `flush` resolves once the last line is
 // handed to the OS (pipe or file): only then may the cursor move. Backpressure: wait for 'drain'.
 import type { Writable } from "node:stream";
-import type { Envelope, Sink } from "../../types.js";
+import type { ConfirmListener, Envelope, Sink } from "../../types.js";
 import { CollectorError } from "../../errors.js";
 
 export class StdoutSink implements Sink {
   readonly name = "stdout";
   private failed?: Error;
+  private listener?: ConfirmListener;
 
   constructor(private readonly out: Writable = process.stdout) {
     out.on("error", (err: NodeJS.ErrnoException) => {
@@ -23,12 +24,18 @@ export class StdoutSink implements Sink {
     }
   }
 
+  /** A batch is confirmed once its write has been handed to the OS (the write's callback). */
+  onConfirm(listener: ConfirmListener): void {
+    this.listener = listener;
+  }
+
   async send(batch: Envelope[]): Promise<void> {
     this.check();
     if (batch.length === 0) return;
     let text = "";
     for (const e of batch) text += JSON.stringify(e.record) + "\n";
-    if (!this.out.write(text)) {
+    const listener = this.listener;
+    if (!this.out.write(text, listener ? (err) => !err && listener(batch) : undefined)) {
       await new Promise<void>((resolve, reject) => {
         const onDrain = () => { cleanup(); resolve(); };
         const onError = (err: Error) => { cleanup(); reject(err); };
