@@ -4,6 +4,7 @@
 // what the sink confirmed. Nothing here knows which API, which sink or which config file is in use: the
 // composition root (runtime.ts) gives it narrow options, the source's query limit among them.
 import type { State, StateBackend } from "../cursor/store.js";
+import { Checkpoints } from "../dedupe/checkpoints.js";
 import { DeliveryLedger, type Entry } from "../dedupe/ledger.js";
 import { CollectorError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
@@ -66,6 +67,8 @@ export interface WindowResult {
 interface Book {
   state: State;
   ledger: DeliveryLedger;
+  /** Records each sink confirmation (ack, 2xx, write) in the ledger as it arrives. */
+  checkpoints: Checkpoints;
 }
 
 type Fresh = { row: TraceRow; entry: Entry };
@@ -133,7 +136,8 @@ export class Collector {
 
   private open(): Book {
     const { state, seen } = this.deps.store.load();
-    return { state, ledger: new DeliveryLedger(this.deps.store, seen, this.options.dedupe) };
+    const ledger = new DeliveryLedger(this.deps.store, seen, this.options.dedupe);
+    return { state, ledger, checkpoints: new Checkpoints(ledger, this.deps.sink) };
   }
 
   /** Run one cycle. The caller holds the state lock. */
@@ -183,7 +187,13 @@ export class Collector {
     if (!rescan && cursor !== undefined && Date.parse(cursor) !== w.start.getTime()) {
       throw new CollectorError("internal", `window [${w.start.toISOString()}, ${w.end.toISOString()}) does not start at the cursor ${cursor}`);
     }
-    const r = await this.processWindow(w, rescan, book, opts.signal);
+    let r: WindowResult;
+    try {
+      r = await this.processWindow(w, rescan, book, opts.signal);
+    } catch (err) {
+      book.checkpoints.abandon();
+      throw err;
+    }
     this.metrics.windowDone(rescan ? "rescan" : "new");
     const span = { start: w.start.toISOString(), end: w.end.toISOString() };
     if (rescan) this.deps.logger.debug("re-scan window done", { ...span, new_records: r.records });
@@ -227,7 +237,8 @@ export class Collector {
     return fresh;
   }
 
-  private async processWindow(w: Window, rescan: boolean, { state, ledger }: Book, signal?: AbortSignal): Promise<WindowResult> {
+  private async processWindow(w: Window, rescan: boolean, book: Book, signal?: AbortSignal): Promise<WindowResult> {
+    const { state, ledger, checkpoints } = book;
     const { source, sink, mapper } = this.deps;
     const o = this.options;
     const details = new DetailPlan(o.details && !!source.readDetails, o.detailsMaxPerWindow, ledger);
@@ -254,13 +265,14 @@ export class Collector {
       const envelopes = fresh.map((f) => mapper.mapRow(f.row, w));
       // Nothing goes out before the previous page's identities are durable: a crash re-sends at most one page.
       await durable;
+      for (let i = 0; i < envelopes.length; i++) checkpoints.expect(envelopes[i]!, [fresh[i]!.entry]);
       await sink.send(envelopes);
       out.records += fresh.length;
       if (ledger.enabled) {
-        // Checkpoint the page: once the sink confirms it, its identities are journaled, so a crash or a
-        // failure later in this window never re-sends it.
+        // Each confirmation inside the page was recorded as it came, so a receiver failure later repeats only
+        // unconfirmed chunks; the flush confirms the rest, and the page's identities become durable.
         await sink.flush();
-        durable = ledger.record([...fresh.map((f) => f.entry), ...details.takeSettled(), ...dropped.splice(0)]);
+        durable = checkpoints.settle([...details.takeSettled(), ...dropped.splice(0)]);
       }
       this.metrics.recordsEmitted(fresh.length);
     }
@@ -268,21 +280,21 @@ export class Collector {
     await durable;
     if (grouped.size > 0) {
       const envelopes: Envelope[] = [];
-      const entries: Entry[] = [];
       for (const members of grouped.values()) {
-        envelopes.push(mapper.mapGroup(members.map((m) => m.row), w));
-        for (const m of members) entries.push(m.entry);
+        const e = mapper.mapGroup(members.map((m) => m.row), w);
+        envelopes.push(e);
+        checkpoints.expect(e, members.map((m) => m.entry));
       }
       await sink.send(envelopes);
       out.records += envelopes.length;
       this.metrics.recordsEmitted(envelopes.length);
       if (ledger.enabled) {
         await sink.flush();
-        await ledger.record([...entries, ...details.takeSettled(), ...dropped.splice(0)]);
+        await checkpoints.settle([...details.takeSettled(), ...dropped.splice(0)]);
       }
     }
 
-    if (details.rows.length > 0) out.records += await this.sendDetails(details.rows, w, ledger, signal);
+    if (details.rows.length > 0) out.records += await this.sendDetails(details.rows, w, book, signal);
     // Dropped rows no page carried (all of a last page dropped): nothing was sent for them.
     if (ledger.enabled && dropped.length > 0) await ledger.record(dropped.splice(0));
 
@@ -299,21 +311,21 @@ export class Collector {
     return out;
   }
 
-  private async sendDetails(rows: TraceRow[], w: Window, ledger: DeliveryLedger, signal?: AbortSignal): Promise<number> {
+  private async sendDetails(rows: TraceRow[], w: Window, { ledger, checkpoints }: Book, signal?: AbortSignal): Promise<number> {
     const { source, sink, mapper } = this.deps;
     let sent = 0;
     for (const row of rows) {
       const details = await source.readDetails!(row, signal);
       const envelopes = mapper.mapDetails(details, w).filter((e) => !ledger.deliveredId(e.id, e.time));
       if (envelopes.length > 0) {
+        for (const e of envelopes) checkpoints.expect(e, [{ id: e.id, time: e.time }]);
         await sink.send(envelopes);
         sent += envelopes.length;
         this.metrics.recordsEmitted(envelopes.length);
       }
       if (ledger.enabled) {
         if (envelopes.length > 0) await sink.flush();
-        const settled = ledger.settledMark(identity(row.traceId, row.recipient, row.status), Date.parse(row.received));
-        await ledger.record([...envelopes.map((e) => ({ id: e.id, time: e.time })), settled]);
+        await checkpoints.settle([ledger.settledMark(identity(row.traceId, row.recipient, row.status), Date.parse(row.received))]);
       }
     }
     return sent;

@@ -196,6 +196,8 @@ export class ForwardReceiver {
           handshake = undefined;
           continue;
         }
+        // A destroyed connection (a crash, a drop) stores nothing more, even what was already buffered.
+        if (socket.destroyed) break;
         this.onMessage(socket, msg);
       }
     } catch {

@@ -1,0 +1,109 @@
+// Issue 13.2: what each confirmation covers is journaled at once (per forward ack, per HTTP 2xx), so a receiver
+// that dies mid-stream makes the collector repeat at most the chunks that were never acknowledged — not the
+// acknowledged part of the API page. Measured here against a real receiver that crashes while handling a chunk it
+// has already stored (the worst case: that chunk must repeat), with in-sink reconnects off so the failure reaches
+// the collector and the window is read again. docs/sinks.md states the bound per sink.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../src/log/logger.js";
+import { createRuntime } from "../src/runtime.js";
+import { startSimulator, type Simulator } from "../src/sim/index.js";
+import { ForwardReceiver } from "./helpers/forward-receiver.js";
+import { compare, MIN, recordIds, simConfig, tempDir, truthIds } from "./helpers/harness.js";
+
+let sim: Simulator;
+const T0 = Date.UTC(2026, 10, 20, 6, 0, 0);
+const SPAN = 15 * MIN; // one window, one API page: the case where page checkpoints repeated the most
+const BATCH = 50;
+const quiet = createLogger({ level: "error", write: () => {} });
+
+beforeAll(async () => {
+  sim = await startSimulator({ seed: 31, ratePerHour: 1600, maxRecipients: 3 });
+});
+afterAll(async () => {
+  await sim?.close();
+});
+
+const truth = () => truthIds(sim.truth(new Date(T0), new Date(T0 + SPAN)));
+
+function runtime(dir: string, sink: Record<string, unknown>) {
+  const config = simConfig(sim, dir, {
+    start: new Date(T0).toISOString(),
+    max_windows_per_run: 10,
+    page_size: 5000,
+    request_budget: { limit: 100000, window_seconds: 1 },
+    retry: { count: 0 }, // no in-sink reconnects: the crash must fail the window
+    sink,
+  });
+  return createRuntime(config, { logger: quiet, caPem: sim.ca, clock: () => T0 + SPAN });
+}
+
+/** How many deliveries were repeats (a record received n times counts n − 1). */
+function repeats(ids: string[]): number {
+  return ids.length - new Set(ids).size;
+}
+
+describe("per-chunk checkpoints: a receiver crash repeats only unacknowledged chunks", () => {
+  it("forward: the receiver dies while storing chunk 7 → at most that chunk is sent twice", async () => {
+    expect(truth().length).toBeGreaterThan(BATCH * 10);
+    const r = await ForwardReceiver.start();
+    const dir = tempDir();
+    const rt = runtime(dir, { type: "forward", forward: { port: r.port, ack_timeout: 2, batch_size: BATCH, event_mode: "Forward" } });
+    try {
+      r.crashAfter(6);
+      await expect(rt.collector.runCycle()).rejects.toThrow(/forward receiver/);
+      expect(r.crashes).toBe(1);
+      await r.reopen();
+      const res = await rt.collector.runCycle();
+      expect(res.cursor).toBe(new Date(T0 + SPAN).toISOString());
+    } finally {
+      await rt.close();
+      await r.close();
+    }
+    const got = recordIds(r.records);
+    const c = compare(truth(), got);
+    expect({ lost: c.lost, extra: c.extra }).toEqual({ lost: 0, extra: 0 });
+    // Measured bound: the one chunk stored but never acknowledged (page checkpoints repeated all 7 chunks).
+    expect(repeats(got)).toBeGreaterThan(0);
+    expect(repeats(got)).toBeLessThanOrEqual(BATCH);
+  });
+
+  it("http: the receiver dies while storing batch 7 → at most that batch is sent twice", async () => {
+    const stored: string[] = [];
+    let batches = 0;
+    let down = false;
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString("utf8")));
+      req.on("end", () => {
+        if (down) return res.socket?.destroy();
+        const records = JSON.parse(body) as Array<Record<string, unknown>>;
+        stored.push(...recordIds(records));
+        // The 7th batch is stored, then the receiver dies before answering.
+        if (++batches === 7) {
+          down = true;
+          return res.socket?.destroy();
+        }
+        res.writeHead(201).end();
+      });
+    };
+    const server: Server = createServer(handler);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    const port = (server.address() as { port: number }).port;
+    const dir = tempDir();
+    const rt = runtime(dir, { type: "http", http: { url: `http://127.0.0.1:${port}/o365.message_trace`, format: "json", batch_size: BATCH } });
+    try {
+      await expect(rt.collector.runCycle()).rejects.toThrow();
+      down = false;
+      const res = await rt.collector.runCycle();
+      expect(res.cursor).toBe(new Date(T0 + SPAN).toISOString());
+    } finally {
+      await rt.close();
+      await new Promise((r) => server.close(r));
+    }
+    const c = compare(truth(), stored);
+    expect({ lost: c.lost, extra: c.extra }).toEqual({ lost: 0, extra: 0 });
+    expect(repeats(stored)).toBeGreaterThan(0);
+    expect(repeats(stored)).toBeLessThanOrEqual(BATCH);
+  });
+});
