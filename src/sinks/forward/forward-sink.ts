@@ -81,7 +81,7 @@ export class ForwardSink implements Sink {
 
   async send(batch: Envelope[]): Promise<void> {
     if (batch.length === 0) return;
-    this.outbox.push(...batch);
+    for (const e of batch) this.outbox.push(e);
     await this.drive(() => true);
     // Bound memory when the receiver is slower than the source: wait until most of the backlog is acked.
     if (this.inflight > this.c.batch_size * 4) await this.drive(() => this.inflight <= this.c.batch_size);
