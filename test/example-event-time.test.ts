@@ -51,7 +51,8 @@ function fluentBitProblems(file: string, text = readFileSync(file, "utf8")): str
   const parsersFile = sections.find((s) => s.name === "SERVICE")?.props.parsers_file;
   const parserSections = [...sections, ...(parsersFile ? parseFluentBitClassic(readFileSync(join(dirname(file), parsersFile), "utf8")) : [])].filter((s) => s.name === "PARSER");
   const parser = (name: string | undefined) => parserSections.find((p) => p.props.name === name)?.props;
-  const timeParser = (p: Record<string, string> | undefined, key: string) => !!p && p.time_key === key && !!p.time_format && readsSample(p.time_format);
+  const timeParser = (p: Record<string, string> | undefined, key: string) =>
+    !!p && p.time_key === key && !!p.time_format && readsSample(p.time_format);
   const problems: string[] = [];
   for (const input of sections.filter((s) => s.name === "INPUT")) {
     const type = input.props.name?.toLowerCase();

@@ -7,7 +7,7 @@ import { CollectorError, describeError } from "../src/errors.js";
 import { silentLogger } from "../src/log/logger.js";
 import { decodeServerMessages } from "../src/sinks/forward/exact-bytes.js";
 import { ForwardSink } from "../src/sinks/forward/forward-sink.js";
-import { forwardSinkSchema } from "../src/config/schema.js";
+import { forwardSinkSchema } from "../src/sinks/forward/options.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
 import type { Envelope } from "../src/types.js";
 import { ForwardReceiver, type ReceiverStartOptions } from "./helpers/forward-receiver.js";

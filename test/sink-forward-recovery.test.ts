@@ -7,7 +7,7 @@ import { createLogger, silentLogger } from "../src/log/logger.js";
 import type { RetryPolicy } from "../src/net/retry.js";
 import { createRuntime } from "../src/runtime.js";
 import { ForwardSink } from "../src/sinks/forward/forward-sink.js";
-import { forwardSinkSchema } from "../src/config/schema.js";
+import { forwardSinkSchema } from "../src/sinks/forward/options.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
 import type { Envelope } from "../src/types.js";
 import { ForwardReceiver } from "./helpers/forward-receiver.js";

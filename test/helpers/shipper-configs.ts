@@ -29,7 +29,8 @@ export function parseFluentBitClassic(text: string): FbSection[] {
 
 /** Fluent Bit YAML: the same shape as classic (inputs/filters/parsers as sections), keys lower-cased. */
 export function parseFluentBitYaml(text: string): FbSection[] {
-  const doc = parseYaml(text) as { pipeline?: { inputs?: object[]; filters?: object[]; outputs?: object[] }; parsers?: object[]; service?: object };
+  type Doc = { pipeline?: { inputs?: object[]; filters?: object[]; outputs?: object[] }; parsers?: object[]; service?: object };
+  const doc = parseYaml(text) as Doc;
   const lower = (o: object) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toLowerCase(), String(v)]));
   const section = (name: string) => (o: object) => ({ name, props: lower(o) });
   return [
