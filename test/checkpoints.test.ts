@@ -5,8 +5,12 @@
 // the collector and the window is read again. docs/sinks.md states the bound per sink.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StateStore } from "../src/cursor/store.js";
+import { Checkpoints } from "../src/dedupe/checkpoints.js";
+import { DeliveryLedger } from "../src/dedupe/ledger.js";
 import { createLogger } from "../src/log/logger.js";
 import { createRuntime } from "../src/runtime.js";
+import type { ConfirmListener, Envelope, Sink } from "../src/types.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
 import { ForwardReceiver } from "./helpers/forward-receiver.js";
 import { compare, MIN, recordIds, simConfig, tempDir, truthIds } from "./helpers/harness.js";
@@ -105,5 +109,45 @@ describe("per-chunk checkpoints: a receiver crash repeats only unacknowledged ch
     expect({ lost: c.lost, extra: c.extra }).toEqual({ lost: 0, extra: 0 });
     expect(repeats(stored)).toBeGreaterThan(0);
     expect(repeats(stored)).toBeLessThanOrEqual(BATCH);
+  });
+});
+
+describe("Checkpoints (real journal and state file)", () => {
+  function setup() {
+    const store = new StateStore(tempDir() + "/state", "tenant", "graph");
+    const { seen } = store.load();
+    const ledger = new DeliveryLedger(store, seen, true);
+    let listener: ConfirmListener | undefined;
+    const sink: Sink = { name: "test", send: async () => {}, flush: async () => {}, close: async () => {}, onConfirm: (l) => (listener = l) };
+    const env = (i: number): Envelope => ({ id: `id-${i}`, time: T0 + i, record: {} });
+    return { store, ledger, sink, env, confirm: (e: Envelope[]) => listener!(e), reload: () => store.load().seen };
+  }
+
+  it("a confirmation is journaled at once; after abandon, late confirmations record nothing", async () => {
+    const { ledger, sink, env, confirm, reload } = setup();
+    const cp = new Checkpoints(ledger, sink);
+    const [a, b, c] = [env(1), env(2), env(3)];
+    for (const e of [a, b, c]) cp.expect(e, [ledger.entry(e.id, e.time)]);
+    confirm([a]);
+    // Journaled before any flush: a fresh load (a restart) knows it.
+    expect(reload().has("id-1", T0 + 1)).toBe(true);
+    expect(reload().has("id-2", T0 + 2)).toBe(false);
+    cp.abandon();
+    confirm([b]);
+    expect(reload().has("id-2", T0 + 2)).toBe(false);
+    await cp.settle();
+    expect(reload().has("id-3", T0 + 3)).toBe(false);
+  });
+
+  it("a sink that reports nothing is checkpointed at settle (after its flush), with the extra entries", async () => {
+    const { ledger, env, reload } = setup();
+    const silent: Sink = { name: "silent", send: async () => {}, flush: async () => {}, close: async () => {} };
+    const cp = new Checkpoints(ledger, silent);
+    const a = env(1);
+    cp.expect(a, [ledger.entry(a.id, a.time)]);
+    expect(reload().has("id-1", T0 + 1)).toBe(false);
+    await cp.settle([ledger.settledMark("id-1", T0 + 1)]);
+    expect(reload().has("id-1", T0 + 1)).toBe(true);
+    expect(ledger.detailsSettled("id-1", T0 + 1)).toBe(true);
   });
 });
