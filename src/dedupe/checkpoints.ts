@@ -28,6 +28,7 @@ export class Checkpoints {
   /**
    * After a flush resolved (everything sent is confirmed): record what is left — all of it for a sink without
    * confirmation reports — plus `extra` entries settled by this step. Resolves when all of it is durable.
+   * Throws at once (like the ledger) when a journal line could not be written, here or in an earlier callback.
    */
   settle(extra: Entry[] = []): Promise<void> {
     const rest = [...this.awaiting.values()].flat();
@@ -36,7 +37,7 @@ export class Checkpoints {
     if (this.failure !== undefined) {
       const err = this.failure;
       this.failure = undefined;
-      return Promise.reject(err);
+      throw err;
     }
     return this.durable;
   }
