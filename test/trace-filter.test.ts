@@ -9,6 +9,7 @@ import { startSimulator, type GraphTraceItem, type Simulator } from "../src/sim/
 import { checkTraceFilter, graphFilterClauses, matchesFilter, odataString, rwsFilterClauses, type TraceFilter } from "../src/sources/trace-filter.js";
 import type { TraceRow, Window } from "../src/types.js";
 import { HOUR, simConfig, tempDir } from "./helpers/harness.js";
+import type { LazySource } from "../src/lazy.js";
 
 const INJECTED = "mallory@contoso.com' or senderAddress ne 'x";
 
@@ -70,7 +71,9 @@ describe("against the simulator, both APIs", () => {
     const side = open(simConfig(sim, tempDir(), { source }), { source: true }, { logger, caPem: sim.ca, beforeRequest: async () => {} });
     const rows: TraceRow[] = [];
     try {
-      urls.push(decodeURIComponent((side.source as unknown as { windowUrl(w: Window, f: TraceFilter): string }).windowUrl(W, filter)));
+      // A source loaded on demand (src/lazy.ts) hands out its reader with `loaded()`.
+      const reader = "loaded" in side.source ? await (side.source as LazySource).loaded() : side.source;
+      urls.push(decodeURIComponent((reader as unknown as { windowUrl(w: Window, f: TraceFilter): string }).windowUrl(W, filter)));
       for await (const page of side.source.readWindow(W, undefined, filter)) {
         for (const r of page) if (Date.parse(r.received) >= T0 && Date.parse(r.received) < W.end.getTime()) rows.push(r);
       }

@@ -5,14 +5,14 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { ConfidentialClientApplication, CryptoProvider, type ICachePlugin, type TokenCacheContext } from "@azure/msal-node";
+import type { ConfidentialClientApplication, Configuration, ICachePlugin, TokenCacheContext } from "@azure/msal-node";
 import type { Config } from "../config/schema.js";
 import { ensurePrivateDir, writeFileAtomic } from "../cursor/atomic.js";
 import { CollectorError } from "../errors.js";
 import { registerSecret } from "../log/redact.js";
 import { sourceDescriptor } from "../sources/registry.js";
 import { classifyAuthError } from "./errors.js";
-import { clientCredential, msalBaseConfig, type AuthDeps, type TokenProvider } from "./provider.js";
+import { clientCredential, loadMsal, msalBaseConfig, type AuthDeps, type TokenProvider } from "./provider.js";
 
 function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]/g, "_");
@@ -53,7 +53,8 @@ interface Pending {
 
 export class AuthCodeProvider implements TokenProvider {
   readonly method = "auth_code";
-  private readonly app: ConfidentialClientApplication;
+  private readonly msalConfig: Configuration;
+  private appPromise?: Promise<ConfidentialClientApplication>;
   private readonly files: { cache: string; pending: string };
 
   constructor(
@@ -68,16 +69,21 @@ export class AuthCodeProvider implements TokenProvider {
     const asMethod = { ...config, auth: { ...config.auth, method: config.auth.client_secret ? "client_secret" : "certificate" } } as Config;
     const base = msalBaseConfig(config, deps);
     this.files = authCodeFiles(config);
-    this.app = new ConfidentialClientApplication({
+    this.msalConfig = {
       ...base,
       auth: { ...base.auth, ...clientCredential(asMethod, deps.env ?? process.env) },
       cache: { cachePlugin: new FileCachePlugin(this.files.cache) },
-    });
+    };
+  }
+
+  /** msal, loaded and built at first use (cold start: see provider.ts). */
+  private app(): Promise<ConfidentialClientApplication> {
+    return (this.appPromise ??= loadMsal().then((m) => new m.ConfidentialClientApplication(this.msalConfig)));
   }
 
   /** Step 1: the URL an administrator opens to sign in and consent. PKCE verifier and state are kept (0600) for step 2. */
   async loginUrl(): Promise<string> {
-    const { verifier, challenge } = await new CryptoProvider().generatePkceCodes();
+    const { verifier, challenge } = await new (await loadMsal()).CryptoProvider().generatePkceCodes();
     const pending: Pending = {
       state: randomBytes(16).toString("hex"),
       verifier,
@@ -85,7 +91,7 @@ export class AuthCodeProvider implements TokenProvider {
       scope: authCodeScope(this.config),
       created: new Date().toISOString(),
     };
-    const url = await this.app.getAuthCodeUrl({
+    const url = await (await this.app()).getAuthCodeUrl({
       scopes: [pending.scope, "offline_access"],
       redirectUri: pending.redirect_uri,
       codeChallenge: challenge,
@@ -118,7 +124,7 @@ export class AuthCodeProvider implements TokenProvider {
     if (!code) throw new CollectorError("config", "no authorization code given", { hint: "pass the `code` value from the redirect URL, or the whole URL in quotes" });
     registerSecret(code);
     try {
-      const res = await this.app.acquireTokenByCode({
+      const res = await (await this.app()).acquireTokenByCode({
         code,
         scopes: [pending.scope],
         redirectUri: pending.redirect_uri,
@@ -134,7 +140,8 @@ export class AuthCodeProvider implements TokenProvider {
   }
 
   async getToken(scope: string, opts: { force?: boolean } = {}): Promise<string> {
-    const accounts = await this.app.getTokenCache().getAllAccounts();
+    const app = await this.app();
+    const accounts = await app.getTokenCache().getAllAccounts();
     const account = accounts[0];
     if (!account) {
       throw new CollectorError("auth", "no one has signed in for auth_code yet (no stored refresh token)", {
@@ -143,7 +150,7 @@ export class AuthCodeProvider implements TokenProvider {
     }
     try {
       // forceRefresh redeems the refresh token (Entra rotates it; the plugin persists the new one).
-      const res = await this.app.acquireTokenSilent({ account, scopes: [scope], forceRefresh: !!opts.force });
+      const res = await app.acquireTokenSilent({ account, scopes: [scope], forceRefresh: !!opts.force });
       if (!res?.accessToken) throw new CollectorError("auth", "the login endpoint returned no access token", {});
       registerSecret(res.accessToken);
       return res.accessToken;

@@ -1,30 +1,33 @@
 // Managed identity (Azure VM / App Service / Functions / Arc…) through msal-node's ManagedIdentityApplication:
 // no secret at all; msal finds the platform's token endpoint from the environment (IDENTITY_ENDPOINT +
 // IDENTITY_HEADER on App Service, IMDS on VMs). Our network client carries the proxy/CA settings.
-import { ManagedIdentityApplication } from "@azure/msal-node";
+import type { ManagedIdentityApplication, ManagedIdentityConfiguration } from "@azure/msal-node";
 import type { Config } from "../config/schema.js";
 import { CollectorError } from "../errors.js";
 import { registerSecret } from "../log/redact.js";
 import { classifyAuthError } from "./errors.js";
-import { msalSystemOptions, type AuthDeps, type TokenProvider } from "./provider.js";
+import { loadMsal, msalSystemOptions, type AuthDeps, type TokenProvider } from "./provider.js";
 
 export class ManagedIdentityProvider implements TokenProvider {
   readonly method = "managed_identity";
-  private readonly app: ManagedIdentityApplication;
+  private readonly msalConfig: ManagedIdentityConfiguration;
+  private app?: Promise<ManagedIdentityApplication>;
 
   constructor(config: Config, deps: AuthDeps) {
     const id = config.auth.managed_identity_client_id;
-    this.app = new ManagedIdentityApplication({
+    this.msalConfig = {
       ...(id ? { managedIdentityIdParams: { userAssignedClientId: id } } : {}),
       system: msalSystemOptions(config, deps),
-    });
+    };
   }
 
   async getToken(scope: string, opts: { force?: boolean } = {}): Promise<string> {
     // Managed identity speaks v1 "resource", not v2 scopes.
     const resource = scope.replace(/\/\.default$/i, "");
     try {
-      const res = await this.app.acquireToken({ resource, forceRefresh: !!opts.force });
+      // msal is loaded at the first token (cold start: see provider.ts); a failure to build it is classified below.
+      this.app ??= loadMsal().then((m) => new m.ManagedIdentityApplication(this.msalConfig));
+      const res = await (await this.app).acquireToken({ resource, forceRefresh: !!opts.force });
       if (!res?.accessToken) throw new CollectorError("auth", "the managed identity endpoint returned no access token", {});
       registerSecret(res.accessToken);
       return res.accessToken;

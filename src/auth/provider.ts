@@ -2,7 +2,9 @@
 // `force` skips the cache after a 401 (token revoked or expired mid-paging). Methods are listed in ./registry.ts.
 import { readFileSync, existsSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
-import { ConfidentialClientApplication, type Configuration, LogLevel, type NodeSystemOptions } from "@azure/msal-node";
+// msal-node is about 120 modules and ~100 ms of CPU to load: it is imported at the first token request, so a
+// `once` with nothing due never loads it (docs/performance.md, cold start). Types only here.
+import type { ConfidentialClientApplication, Configuration, LogLevel, NodeSystemOptions } from "@azure/msal-node";
 import type { Dispatcher } from "undici";
 import type { Config } from "../config/schema.js";
 import { CollectorError } from "../errors.js";
@@ -27,6 +29,12 @@ export interface AuthDeps {
   env?: NodeJS.ProcessEnv;
 }
 
+/** msal's `LogLevel.Warning` (a numeric enum), without loading msal to read it. */
+const MSAL_WARNING = 1 as LogLevel;
+
+/** msal-node, loaded once on first use. */
+export const loadMsal = (): Promise<typeof import("@azure/msal-node")> => import("@azure/msal-node");
+
 const MICROSOFT_LOGIN_HOSTS = new Set(["login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn", "login.microsoft.com"]);
 
 /** Network (our undici dispatcher: proxy, CA) and logging (debug, no PII) for every msal application. */
@@ -34,7 +42,7 @@ export function msalSystemOptions(config: Config, deps: AuthDeps): NodeSystemOpt
   return {
     networkClient: new UndiciNetworkClient(deps.dispatcher, config.http.timeout * 1000 || 60_000),
     loggerOptions: {
-      logLevel: LogLevel.Warning,
+      logLevel: MSAL_WARNING,
       piiLoggingEnabled: false,
       loggerCallback: (_level, message) => deps.logger.debug("msal", { detail: message }),
     },
@@ -117,19 +125,22 @@ export function clientCredential(config: Config, env: NodeJS.ProcessEnv): Pick<C
 
 export class ConfidentialClientProvider implements TokenProvider {
   readonly method: string;
-  private readonly app: ConfidentialClientApplication;
   private readonly authority: string;
+  private readonly msalConfig: Configuration;
+  private app?: Promise<ConfidentialClientApplication>;
 
   constructor(config: Config, private readonly deps: AuthDeps) {
     this.method = config.auth.method;
     const base = msalBaseConfig(config, deps);
     this.authority = base.auth.authority!;
-    this.app = new ConfidentialClientApplication({ ...base, auth: { ...base.auth, ...clientCredential(config, deps.env ?? process.env) } });
+    // Credentials are checked here (a config error fails at start); msal itself is built at the first token.
+    this.msalConfig = { ...base, auth: { ...base.auth, ...clientCredential(config, deps.env ?? process.env) } };
   }
 
   async getToken(scope: string, opts: { force?: boolean } = {}): Promise<string> {
     try {
-      const res = await this.app.acquireTokenByClientCredential({ scopes: [scope], skipCache: !!opts.force });
+      this.app ??= loadMsal().then((m) => new m.ConfidentialClientApplication(this.msalConfig));
+      const res = await (await this.app).acquireTokenByClientCredential({ scopes: [scope], skipCache: !!opts.force });
       if (!res?.accessToken) throw new CollectorError("auth", "the login endpoint returned no access token", {});
       registerSecret(res.accessToken);
       return res.accessToken;

@@ -3,7 +3,8 @@
 import { z } from "zod";
 import { CLOUDS } from "../../config/clouds.js";
 import { apiOptions, type SourceDescriptor } from "../descriptor.js";
-import { RwsSource } from "./rws-source.js";
+import { lazySource } from "../../lazy.js";
+import { RWS_WINDOW_SELECTION } from "./window-selection.js";
 
 export const RWS_PERMISSION = "ReportingWebService.Read.All";
 
@@ -34,11 +35,13 @@ export const rwsSource: SourceDescriptor<z.infer<typeof rwsOptionsSchema>> = {
   endpoint: (config) => config.endpoints.rws ?? CLOUDS[config.cloud].rws,
   tokenResource: (config) => CLOUDS[config.cloud].rwsResource,
   // No page size: the report pages itself (2000 rows), and OData $top would cap the whole result.
-  create: (ctx) =>
-    new RwsSource({
-      ...apiOptions(ctx),
-      rwsBase: ctx.endpoint.base,
-      resource: ctx.endpoint.resource,
-      format: ctx.options.format,
-    }),
+  // The reader and its XML parser (fast-xml-parser) load only when this source is configured.
+  create: (ctx) => {
+    new URL(ctx.endpoint.base); // a bad endpoint fails at start, not at the first window
+    const opts = { ...apiOptions(ctx), rwsBase: ctx.endpoint.base, resource: ctx.endpoint.resource, format: ctx.options.format };
+    return lazySource("rws", async () => new (await import("./rws-source.js")).RwsSource(opts), {
+      details: false,
+      windowSelection: RWS_WINDOW_SELECTION,
+    });
+  },
 };

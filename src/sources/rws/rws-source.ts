@@ -2,6 +2,7 @@
 // StartDate/EndDate, Atom XML or JSON, following the next link until there is none. Each page is fetched
 // and parsed inside the retry loop, so a sign-in page or a cut-off body fails (and retries) the page as a
 // whole: a page is yielded complete or not at all, and the collector moves the cursor only after the window.
+import { RWS_WINDOW_SELECTION } from "./window-selection.js";
 import { CollectorError } from "../../errors.js";
 import type { HttpResponse } from "../../net/request.js";
 import type { Source, TraceFilter, TraceRow, Window, WindowSelection } from "../../types.js";
@@ -74,13 +75,6 @@ export function parseRwsBody(res: HttpResponse, pageUrl: string): RwsPage {
   return head.startsWith("{") ? parseRwsJson(res.body, pageUrl) : parseAtom(res.body, pageUrl);
 }
 
-/**
- * Microsoft ties the report's StartDate/EndDate to a message's first and last processing steps, not to
- * Received (docs §5): a window's answer can hold rows received before it (still being processed) and lack
- * rows received at its end (processed after it). Every row is kept; dedupe removes the overlap. Identities are
- * remembered this much longer, so a row that two windows return hours apart is still recognised.
- */
-export const RWS_WINDOW_SELECTION: WindowSelection = { by: "processing", slackMinutes: 360 };
 
 export class RwsSource implements Source {
   readonly kind = "rws" as const;

@@ -1,0 +1,76 @@
+// Issue 19: the cold start of `once` (the exec input runs it every few minutes, for ever) loads only what the
+// configured components need. Real subprocesses, with a loader hook that lists every module they load.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSimulator, type Simulator } from "../src/sim/index.js";
+import { HOUR, parseNdjson, runCli, simConfigInput, tempDir, writeConfig } from "./helpers/harness.js";
+
+const TRACKER = fileURLToPath(new URL("./fixtures/module-log.mjs", import.meta.url));
+let sim: Simulator;
+const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
+
+beforeAll(async () => {
+  sim = await startSimulator({ seed: 19, ratePerHour: 40 });
+});
+afterAll(async () => {
+  await sim?.close();
+});
+
+/** Run the CLI under the tracker: its result and the packages (node_modules names) it loaded. */
+async function runTracked(args: string[], dir: string, now: number) {
+  const log = join(dir, `modules-${Math.random().toString(36).slice(2)}.log`);
+  const r = await runCli(args, { env: { O365MT_NOW: new Date(now).toISOString(), MODULE_LOG: log, NODE_OPTIONS: `--import=${TRACKER}` } });
+  let urls: string[] = [];
+  try {
+    urls = readFileSync(log, "utf8").split("\n").filter(Boolean);
+  } catch {
+    /* nothing loaded through the hook */
+  }
+  const packages = new Set(urls.map((u) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1]).filter((p): p is string => !!p));
+  return { ...r, packages };
+}
+
+describe("cold start: once loads only what it needs", () => {
+  it("nothing due, graph + stdout: no msal (no token needed), no forward client, no XML parser", async () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, simConfigInput(sim, dir, { start: new Date(T0).toISOString(), window: 60, log: { level: "info" } }));
+    // The cursor sits at T0 + 1 h; at T0 + 1 h 30 min the next hour is not complete: nothing is due.
+    const first = await runTracked(["once", "--config", file], dir, T0 + HOUR);
+    expect(first.code).toBe(0);
+    expect(parseNdjson(first.stdout).length).toBeGreaterThan(0);
+    expect(first.packages.has("@azure/msal-node")).toBe(true); // the tracker sees msal when a token is needed
+    const idle = await runTracked(["once", "--config", file], dir, T0 + HOUR + 30 * 60_000);
+    expect(idle.stderr).toMatch(/"msg":"cycle done","windows":0/);
+    expect(idle.code).toBe(0);
+    expect(idle.stdout).toBe("");
+    expect(idle.packages.has("zod")).toBe(true); // the config is validated
+    for (const p of ["@azure/msal-node", "@azure/msal-common", "@fluent-org/logger", "fast-xml-parser", "prom-client"]) {
+      expect(idle.packages.has(p), p).toBe(false);
+    }
+  });
+
+  it("rws (XML) loads its parser on demand and delivers", async () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, simConfigInput(sim, dir, { start: new Date(T0).toISOString(), window: 60, source: "rws", format: "xml" }));
+    const r = await runTracked(["once", "--config", file], dir, T0 + HOUR);
+    expect(r.stderr).not.toMatch(/"level":"error"/);
+    expect(r.code).toBe(0);
+    expect(parseNdjson(r.stdout).length).toBeGreaterThan(0);
+    expect(r.packages.has("fast-xml-parser")).toBe(true);
+    expect(r.packages.has("@fluent-org/logger")).toBe(false);
+  });
+
+  it("a forward sink's bad TLS file still fails at start, even with nothing due", async () => {
+    const dir = tempDir();
+    const input = simConfigInput(sim, dir, {
+      start: new Date(T0).toISOString(),
+      window: 60,
+      sink: { type: "forward", forward: { host: "127.0.0.1", port: 1, tls: { enabled: true, ca_file: join(dir, "missing-ca.pem") } } },
+    });
+    const r = await runCli(["once", "--config", writeConfig(dir, input)], { env: { O365MT_NOW: new Date(T0 + 30 * 60_000).toISOString() } });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/missing-ca\.pem/);
+  });
+});
