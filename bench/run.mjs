@@ -2,7 +2,8 @@
 // (separate process), side by side with a minimal undici + JSON.parse loop over the same pages.
 // Flags: --records N (default 1 000 000) · --quick (100 000) · --only a,b · --profile (CPU profiles of the
 // collector cases into bench/profiles/) · --throttle LIMIT/WINSEC (default 10/6) · --throttle-records N ·
-// --cold-runs N (default 7) · --node-args "…" (extra node flags for the collector cases, e.g. V8 heap sizes) · --out FILE (default bench/results.json).
+// --cold-runs N (default 7) · --node-args=… (extra node flags for the collector cases, e.g. V8 heap sizes) ·
+// --out FILE (default bench/results.json).
 // Every case reports records per CPU-second next to the wall-clock rate: the wall clock depends on how the
 // two cores are shared with the simulator (and anything else running), CPU time far less. The targets of
 // issue 19 are printed below the table, each next to the measured figure.
@@ -224,7 +225,7 @@ function printTargets(rs) {
   const find = (prefix) => rs.find((r) => !r.pending && r.case.startsWith(prefix));
   const base = find("baseline"), out = find("collector once, stdout → "), small = find("collector once, stdout, first");
   const fwd = find("collector once, forward"), cold = find("once, nothing due");
-  const per = (a, b) => (a && b && a.recordsPerCpuSecond && b.recordsPerCpuSecond ? a.recordsPerCpuSecond / b.recordsPerCpuSecond : undefined);
+  const per = (a, b) => (a?.recordsPerCpuSecond && b?.recordsPerCpuSecond ? a.recordsPerCpuSecond / b.recordsPerCpuSecond : undefined);
   const f = (n, d = 0) => (n === undefined || Number.isNaN(n) ? "not run" : n.toFixed(d));
   const t = [
     ["peak RSS, stdout, whole day in one window", out ? `${f(out.peakRssMB)} MB` : "not run", "≤ 160 MB", out && out.peakRssMB <= 160],
