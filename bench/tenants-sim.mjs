@@ -14,6 +14,12 @@ const tenants = Array.from({ length: n }, (_, i) => ({
 const fleet = await startSimFleet(tenants);
 process.stdout.write(JSON.stringify({
   ca: fleet.ca,
-  tenants: fleet.sims.map((s, i) => ({ tenantId: s.tenantId, url: s.url, graphBase: s.graphBase, clientId: tenants[i].apps[0].clientId, clientSecret: tenants[i].apps[0].clientSecret })),
+  tenants: fleet.sims.map((s, i) => ({
+    tenantId: s.tenantId,
+    url: s.url,
+    graphBase: s.graphBase,
+    clientId: tenants[i].apps[0].clientId,
+    clientSecret: tenants[i].apps[0].clientSecret,
+  })),
 }) + "\n");
 process.on("SIGTERM", () => fleet.close().then(() => process.exit(0)));

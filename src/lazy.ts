@@ -11,11 +11,17 @@ function settle<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
+export interface LazySink extends Sink {
+  /** The implementation once loaded (tests that read a sink's own counters, e.g. forward acks). */
+  loaded(): Promise<Sink>;
+}
+
 /** A sink whose implementation is imported and built in the background; `name` is known at once. */
-export function lazySink(name: string, load: () => Promise<Sink>): Sink {
+export function lazySink(name: string, load: () => Promise<Sink>): LazySink {
   const impl = settle(load());
   return {
     name,
+    loaded: () => impl,
     send: async (batch) => (await impl).send(batch),
     flush: async () => (await impl).flush(),
     close: async () => (await impl).close(),

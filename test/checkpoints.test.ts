@@ -9,6 +9,7 @@ import { StateStore } from "../src/cursor/store.js";
 import { Checkpoints } from "../src/dedupe/checkpoints.js";
 import { DeliveryLedger } from "../src/dedupe/ledger.js";
 import { createLogger } from "../src/log/logger.js";
+import type { LazySink } from "../src/lazy.js";
 import { createRuntime } from "../src/runtime.js";
 import { ForwardSink } from "../src/sinks/forward/forward-sink.js";
 import type { ConfirmListener, Envelope, Sink } from "../src/types.js";
@@ -61,8 +62,9 @@ describe("per-chunk checkpoints: a receiver crash repeats only unacknowledged ch
       expect(r.crashes).toBe(1);
       // Stored by the receiver but never acknowledged as far as the sink knows: the stored chunk, plus any
       // whose ack was still unread when the connection closed.
-      expect(rt.sink).toBeInstanceOf(ForwardSink);
-      unacked = r.events.length - (rt.sink as ForwardSink).acked;
+      const forward = await (rt.sink as LazySink).loaded();
+      expect(forward).toBeInstanceOf(ForwardSink);
+      unacked = r.events.length - (forward as ForwardSink).acked;
       await r.reopen();
       const res = await rt.collector.runCycle();
       expect(res.cursor).toBe(new Date(T0 + SPAN).toISOString());

@@ -5,7 +5,7 @@
 import { RWS_WINDOW_SELECTION } from "./window-selection.js";
 import { CollectorError } from "../../errors.js";
 import type { HttpResponse } from "../../net/request.js";
-import type { Source, TraceFilter, TraceRow, Window, WindowSelection } from "../../types.js";
+import type { Source, TraceFilter, TraceRow, Window } from "../../types.js";
 import { ApiClient, type ApiClientOptions } from "../api-client.js";
 import { parseAtom } from "./atom.js";
 import { classifyRws, htmlPageError, isHtml } from "./classify.js";
