@@ -2,5 +2,10 @@
 // Thin launcher: the compiled CLI lives in dist/ (built by `npm ci` via the prepare script).
 import("../dist/cli/main.js").then((m) => m.main(process.argv.slice(2))).then(
   (code) => { process.exitCode = code; },
-  (err) => { process.stderr.write(`o365-message-trace: ${err && err.message ? err.message : err}\n`); process.exitCode = 1; },
+  // Last resort (a bug, or dist/ missing): still one JSON line off a terminal, like every other stderr line.
+  (err) => {
+    const msg = `internal error: ${err && err.message ? err.message : err}`;
+    process.stderr.write(process.stderr.isTTY ? `o365-message-trace: ${msg}\n` : JSON.stringify({ time: new Date().toISOString(), level: "error", msg }) + "\n");
+    process.exitCode = 1;
+  },
 );

@@ -13,7 +13,7 @@ import { describeError } from "../src/errors.js";
 import { createDispatcherFor, resolveEndpoints } from "../src/runtime.js";
 import { createTokenProvider } from "../src/auth/registry.js";
 import { authCodeFiles } from "../src/auth/auth-code.js";
-import { captureRuntime, compare, HOUR, recordIds, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
+import { captureRuntime, compare, HOUR, recordIds, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig, lastLogMessage } from "./helpers/harness.js";
 
 let sim: Simulator;
 const logger = createLogger({ level: "error", write: () => {} });
@@ -200,7 +200,7 @@ describe("authorization code flow: login-url, auth-code, rotation, auth-reset (s
     const env = { O365_CLIENT_SECRET: CODE_SECRET };
     const none = await runCli(["auth-code", "--config", file, "abc"], { env });
     expect(none.code).toBe(2);
-    expect(none.stderr).toMatch(/^o365-message-trace: config error: no sign-in is pending for this tenant — run `o365-message-trace login-url` first/);
+    expect(lastLogMessage(none.stderr)).toMatch(/^config error: no sign-in is pending for this tenant — run `o365-message-trace login-url` first/);
     await runCli(["login-url", "--config", file], { env });
     const bad = await runCli(["auth-code", "--config", file, "not-a-real-code"], { env });
     expect(bad.code).toBe(1);

@@ -5,7 +5,7 @@ import { startSimulator, type Simulator } from "../src/sim/index.js";
 import { diagnose } from "../src/cli/auth-test.js";
 import { createLogger } from "../src/log/logger.js";
 import { CollectorError, describeError } from "../src/errors.js";
-import { runCli, simConfig, simConfigInput, tempDir, writeConfig } from "./helpers/harness.js";
+import { runCli, simConfig, simConfigInput, tempDir, writeConfig, lastLogMessage } from "./helpers/harness.js";
 
 let sim: Simulator;
 const logger = createLogger({ level: "error", write: () => {} });
@@ -109,7 +109,7 @@ describe("auth-test command (subprocess)", () => {
     const r = await runCli(["auth-test", "--config", file], { env: { O365_CLIENT_SECRET: "Wrong~Secret~Value" } });
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toMatch(/^o365-message-trace: auth error: sign-in failed: the client secret is wrong \(AADSTS7000215\) — copy the secret/);
+    expect(lastLogMessage(r.stderr)).toMatch(/^auth error: sign-in failed: the client secret is wrong \(AADSTS7000215\) — copy the secret/);
     expect(r.stderr + r.stdout).not.toContain("Wrong~Secret~Value");
   });
 });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
-import { compare, HOUR, parseNdjson, recordIds, runCli, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
+import { compare, HOUR, parseNdjson, recordIds, runCli, simConfigInput, tempDir, truthIds, writeConfig, logEntries, logMessages, lastLogMessage, type LogEntry } from "./helpers/harness.js";
 
 let sim: Simulator;
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
@@ -34,12 +34,16 @@ describe("backfill", () => {
     const truth = sim.truth(new Date(FROM), new Date(TO));
     expect(truth.length).toBeGreaterThan(500);
     expect(compare(truthIds(truth), recordIds(parseNdjson(r.stdout)))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
-    const progress = r.stderr.split("\n").filter((l) => l.includes("backfill ") && l.includes("% "));
-    expect(progress.map((l) => /backfill (\d+\.\d)%/.exec(l)![1])).toEqual(["25.0", "50.0", "75.0", "100.0"]);
-    expect(progress[0]).toMatch(/^o365-message-trace: backfill 25\.0% \d+ records, \d+s elapsed, ETA \d+s \(up to 2026-11-21T12:00:00\.000Z\)$/);
-    expect(progress[3]).toMatch(/100\.0% \d+ records, .* done/);
+    // Off a terminal, progress is a JSON line like every other stderr line (logEntries fails on any other).
+    const progress = logEntries(r.stderr).filter((e) => e.progress) as Array<LogEntry & { progress: Record<string, unknown> }>;
+    expect(progress.map((e) => e.progress.percent)).toEqual([25, 50, 75, 100]);
+    expect(progress[0]).toMatchObject({ msg: "backfill 25.0%", position: "up to 2026-11-21T12:00:00.000Z", progress: { windows_done: 1, windows_total: 4, done: false } });
+    expect(progress[0]!.progress.eta_s).toBeTypeOf("number");
+    expect(progress[0]!.progress.rate_per_s).toBeTypeOf("number");
+    expect(progress[3]!.progress).toMatchObject({ percent: 100, windows_done: 4, done: true, eta_s: 0 });
+    expect(progress.reduce((n, e) => Math.max(n, e.progress.records as number), 0)).toBe(truth.length);
     expect(r.stderr).not.toContain("\r"); // no redraw codes in a pipe
-    expect(r.stderr).toContain(`backfill of [${new Date(FROM).toISOString()}, ${new Date(TO).toISOString()}) complete, ${truth.length} record(s)`);
+    expect(logMessages(r.stderr)).toContain(`backfill of [${new Date(FROM).toISOString()}, ${new Date(TO).toISOString()}) complete, ${truth.length} record(s)`);
     const files = readdirSync(join(dir, "state"));
     expect(files.some((f) => f.endsWith(".graph.backfill.json"))).toBe(true);
     expect(files.some((f) => f.endsWith(".graph.state.json"))).toBe(false);
@@ -60,7 +64,7 @@ describe("backfill", () => {
     const first = await runCli(args, { env });
     sim.clearFaults();
     expect(first.code).toBe(1);
-    expect(first.stderr).toMatch(/^o365-message-trace: transient error: Graph .* answered HTTP 500/m);
+    expect(logMessages(first.stderr)).toMatch(/^transient error: Graph .* answered HTTP 500/m);
     expect(first.stderr).toMatch(/backfill 50\.0%/);
 
     const other = await runCli(["backfill", "--config", file, "--from", "40 hours ago", "--to", "now"], { env });
@@ -90,45 +94,13 @@ describe("backfill", () => {
     const { file } = setup();
     const old = await runCli(["backfill", "--config", file, "--from", "100 days ago"], { env });
     expect(old.code).toBe(2);
-    expect(old.stderr).toMatch(/^o365-message-trace: config error: --from .* is older than the 90 days of history the Graph API keeps — use --from "90 days ago" or later\n$/);
+    expect(logEntries(old.stderr)).toHaveLength(1);
+    expect(lastLogMessage(old.stderr)).toMatch(/^config error: --from .* is older than the 90 days of history the Graph API keeps — use --from "90 days ago" or later$/);
     const wide = await runCli(["backfill", "--config", file, "--from", "2 days ago", "--window", "20000"], { env });
     expect(wide.code).toBe(2);
     expect(wide.stderr).toMatch(/--window 20000 is not a whole number of minutes from 1 to 14400/);
     const none = await runCli(["backfill", "--config", file], { env });
     expect(none.stderr).toMatch(/backfill needs --from \(no unfinished backfill to resume\)/);
     expect(existsSync(file)).toBe(true);
-  });
-});
-
-describe("progress rendering", () => {
-  it("redraws one bar line with ETA on a terminal, and ends it with a newline", async () => {
-    const { Progress } = await import("../src/cli/progress.js");
-    let t = 0;
-    let out = "";
-    const p = new Progress({ total: 100, out: { isTTY: true, write: (s: string) => (out += s) }, now: () => t, label: "backfill" });
-    t = 10_000;
-    p.update(25, 40);
-    expect(out).toBe("\r\x1b[2K[########----------------------] backfill 25.0% 40 records, 10s elapsed, ETA 30s");
-    t = 40_000;
-    p.update(100, 60);
-    p.finish();
-    expect(out.endsWith("[##############################] backfill 100.0% 100 records, 40s elapsed, done\n")).toBe(true);
-  });
-
-  it("off a terminal, prints at most one line per interval (and always the last)", async () => {
-    const { Progress } = await import("../src/cli/progress.js");
-    let t = 0;
-    const lines: string[] = [];
-    const p = new Progress({ total: 4, done: 1, intervalMs: 10_000, out: { write: (s: string) => lines.push(s) }, now: () => t });
-    t = 1_000;
-    p.update(2, 5); // first line
-    t = 5_000;
-    p.update(3, 5); // within the interval: silent
-    t = 6_000;
-    p.update(4, 5); // the end: always
-    expect(lines).toEqual([
-      "o365-message-trace: 50.0% 5 records, 1s elapsed, ETA 2s\n",
-      "o365-message-trace: 100.0% 15 records, 6s elapsed, done\n",
-    ]);
   });
 });

@@ -9,7 +9,7 @@ import { graphSource } from "../src/sources/graph/index.js";
 import { validateConfig } from "../src/config/load.js";
 import { describeError } from "../src/errors.js";
 import { FIELDS, PREFIX } from "../src/schema/fields.js";
-import { compare, HOUR, MIN, parseNdjson, recordIds, runCli, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
+import { compare, HOUR, MIN, parseNdjson, recordIds, runCli, simConfigInput, tempDir, truthIds, writeConfig, lastLogMessage } from "./helpers/harness.js";
 
 let sim: Simulator;
 const NOW = Date.UTC(2026, 10, 22, 18, 0, 0);
@@ -60,7 +60,7 @@ describe("get-events", () => {
     const file = writeConfig(dir, simConfigInput(sim, dir));
     const bad = await runCli(["get-events", "--config", file, "--start", "yesterday-ish"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/^o365-message-trace: config error: --start "yesterday-ish" is not a time — use ISO 8601/);
+    expect(lastLogMessage(bad.stderr)).toMatch(/^config error: --start "yesterday-ish" is not a time — use ISO 8601/);
     const fmt = await runCli(["get-events", "--config", file, "--format", "xml"]);
     expect(fmt.code).toBe(2);
     expect(fmt.stderr.trim().split("\n")).toHaveLength(1);
@@ -121,7 +121,7 @@ describe("cloud resolution", () => {
     const file = writeConfig(dir, { ...base, cloud: "gcc-high", state_dir: join(dir, "s") });
     const r = await runCli(["auth-test", "--config", file]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^o365-message-trace: config error: source graph is not offered in cloud gcc-high/);
+    expect(lastLogMessage(r.stderr)).toMatch(/^config error: source graph is not offered in cloud gcc-high/);
   });
 });
 

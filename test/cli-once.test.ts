@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
 import { StateStore } from "../src/cursor/store.js";
-import { compare, HOUR, parseNdjson, recordIds, runCli, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
+import { compare, HOUR, parseNdjson, recordIds, runCli, simConfigInput, tempDir, truthIds, writeConfig, logEntries, lastLogMessage } from "./helpers/harness.js";
 
 let sim: Simulator;
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
@@ -63,9 +63,9 @@ describe("once (subprocess)", () => {
       const r = await runCli(["once", "--config", writeConfig(dir, bad, "bad.yaml")], { env });
       expect(r.code).toBe(1);
       expect(r.stdout).toBe("");
-      const lines = r.stderr.trim().split("\n").filter((l) => l.startsWith("o365-message-trace:"));
+      const lines = logEntries(r.stderr).filter((l) => l.level === "error");
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(message);
+      expect(lines[0]!.msg).toMatch(message);
       expect(snapshot(join(dir, "state"))).toEqual(before);
     });
   }
@@ -113,8 +113,8 @@ describe("once (subprocess)", () => {
       if ("tenant_id" in patch && patch.tenant_id === undefined) delete input.tenant_id;
       const r = await runCli(["once", "--config", writeConfig(dir, input)], { env });
       expect(r.code).toBe(2);
-      expect(r.stderr.trim().split("\n")).toHaveLength(1);
-      expect(r.stderr).toMatch(message);
+      expect(logEntries(r.stderr)).toHaveLength(1);
+      expect(lastLogMessage(r.stderr)).toMatch(message);
       expect(existsSync(join(dir, "state"))).toBe(false);
     });
   }

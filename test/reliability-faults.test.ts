@@ -9,7 +9,7 @@ import { daemonLoop } from "../src/cli/run.js";
 import { backoffMs } from "../src/net/retry.js";
 import { Rng } from "../src/sim/prng.js";
 import { startSimulator, type FaultSpec, type Simulator } from "../src/sim/index.js";
-import { captureRuntime, compare, HOUR, parseNdjson, recordIds, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
+import { captureRuntime, compare, HOUR, parseNdjson, recordIds, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig, lastLogMessage } from "./helpers/harness.js";
 import { captureLogger, findSecrets, MIN, readTree } from "./helpers/reliability.js";
 
 const T0 = Date.UTC(2026, 10, 21, 0, 0, 0);
@@ -191,8 +191,8 @@ describe("exec mode: `once` ends with one clear line", () => {
     const a = await runCli(["once", "--config", input(dir)], { env });
     sim.clearFaults();
     expect(a.code).toBe(1);
-    const last = a.stderr.trim().split("\n").pop()!;
-    expect(last).toMatch(/^o365-message-trace: permission error: .*service principal .* is not provisioned/);
+    const last = lastLogMessage(a.stderr);
+    expect(last).toMatch(/^permission error: .*service principal .* is not provisioned/);
     expect(a.stdout).toBe("");
     expect(new StateStore(join(dir, "state"), sim.tenantId, "graph").load().state.cursor).toBeUndefined();
     // 503 on every attempt: the retries run out, the line says what answered what.
@@ -200,7 +200,7 @@ describe("exec mode: `once` ends with one clear line", () => {
     const b = await runCli(["once", "--config", input(dir)], { env });
     sim.clearFaults();
     expect(b.code).toBe(1);
-    expect(b.stderr.trim().split("\n").pop()).toMatch(/^o365-message-trace: transient error: Graph .* answered HTTP 503/);
+    expect(lastLogMessage(b.stderr)).toMatch(/^transient error: Graph .* answered HTTP 503/);
     // Then a clean run delivers everything, none doubled.
     const c = await runCli(["once", "--config", input(dir, { retry: { count: 10, backoff: { initial: 0.01, max: 0.01, jitter: 0 } } })], { env });
     expect(c.code).toBe(0);

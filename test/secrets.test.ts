@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CollectorError, describeError } from "../src/errors.js";
 import { registerSecret, redact } from "../src/log/redact.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
-import { HOUR, runCli, simConfigInput, tempDir, writeConfig } from "./helpers/harness.js";
+import { HOUR, runCli, simConfigInput, tempDir, writeConfig, lastLogMessage } from "./helpers/harness.js";
 import { captureLogger, findSecrets, readTree } from "./helpers/reliability.js";
 
 const T0 = Date.UTC(2026, 10, 23, 0, 0, 0);
@@ -108,7 +108,7 @@ describe("TLS verification", () => {
     const strict = await runCli(["once", "--config", writeConfig(dir, input, "strict.yaml")], { env });
     expect(strict.code).toBe(1);
     expect(strict.stdout).toBe("");
-    expect(strict.stderr.trim().split("\n").pop()).toMatch(/^o365-message-trace: .*(certificate|self.signed|login endpoint)/i);
+    expect(lastLogMessage(strict.stderr)).toMatch(/^.*(certificate|self.signed|login endpoint)/i);
     (input.http as Record<string, unknown>).insecure = true;
     const loose = await runCli(["once", "--config", writeConfig(dir, input, "insecure.yaml")], { env });
     expect(loose.code, loose.stderr).toBe(0);

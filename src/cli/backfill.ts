@@ -1,6 +1,7 @@
 // `backfill`: pull a historical span into the configured sink, window by window (each ≤ the API's 10-day
 // query limit), through the same Collector as `once` (dedupe, journal, commit after the sink confirms),
 // but on its own state file and lock, so it can run beside the live collector and resume after a stop.
+import { processLogger } from "../log/logger.js";
 import type { Config } from "../config/schema.js";
 import type { StateStore, State } from "../cursor/store.js";
 import { SeenSet } from "../dedupe/seen.js";
@@ -9,7 +10,7 @@ import { open, type Runtime } from "../runtime.js";
 import { sourceDescriptor, sourceDescriptors } from "../sources/registry.js";
 import { clampToPresent, parseTime } from "../window/time.js";
 import { defineCommand } from "./command.js";
-import { clockFromEnv, EXIT_FAILURE, EXIT_OK, printError, requireConfigPath, setup } from "./common.js";
+import { answerLogger, clockFromEnv, EXIT_FAILURE, EXIT_OK, printError, requireConfigPath, setup } from "./common.js";
 import { Progress } from "./progress.js";
 
 export const backfillHelp = () => `Usage: o365-message-trace backfill --config FILE --from TIME [--to TIME] [--window MINUTES] [--restart]
@@ -169,7 +170,7 @@ export const command = defineCommand({
   async run(values) {
     const ac = new AbortController();
     const onSignal = (sig: string) => {
-      process.stderr.write(`\no365-message-trace: ${sig} received, stopping; run the same command again to resume\n`);
+      processLogger().warn(`${sig} received, stopping; run the same command again to resume`);
       ac.abort(new Error(sig));
     };
     process.on("SIGINT", onSignal);
@@ -180,6 +181,7 @@ export const command = defineCommand({
       const every = values["progress-every"] === undefined ? 10 : Number(values["progress-every"]);
       if (!Number.isFinite(every) || every < 0) throw new CollectorError("config", `--progress-every ${values["progress-every"]} is not a number of seconds ≥ 0`, { hint: "e.g. --progress-every 30" });
       const { config, logger } = setup(requireConfigPath(values.config, "backfill"));
+      const say = answerLogger(config);
       const maxSpan = sourceDescriptor(config.source).maxSpanMinutes ?? Infinity;
       if (!Number.isInteger(windowMinutes) || windowMinutes < 1 || windowMinutes > maxSpan) {
         throw new CollectorError("config", `--window ${values.window} is not a whole number of minutes from 1 to ${maxSpan}`, { hint: `the API allows at most ${maxSpan / 1440} days (${maxSpan} minutes) per query` });
@@ -189,15 +191,19 @@ export const command = defineCommand({
       const plan = planBackfill(config, rt.store, { from: values.from, to: values.to, windowMinutes, restart: !!values.restart, now });
       const span = `[${plan.range.from}, ${plan.range.to})`;
       if (plan.complete) {
-        process.stderr.write(`o365-message-trace: the backfill of ${span} is already complete; give another --from/--to to start a new one\n`);
+        say.info(`the backfill of ${span} is already complete; give another --from/--to to start a new one`);
         return EXIT_OK;
       }
-      if (plan.cursor > Date.parse(plan.range.from)) process.stderr.write(`o365-message-trace: resuming the backfill of ${span} at ${new Date(plan.cursor).toISOString()}\n`);
+      if (plan.cursor > Date.parse(plan.range.from)) say.info(`resuming the backfill of ${span} at ${new Date(plan.cursor).toISOString()}`);
       const records = await runBackfill(rt, plan.range, plan.cursor, windowMinutes, {
         signal: ac.signal,
-        progress: (done, total) => new Progress({ total, done, intervalMs: every * 1000, label: "backfill" }),
+        progress: (done, total) => {
+          const windowMs = windowMinutes * MIN;
+          const windows = { total: Math.ceil(total / windowMs), done: Math.ceil(done / windowMs) };
+          return new Progress({ total, done, windows, intervalMs: every * 1000, label: "backfill", logger: say });
+        },
       });
-      process.stderr.write(`o365-message-trace: backfill of ${span} complete, ${records} record(s) delivered by this run\n`);
+      say.info(`backfill of ${span} complete, ${records} record(s) delivered by this run`);
       return EXIT_OK;
     } catch (err) {
       if (ac.signal.aborted) return EXIT_FAILURE;

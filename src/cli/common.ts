@@ -2,7 +2,7 @@
 import { CollectorError, describeError } from "../errors.js";
 import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
-import { createLogger, type Logger } from "../log/logger.js";
+import { createLogger, processLogger, setProcessLogger, type Logger } from "../log/logger.js";
 import { LockBusyError } from "../cursor/lock.js";
 import type { CycleResult } from "../pipeline/collector.js";
 
@@ -13,10 +13,11 @@ export const EXIT_CONFIG = 2;
 export function printError(err: unknown): number {
   if (err instanceof LockBusyError) {
     // Not an error for exec inputs: the previous run is still working. Exit 0 so the shipper does not alarm.
-    process.stderr.write(`o365-message-trace: ${err.message}; skipping this run\n`);
+    processLogger().warn(`${err.message}; skipping this run`);
     return EXIT_OK;
   }
-  process.stderr.write(`o365-message-trace: ${describeError(err)}\n`);
+  // The line that explains a failure has the same format (JSON for shippers) as every other line.
+  processLogger().error(describeError(err));
   return err instanceof CollectorError && err.kind === "config" ? EXIT_CONFIG : EXIT_FAILURE;
 }
 
@@ -30,8 +31,23 @@ export function requireConfigPath(value: string | undefined, command: string): s
 
 export function setup(file: string, overrides: Record<string, unknown> = {}): { config: Config; logger: Logger } {
   const config = loadConfig(file, { overrides });
-  const logger = createLogger({ level: config.log.level });
+  const logger = loggerFor(config);
   return { config, logger };
+}
+
+/** The command's logger: configured level and format, tenant and source on every line; also the process logger. */
+export function loggerFor(config: Config): Logger {
+  const logger = createLogger({ level: config.log.level, format: config.log.format, base: { tenant: config.tenant_id, source: config.source } });
+  setProcessLogger(logger);
+  return logger;
+}
+
+/**
+ * For the lines a command exists to print (backfill progress, "complete", "resuming"): same format and
+ * fields as the command's logger, but shown at info even when log.level is warn or error.
+ */
+export function answerLogger(config: Config): Logger {
+  return createLogger({ level: config.log.level === "debug" ? "debug" : "info", format: config.log.format, base: { tenant: config.tenant_id, source: config.source } });
 }
 
 /**

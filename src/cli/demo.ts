@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { validateConfig, resolvePaths } from "../config/load.js";
-import { createLogger } from "../log/logger.js";
+import { CollectorError } from "../errors.js";
 import { EVERYTHING, open } from "../runtime.js";
 import { identity } from "../schema/mapper.js";
 import type { Envelope, Sink } from "../types.js";
 import { defineCommand } from "./command.js";
-import { EXIT_FAILURE, EXIT_OK } from "./common.js";
+import { answerLogger, EXIT_FAILURE, EXIT_OK, loggerFor } from "./common.js";
 
 const HELP = `Usage: npm run demo [-- options]   or   o365-message-trace demo [options]
 
@@ -39,6 +39,15 @@ class RecordingSink implements Sink {
   close() { return this.inner.close(); }
 }
 
+/** A whole-number flag in [min, max], or the one-line what/where/how-to-fix error. */
+function wholeFlag(name: string, value: string | undefined, min: number, max: number): number {
+  const n = Number(value);
+  if (value === undefined || value.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
+    throw new CollectorError("config", `demo ${name} ${JSON.stringify(value)} is not a whole number from ${min} to ${max}`, { hint: `e.g. ${name} ${Math.max(min, Math.min(max, 4))}` });
+  }
+  return n;
+}
+
 export const command = defineCommand({
   name: "demo",
   help: HELP,
@@ -53,12 +62,19 @@ export const command = defineCommand({
 });
 
 async function demo(values: { source: string; format: string; windows: string; window: string; rate: string; seed: string; "key-style": string; "group-by": string; quiet?: boolean }): Promise<number> {
+  // Checked before the simulator starts: a bad number is one line, not "Invalid time value" later.
+  const numbers = {
+    windows: wholeFlag("--windows", values.windows, 1, 1000),
+    window: wholeFlag("--window", values.window, 1, 1440),
+    rate: wholeFlag("--rate", values.rate, 0, 1_000_000),
+    seed: wholeFlag("--seed", values.seed, 0, 2 ** 31),
+  };
   const { startSimulator } = await import("../sim/index.js");
-  const sim = await startSimulator({ seed: Number(values.seed), ratePerHour: Number(values.rate) });
+  const sim = await startSimulator({ seed: numbers.seed, ratePerHour: numbers.rate });
   const stateDir = mkdtempSync(join(tmpdir(), "o365mt-demo-"));
   try {
-    const windows = Number(values.windows);
-    const windowMin = Number(values.window);
+    const windows = numbers.windows;
+    const windowMin = numbers.window;
     const now = Date.now();
     const step = windowMin * 60_000;
     const delayMin = 5;
@@ -83,7 +99,7 @@ async function demo(values: { source: string; format: string; windows: string; w
       }, "demo"),
       stateDir,
     );
-    const logger = createLogger({ level: "warn" });
+    const logger = loggerFor(config);
     const quietOut = { write: (_c: unknown, cb?: unknown) => { if (typeof cb === "function") cb(); return true; }, on: () => quietOut, off: () => quietOut } as unknown as NodeJS.WritableStream;
     const opts = { logger, caPem: sim.ca, stdout: values.quiet ? quietOut : undefined };
     let recording!: RecordingSink;
@@ -99,10 +115,11 @@ async function demo(values: { source: string; format: string; windows: string; w
     const lost = [...expected].filter((id) => !got.has(id)).length;
     const dup = recording.ids.length - got.size;
     const grouped = config.group_by === "message";
-    process.stderr.write(
-      `\ndemo: ${r.windows} windows of ${windowMin} min from ${new Date(start).toISOString()} via ${config.source.type}` +
+    answerLogger(config).info(
+      `demo: ${r.windows} windows of ${windowMin} min from ${new Date(start).toISOString()} via ${config.source.type}` +
         ` — ${recording.ids.length} records in ${Math.round(ms)} ms; simulator truth ${truth.length}` +
-        (grouped ? " (grouped by message: one record per trace id)\n" : `; lost ${lost}, duplicated ${dup}\n`),
+        (grouped ? " (grouped by message: one record per trace id)" : `; lost ${lost}, duplicated ${dup}`),
+      { records: recording.ids.length, truth: truth.length, ...(grouped ? {} : { lost, duplicated: dup }) },
     );
     return grouped || (lost === 0 && dup === 0) ? EXIT_OK : EXIT_FAILURE;
   } finally {

@@ -10,7 +10,7 @@ import { checkTraceFilter, hasFilter, matchesFilter } from "../sources/trace-fil
 import type { OutRecord, TraceFilter, Window } from "../types.js";
 import { clampToPresent, parseTime } from "../window/time.js";
 import { defineCommand } from "./command.js";
-import { clockFromEnv, EXIT_OK, requireConfigPath, setup } from "./common.js";
+import { answerLogger, clockFromEnv, EXIT_OK, requireConfigPath, setup } from "./common.js";
 
 export const GET_EVENTS_HELP = `Usage: o365-message-trace get-events --config FILE [--start TIME] [--end TIME] [--limit N] [--format json|table]
                                    [--sender A] [--recipient A] [--status S] [--trace-id GUID] [--message-id ID]
@@ -129,7 +129,7 @@ export const command = defineCommand({
     // The table reads o365.message.* columns; NDJSON shows records as the configured profile shapes them.
     const n = await queryEvents(config, { start, end }, limit, logger, emit, filter, format === "table" ? "o365" : config.schema.profile);
     const stopped = limit > 0 && n >= limit ? ` (stopped at --limit ${limit})` : "";
-    process.stderr.write(`o365-message-trace: ${n} record(s) received in [${start.toISOString()}, ${end.toISOString()})${stopped}\n`);
+    answerLogger(config).info(`${n} record(s) received in [${start.toISOString()}, ${end.toISOString()})${stopped}`);
     return EXIT_OK;
   },
 });

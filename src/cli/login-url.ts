@@ -1,6 +1,6 @@
 // `login-url`: print the sign-in / consent URL for auth.method auth_code (step 1 of 2, see auth-code.ts).
 import { defineCommand } from "./command.js";
-import { EXIT_OK, requireConfigPath, setup } from "./common.js";
+import { answerLogger, EXIT_OK, requireConfigPath, setup } from "./common.js";
 import { requireAuthCode, withAuthCodeProvider } from "./auth-commands.js";
 
 export const command = defineCommand({
@@ -15,7 +15,7 @@ to auth.redirect_uri with ?code=…; pass that code (or the whole URL, quoted) t
     requireAuthCode(config);
     const url = await withAuthCodeProvider(config, logger, (p) => p.loginUrl());
     process.stdout.write(url + "\n");
-    process.stderr.write(`o365-message-trace: open this URL as an administrator; then run: o365-message-trace auth-code --config ${values.config ?? "$O365_CONFIG"} CODE\n`);
+    answerLogger(config).info(`open this URL as an administrator; then run: o365-message-trace auth-code --config ${values.config ?? "$O365_CONFIG"} CODE`);
     return EXIT_OK;
   },
 });

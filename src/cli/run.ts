@@ -3,9 +3,9 @@
 // error_retry_span circuit), and on SIGTERM/SIGINT stops within a bounded time. A window is committed only
 // after the sink confirmed all of it, so stopping mid-window leaves the cursor at the previous window and
 // the next start reads that window again (with dedupe on, pages already confirmed are not re-sent).
+import { processLogger, type Logger } from "../log/logger.js";
 import { EVERYTHING, open, type Runtime } from "../runtime.js";
 import { CollectorError } from "../errors.js";
-import type { Logger } from "../log/logger.js";
 import { sleep } from "../net/retry.js";
 import type { Config } from "../config/schema.js";
 import { loadFleet, type FleetConfig } from "../config/tenants.js";
@@ -106,14 +106,14 @@ export const command = defineCommand({
     };
     const onSignal = (sig: string) => {
       if (ac.signal.aborted) {
-        process.stderr.write(`o365-message-trace: second ${sig}, exiting now\n`);
+        processLogger().error(`second ${sig}, exiting now`);
         exitNow();
       }
-      process.stderr.write(`o365-message-trace: ${sig} received, stopping (the in-flight window is not committed)\n`);
+      processLogger().warn(`${sig} received, stopping (the in-flight window is not committed)`);
       ac.abort(new Error(`stopped by ${sig}`));
       // Bounded shutdown: if something hangs (a stuck receiver), exit anyway; state on disk is always consistent.
       setTimeout(() => {
-        process.stderr.write(`o365-message-trace: shutdown took longer than ${SHUTDOWN_GRACE_MS / 1000}s, exiting\n`);
+        processLogger().error(`shutdown took longer than ${SHUTDOWN_GRACE_MS / 1000}s, exiting`);
         exitNow();
       }, SHUTDOWN_GRACE_MS).unref();
     };

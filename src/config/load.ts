@@ -20,6 +20,9 @@ const CORE_ENV_OVERRIDES: Array<[string, string[]]> = [
   ["O365_CLIENT_SECRET", ["auth", "client_secret"]],
   ["O365_PROXY_PASSWORD", ["http", "proxy", "password"]],
   ["O365_STATE_DIR", ["state_dir"]],
+  ["O365_LOG_LEVEL", ["log", "level"]],
+  ["O365_LOG_FORMAT", ["log", "format"]],
+  ["O365_METRICS_LISTEN", ["metrics", "listen"]],
 ];
 
 /** Every env override: the shared ones, then each sink's (`sink.<kind>.…`). */
@@ -219,6 +222,7 @@ export function resolvePaths(config: Config, baseDir: string): Config {
     const leaf = path[path.length - 1]!;
     if (parent && typeof parent === "object" && leaf in parent) parent[leaf] = abs(parent[leaf] as string | undefined);
   }
+  config.log.requests = abs(config.log.requests);
   registerConfigSecrets(config);
   return config;
 }

@@ -8,9 +8,11 @@ import type { SourceOptions } from "../sources/descriptor.js";
 import { sourceDescriptors } from "../sources/registry.js";
 import { sinkDescriptors } from "../sinks/registry.js";
 import { STATUSES } from "../schema/fields.js";
+import { duration } from "./duration.js";
 
-const minutes = (min: number, max: number, def: number) => z.number().int().min(min).max(max).default(def);
-const seconds = (min: number, max: number, def: number) => z.number().min(min).max(max).default(def);
+// Duration keys: a number in the key's unit or a string with a unit ("15m", "1h", "300s"), see duration.ts.
+const minutes = (min: number, max: number, def: number) => duration("m", z.number().int().min(min).max(max).default(def), true);
+const seconds = (min: number, max: number, def: number) => duration("s", z.number().min(min).max(max).default(def));
 
 const certificate = z
   .object({
@@ -163,9 +165,18 @@ const coreSchema = z
       .strict()
       .default({}),
     log: z
-      .object({ level: z.enum(["debug", "info", "warn", "error"]).default("info") })
+      .object({
+        /** Env O365_LOG_LEVEL overrides it. */
+        level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+        /** json (one object per line) or text; default json unless stderr is a terminal. Env O365_LOG_FORMAT. */
+        format: z.enum(["json", "text"]).optional(),
+        /** Request trace file: one JSON line per API request/response, secrets redacted; off when absent. */
+        requests: z.string().min(1).optional(),
+        /** Size at which the request trace rotates to FILE.1 (one old file kept). */
+        requests_max_bytes: z.number().int().min(4096).max(1024 ** 3).default(10 * 1024 * 1024),
+      })
       .strict()
-      .default({ level: "info" }),
+      .default({ level: "info", requests_max_bytes: 10 * 1024 * 1024 }),
   })
   .strict();
 

@@ -3,6 +3,7 @@
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { processLogger } from "../log/logger.js";
 import { startSimulator } from "./server.js";
 import type { FaultKind, SimOptions } from "./types.js";
 
@@ -54,7 +55,7 @@ export async function runSimulateCommand(argv: string[]): Promise<number> {
       allowPositionals: false,
     }));
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n\n${HELP}`);
+    processLogger().error(`simulate: ${(e as Error).message} (see: o365-message-trace simulate --help)`);
     return 2;
   }
   if (values.help) {
@@ -93,7 +94,7 @@ export async function runSimulateCommand(argv: string[]): Promise<number> {
     const fr = num(s("fault-rate"), "fault-rate");
     if (fr !== undefined) opts.faultRate = { rate: fr, kinds: ALL_FAULTS, seed: opts.seed ?? 1 };
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
+    processLogger().error(`simulate: ${(e as Error).message}`);
     return 2;
   }
 

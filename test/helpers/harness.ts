@@ -131,3 +131,29 @@ export function runCli(
 export function parseNdjson(text: string): Array<Record<string, unknown>> {
   return text.split("\n").filter(Boolean).map((l) => JSON.parse(l));
 }
+
+export type LogEntry = { time: string; level: string; msg: string } & Record<string, unknown>;
+
+/** Our stderr is one JSON log object per line when it is not a terminal; a line that is not JSON fails the test. */
+export function logEntries(stderr: string): LogEntry[] {
+  return stderr
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      try {
+        return JSON.parse(line) as LogEntry;
+      } catch {
+        throw new Error(`stderr line is not a JSON object: ${line}`);
+      }
+    });
+}
+
+/** The messages alone, one per line: what a person reads. */
+export function logMessages(stderr: string): string {
+  return logEntries(stderr).map((e) => e.msg).join("\n");
+}
+
+/** The last message, e.g. the one-line fatal error. */
+export function lastLogMessage(stderr: string): string {
+  return logEntries(stderr).at(-1)?.msg ?? "";
+}

@@ -1,0 +1,43 @@
+// Duration keys take a plain number in the key's own unit (window: 60 means 60 minutes, frequency: 300
+// means 300 seconds, as always) or a string with a unit: "300s", "15m", "1h", "1d", "1h30m", "500ms".
+import { z } from "zod";
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const PART = /(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)/gy;
+
+/** Milliseconds for "1h30m", "300s", "2.5m"…; undefined when the text is not such a duration. */
+export function parseDurationMs(text: string): number | undefined {
+  const s = text.trim().toLowerCase();
+  if (!s) return undefined;
+  PART.lastIndex = 0;
+  let total = 0;
+  let end = 0;
+  for (let m = PART.exec(s); m; m = PART.exec(s)) {
+    total += Number(m[1]) * UNIT_MS[m[2]!]!;
+    end = PART.lastIndex;
+    while (s[end] === " ") end++;
+    PART.lastIndex = end;
+  }
+  return end === s.length ? total : undefined;
+}
+
+/** A zod number schema in `unit` that also accepts a duration string; whole units when `int`. */
+export function duration(unit: "s" | "m", inner: z.ZodType<number>, int = false): z.ZodType<number, unknown> {
+  const unitName = unit === "m" ? "minutes" : "seconds";
+  return z.preprocess((value, ctx) => {
+    if (typeof value !== "string") return value;
+    const asNumber = Number(value);
+    if (value.trim() !== "" && Number.isFinite(asNumber)) return asNumber; // "60" from ${ENV} interpolation
+    const ms = parseDurationMs(value);
+    if (ms === undefined) {
+      ctx.addIssue({ code: "custom", message: `a duration: a number of ${unitName}, or a number with a unit such as "300s", "15m", "1h"` });
+      return z.NEVER;
+    }
+    const n = ms / UNIT_MS[unit]!;
+    if (int && !Number.isInteger(n)) {
+      ctx.addIssue({ code: "custom", message: `must be whole ${unitName} (${value} is ${n} ${unitName})` });
+      return z.NEVER;
+    }
+    return n;
+  }, inner) as unknown as z.ZodType<number, unknown>;
+}
