@@ -4,6 +4,7 @@ import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { createLogger, processLogger, setProcessLogger, type Logger } from "../log/logger.js";
 import { LockBusyError } from "../cursor/lock.js";
+import { configureRequestTrace } from "../net/trace.js";
 import type { CycleResult } from "../pipeline/collector.js";
 
 export const EXIT_OK = 0;
@@ -32,6 +33,7 @@ export function requireConfigPath(value: string | undefined, command: string): s
 export function setup(file: string, overrides: Record<string, unknown> = {}): { config: Config; logger: Logger } {
   const config = loadConfig(file, { overrides });
   const logger = loggerFor(config);
+  configureRequestTrace({ file: config.log.requests, maxBytes: config.log.requests_max_bytes, logger: config.log.level === "debug" ? logger : undefined });
   return { config, logger };
 }
 

@@ -1,6 +1,7 @@
 // A small request helper over undici: whole-request timeout, body as text, network errors classified.
 import { request, type Dispatcher } from "undici";
 import { CollectorError } from "../errors.js";
+import { traceRequest } from "./trace.js";
 
 export interface HttpResponse {
   status: number;
@@ -40,6 +41,7 @@ export async function httpRequest(url: string, opts: RequestOptions): Promise<Ht
   const timeout = opts.timeoutMs ?? 0;
   if (timeout > 0) signals.push(AbortSignal.timeout(timeout));
   const signal = signals.length ? AbortSignal.any(signals) : undefined;
+  const trace = traceRequest(opts.method ?? "GET", url, opts.headers, opts.body);
   try {
     const res = await request(url, {
       method: opts.method ?? "GET",
@@ -49,8 +51,11 @@ export async function httpRequest(url: string, opts: RequestOptions): Promise<Ht
       signal,
     });
     const body = await res.body.text();
-    return { status: res.statusCode, headers: flattenHeaders(res.headers), body };
+    const response = { status: res.statusCode, headers: flattenHeaders(res.headers), body };
+    trace?.response(response.status, response.headers, body);
+    return response;
   } catch (err) {
+    trace?.failure(err);
     if (opts.signal?.aborted) throw err;
     const e = err as { name?: string; code?: string; message?: string };
     const timedOut = e.name === "TimeoutError" || e.name === "AbortError" || e.code === "UND_ERR_ABORTED";
