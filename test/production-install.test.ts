@@ -1,11 +1,12 @@
 // The production install, run the way the container image runs it (Dockerfile): `npm pack` of the built
 // checkout, installed with production dependencies only by scripts/production-install.sh (the script the
-// Dockerfile calls), then every process runs as an unprivileged user (nobody), with the install directory
+// Dockerfile calls), then every process runs as an unprivileged user (the Dockerfile's USER), with the install directory
 // mounted read-only, as pid 1 of its own pid namespace. As root (CI) all of that is done with unshare and
 // setpriv; as a non-root user the process already is unprivileged and the install is made read-only with
 // chmod, but pid 1 cannot be had (the test says so and checks the rest).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,7 +14,9 @@ import { Agent, request } from "undici";
 import { stringify } from "yaml";
 import { compare, HOUR, parseNdjson, recordIds, ROOT, tempDir, truthIds } from "./helpers/harness.js";
 
-const NOBODY = 65534;
+// The user and install command come from the Dockerfile itself, so the test and the image cannot drift.
+const DOCKERFILE = readFileSync(join(ROOT, "Dockerfile"), "utf8");
+const [UID, GID] = (/^USER (\d+):(\d+)$/m.exec(DOCKERFILE) ?? []).slice(1).map(Number) as [number, number];
 const isRoot = process.getuid?.() === 0;
 const hasUnshare = isRoot && existsSync("/usr/bin/unshare") && existsSync("/usr/bin/setpriv");
 const root = tempDir("o365mt-prodinstall-");
@@ -25,7 +28,7 @@ const children: ChildProcess[] = [];
 /** argv that runs `cmd` as the container does: nobody, read-only install, pid 1 (when root). */
 function sandboxed(cmd: string[]): string[] {
   if (!hasUnshare) return cmd;
-  const script = 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" && exec setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"';
+  const script = `mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" && exec setpriv --reuid=${UID} --regid=${GID} --clear-groups -- "$@"`;
   return ["unshare", "--pid", "--fork", "--kill-child=SIGTERM", "--mount-proc", "sh", "-c", script, prefix, ...cmd];
 }
 
@@ -50,6 +53,14 @@ function collectorPid(child: ChildProcess): number {
   return Number(kids[0]);
 }
 
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
 async function waitFor(pred: () => boolean, ms: number): Promise<void> {
   const until = Date.now() + ms;
   while (!pred()) {
@@ -61,7 +72,7 @@ async function waitFor(pred: () => boolean, ms: number): Promise<void> {
 beforeAll(() => {
   chmodSync(root, 0o755);
   mkdirSync(work, { recursive: true });
-  if (isRoot) chownSync(work, NOBODY, NOBODY);
+  if (isRoot) chownSync(work, UID, GID);
   execFileSync("sh", [join(ROOT, "scripts/production-install.sh"), "pack", ROOT, root], { stdio: "pipe" });
   execFileSync("sh", [join(ROOT, "scripts/production-install.sh"), "install", join(root, "o365-message-trace.tgz"), prefix], { stdio: "pipe", timeout: 150_000 });
   if (!hasUnshare) execFileSync("chmod", ["-R", "a-w", prefix]);
@@ -81,7 +92,16 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-describe("production install (npm pack, --omit=dev, nobody, read-only, pid 1)", () => {
+describe("production install (npm pack, --omit=dev, the image's user, read-only, pid 1)", () => {
+  it("the Dockerfile installs with the script this test runs, as an unprivileged numeric user, and runs `run` as pid 1", () => {
+    expect(UID).toBeGreaterThan(0);
+    expect(DOCKERFILE).toMatch(/RUN npm run build && sh scripts\/production-install\.sh pack \/src \/tmp\/pkg/);
+    expect(DOCKERFILE).toMatch(/RUN sh \/tmp\/production-install\.sh install \/tmp\/o365-message-trace\.tgz \/usr\/local/);
+    expect(DOCKERFILE).toMatch(/^ENTRYPOINT \["\/usr\/local\/bin\/o365-message-trace"\]$/m);
+    expect(DOCKERFILE).toMatch(/^CMD \["run", "--config", "\/etc\/o365-message-trace\/config\.yaml"\]$/m);
+    expect(DOCKERFILE).toMatch(/HEALTHCHECK[^]*bin\/healthcheck\.js/);
+  });
+
   it("packs the compiled CLI and no sources or tests, and installs no dev dependency", () => {
     const files = execFileSync("tar", ["-tzf", join(root, "o365-message-trace.tgz")], { encoding: "utf8" }).split("\n");
     expect(files).toContain("package/dist/cli/main.js");
@@ -129,7 +149,9 @@ describe("production install (npm pack, --omit=dev, nobody, read-only, pid 1)", 
 
     // The image's default command is `run`; as pid 1 a process gets no default signal handling, so
     // SIGTERM works only because the collector handles it.
-    const run = start([bin, "run", "--config", config], { O365MT_NOW: new Date(T0 + 4 * HOUR).toISOString() });
+    const port = await freePort();
+    const metricsEnv = { O365_METRICS_LISTEN: `127.0.0.1:${port}` };
+    const run = start([bin, "run", "--config", config], { O365MT_NOW: new Date(T0 + 4 * HOUR).toISOString(), ...metricsEnv });
     let pid = 0;
     await waitFor(() => {
       try {
@@ -141,6 +163,11 @@ describe("production install (npm pack, --omit=dev, nobody, read-only, pid 1)", 
       }
     }, 10_000);
     if (hasUnshare) expect(readFileSync(`/proc/${pid}/status`, "utf8")).toMatch(/^NSpid:\s+\d+\s+1$/m);
+    // The image's HEALTHCHECK command: healthy with the metrics endpoint up, a pass when metrics are off.
+    const healthcheck = [process.execPath, join(prefix, "lib/node_modules/o365-message-trace/bin/healthcheck.js")];
+    expect((await start(healthcheck, metricsEnv).done).code).toBe(0);
+    expect((await start(healthcheck).done).code).toBe(0);
+    expect((await start(healthcheck, { O365_METRICS_LISTEN: `127.0.0.1:${await freePort()}` }).done).code).toBe(1);
     process.kill(pid, "SIGTERM");
     const stuck = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`run did not stop on SIGTERM: ${run.stderrSoFar()}`)), 10_000));
     const stopped = await Promise.race([run.done, stuck]);
