@@ -102,7 +102,7 @@ describe("once (subprocess)", () => {
   const configErrors: Array<[string, Record<string, unknown>, RegExp]> = [
     ["window out of range", { window: 5000 }, /window = 5000: .*1440/],
     ["delay out of range", { delay: -1 }, /delay = -1/],
-    ["missing tenant", { tenant_id: undefined }, /tenant_id = missing/],
+    ["missing tenant", { tenant_id: undefined }, /tenant_id is missing — add tenant_id: .* \(or set O365_TENANT_ID\)/],
     ["unknown key", { windwo: 10 }, /unknown key\(s\) "windwo"/],
     ["bad sink type", { sink: { type: "kafka" } }, /sink\.type = "kafka"/],
   ];

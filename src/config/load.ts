@@ -152,6 +152,13 @@ export function validateConfig(input: unknown, where = "config"): Config {
     if (guess) detail += ` (did you mean "${guess}"?)`;
   }
   const more = result.error.issues.length > 1 ? ` (+${result.error.issues.length - 1} more problem(s))` : "";
+  if (issue.code === "invalid_type" && value === undefined) {
+    // A required key that is absent: say so plainly, and where it can come from.
+    const env = ENV_OVERRIDES.find(([, path]) => path.join(".") === key)?.[0];
+    throw new CollectorError("config", `${where}: ${key} is missing${more}`, {
+      hint: `add ${key}: ${key === "tenant_id" ? "<tenant GUID or contoso.onmicrosoft.com>" : "…"} to ${where}${env ? ` (or set ${env})` : ""}`,
+    });
+  }
   const shown = issue.code === "unrecognized_keys" ? "" : ` = ${showValue(issue.path, value)}`;
   throw new CollectorError("config", `${where}: ${key}${shown}: ${detail}${more}`, {
     hint: "fix that key (see conf/o365-message-trace.yaml for every key, its default and range)",

@@ -2,9 +2,27 @@
 // A kill -9 at any instant leaves either the old or the new content, never a torn file.
 import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync, mkdirSync, chmodSync, readdirSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
+import { CollectorError } from "../errors.js";
 
+/** Create the state directory (0700); a path that cannot be one is a config error naming it, not a raw errno. */
 export function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why: Record<string, string> = {
+      ENOTDIR: "is not a directory (it or a parent is a file)",
+      EEXIST: "exists and is not a directory",
+      EACCES: "cannot be created or entered (permission denied)",
+      EPERM: "cannot be created (operation not permitted)",
+      EROFS: "is on a read-only file system",
+    };
+    if (!code || !why[code]) throw err;
+    throw new CollectorError("config", `state_dir ${dir} ${why[code]}`, {
+      hint: "set state_dir (or O365_STATE_DIR) to a directory this user can write, e.g. /var/lib/o365-message-trace",
+      code,
+    });
+  }
 }
 
 /**

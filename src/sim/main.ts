@@ -1,7 +1,8 @@
 // `o365-message-trace simulate`: run the simulated tenant as a standalone process, e.g. for demos and
 // for benchmarks that drive a collector in another process.
 import { writeFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { stringify } from "yaml";
 import { parseArgs } from "node:util";
 import { processLogger } from "../log/logger.js";
 import { startSimulator } from "./server.js";
@@ -25,11 +26,36 @@ trace, legacy Reporting Web Service) and prints one JSON line describing it. Sto
   --throttle LIMIT/WINSEC   running-window request budget, e.g. 100/300
   --fault-rate R            random faults on data routes with probability R (all kinds but slow)
   --ca-out FILE             write the server certificate (PEM) for clients to trust
+  --config-out FILE         write a ready collector config for this simulator (endpoints, ids, CA file
+                            next to it unless --ca-out is given), then: o365-message-trace once --config FILE
   --help                    this text
 
 Control endpoints (no auth): GET /_sim/truth?from=ISO&to=ISO[&visible=1], POST /_sim/clock {"now":ISO},
 POST /_sim/faults <FaultSpec>, DELETE /_sim/faults, GET /_sim/stats.
 `;
+
+/** A collector config for this simulator: try once/run (and a shipper) against it in one step. */
+export function simulatorConfig(sim: { tenantId: string; clientId: string; clientSecret: string; url: string; graphBase: string; rwsBase: string; organization: string }, caFile: string): string {
+  const config = {
+    tenant_id: sim.tenantId,
+    auth: { method: "client_secret", client_id: sim.clientId, client_secret: sim.clientSecret },
+    endpoints: { login: sim.url, graph: sim.graphBase, rws: sim.rwsBase },
+    http: { ca_file: caFile },
+    source: "graph",
+    delay: "5m",
+    window: "15m",
+    start: "2 hours ago",
+    frequency: "1m",
+    local_domains: [sim.organization, "contoso.com"],
+    state_dir: "./state",
+  };
+  return (
+    "# Written by `o365-message-trace simulate --config-out`: a config for the simulated tenant running now\n" +
+    "# (its client secret is a public test value). Try: o365-message-trace once --config THIS_FILE\n" +
+    "# It is valid only while that simulator runs (its port and certificate change on every start).\n" +
+    stringify(config)
+  );
+}
 
 const ALL_FAULTS: FaultKind[] = ["429", "500", "503", "truncated", "html-signin", "token-expired", "reset"];
 
@@ -49,7 +75,7 @@ export async function runSimulateCommand(argv: string[]): Promise<number> {
         host: { type: "string" }, port: { type: "string" }, seed: { type: "string" }, rate: { type: "string" },
         "late-fraction": { type: "string" }, "late-max-minutes": { type: "string" }, throttle: { type: "string" },
         "status-change-fraction": { type: "string" }, "status-change-max-minutes": { type: "string" }, "rws-filter": { type: "string" },
-        "fault-rate": { type: "string" }, "ca-out": { type: "string" }, help: { type: "boolean" },
+        "fault-rate": { type: "string" }, "ca-out": { type: "string" }, "config-out": { type: "string" }, help: { type: "boolean" },
       },
       strict: true,
       allowPositionals: false,
@@ -100,17 +126,19 @@ export async function runSimulateCommand(argv: string[]): Promise<number> {
 
   const sim = await startSimulator(opts);
   let caFile: string | undefined;
-  if (s("ca-out")) {
-    caFile = resolve(s("ca-out")!);
+  const configFile = s("config-out") ? resolve(s("config-out")!) : undefined;
+  if (s("ca-out") || configFile) {
+    caFile = s("ca-out") ? resolve(s("ca-out")!) : join(dirname(configFile!), "sim-ca.pem");
     await writeFile(caFile, sim.ca, { mode: 0o644 });
   }
+  if (configFile) await writeFile(configFile, simulatorConfig(sim, caFile!), { mode: 0o644 });
   // A simulator printing its own fake credentials is the point: clients copy them from here.
   process.stdout.write(
     JSON.stringify({
       url: sim.url, authority: sim.authority, tenantId: sim.tenantId, organization: sim.organization,
       clientId: sim.clientId, clientSecret: sim.clientSecret, graphBase: sim.graphBase, rwsBase: sim.rwsBase,
       managedIdentityEndpoint: sim.managedIdentityEndpoint, managedIdentityHeader: sim.managedIdentityHeader,
-      caFile, knownAuthority: new URL(sim.url).host,
+      caFile, configFile, knownAuthority: new URL(sim.url).host,
     }) + "\n",
   );
   await new Promise<void>((done) => {
