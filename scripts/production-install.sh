@@ -9,6 +9,7 @@ set -eu
 case "${1:-}" in
   pack)
     src=$2 out=$3
+    mkdir -p "$out" && out=$(cd "$out" && pwd)
     # --ignore-scripts: `prepare` (tsc) already ran in the checkout; rebuilding here would rewrite dist/
     # under tests that run it.
     test -f "$src/dist/cli/main.js" || { echo "production-install.sh: $src/dist is not built; run npm ci or npm run build first" >&2; exit 2; }

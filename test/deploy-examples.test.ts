@@ -143,3 +143,30 @@ describe("one install path in every example", () => {
     expect(commands.length, commands.join("\n")).toBeGreaterThanOrEqual(6);
   });
 });
+
+describe("README Deploy section", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const deploy = readme.slice(readme.indexOf("## Deploy"), readme.indexOf("## Authentication"));
+  const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
+
+  it("uses the tested commands and files", () => {
+    expect(deploy).toContain("sh scripts/production-install.sh pack . /tmp/pkg");
+    expect(deploy).toContain("sh scripts/production-install.sh install /tmp/pkg/o365-message-trace.tgz /usr/local");
+    const volume = /^VOLUME \["([^"]+)"\]$/m.exec(dockerfile)![1]!;
+    expect(deploy).toContain(`-v o365mt-contoso:${volume}`);
+    expect(deploy).toContain("--read-only --tmpfs /tmp");
+    const secret = manifests("secret.yaml")[0] as Any;
+    expect(deploy).toContain(`kubectl create secret generic ${secret.metadata.name} --from-literal=${Object.keys(secret.stringData)[0]}=`);
+    for (const m of deploy.matchAll(/(?:kubectl apply -f|cp|install -D -m 0644) (examples\/\S+)/g)) expect(existsSync(join(ROOT, m[1]!)), m[1]).toBe(true);
+  });
+
+  it("links stay inside the repository and resolve", () => {
+    const links = [...readme.matchAll(/\]\(([^)]+)\)/g)].map((m) => m[1]!);
+    expect(links.length).toBeGreaterThan(5);
+    for (const link of links) {
+      expect(link, "no links out of the repository").not.toMatch(/^[a-z]+:/i);
+      const path = link.split("#")[0]!;
+      if (path) expect(existsSync(join(ROOT, path)), link).toBe(true);
+    }
+  });
+});
