@@ -67,7 +67,7 @@ describe("Kubernetes manifests", () => {
       const runner = all.find((c: Any) => c.env?.some((e: Any) => e.name === "O365_CLIENT_SECRET"));
       expect(runner.env.find((e: Any) => e.name === "O365_CLIENT_SECRET").valueFrom.secretKeyRef).toEqual({ name: secret.metadata.name, key: Object.keys(secret.stringData)[0] });
       expect(runner.resources.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
-      const stateMount = runner.volumeMounts.find((m: Any) => m.mountPath === config.state_dir);
+      const stateMount = runner.volumeMounts.find((m: Any) => config.state_dir.startsWith(`${m.mountPath}/`));
       expect(stateMount, "state_dir is mounted").toBeDefined();
       expect(sts.spec.volumeClaimTemplates.map((v: Any) => v.metadata.name)).toContain(stateMount.name);
       expect(runner.volumeMounts.some((m: Any) => m.mountPath === "/tmp")).toBe(true);

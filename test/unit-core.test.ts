@@ -151,7 +151,7 @@ describe("config loading", () => {
   it("names the key, the value and the range; hides secret values", () => {
     expect(() => validateConfig({ tenant_id: "t", window: 0 })).toThrow(/window = 0: .*>=1/);
     expect(() => validateConfig({ tenant_id: "t", auth: { client_secret: 5 } })).toThrow(/auth\.client_secret = \[(hidden|REDACTED)\]/);
-    expect(() => validateConfig({})).toThrow(/tenant_id = missing/);
+    expect(() => validateConfig({})).toThrow(/tenant_id is missing/);
   });
   it("reports YAML syntax errors with a position, and a missing ${VAR}", () => {
     const dir = tempDir();
