@@ -9,7 +9,7 @@ import { graphSource } from "../src/sources/graph/index.js";
 import { validateConfig } from "../src/config/load.js";
 import { describeError } from "../src/errors.js";
 import { FIELDS, PREFIX } from "../src/schema/fields.js";
-import { compare, HOUR, MIN, parseNdjson, recordIds, runCli, simConfigInput, tempDir, truthIds, writeConfig, lastLogMessage } from "./helpers/harness.js";
+import { compare, HOUR, MIN, parseNdjson, recordIds, runCli, simConfigInput, tempDir, truthIds, writeConfig, lastLogMessage, logEntries } from "./helpers/harness.js";
 
 let sim: Simulator;
 const NOW = Date.UTC(2026, 10, 22, 18, 0, 0);
@@ -129,9 +129,13 @@ describe("top level: typos, version, help", () => {
   it("a mistyped command names the closest one and exits 2", async () => {
     const r = await runCli(["bakfill"]);
     expect(r.code).toBe(2);
-    expect(r.stderr.split("\n")[0]).toBe('o365-message-trace: unknown command "bakfill" (did you mean "backfill"?)');
+    expect(logEntries(r.stderr)).toHaveLength(1); // off a terminal: one JSON line, no usage text
+    expect(lastLogMessage(r.stderr)).toBe('unknown command "bakfill" (did you mean "backfill"?) — run o365-message-trace --help for the list');
     const far = await runCli(["xyzzy"]);
-    expect(far.stderr.split("\n")[0]).toBe('o365-message-trace: unknown command "xyzzy"');
+    expect(lastLogMessage(far.stderr)).toBe('unknown command "xyzzy" — run o365-message-trace --help for the list');
+    const flag = await runCli(["once", "--confg", "x.yaml"]);
+    expect(flag.code).toBe(2);
+    expect(lastLogMessage(flag.stderr)).toMatch(/^once: Unknown option '--confg'.* \(see: o365-message-trace once --help\)$/);
   });
 
   it("-V prints the version like --version", async () => {
@@ -158,7 +162,7 @@ describe("top level: typos, version, help", () => {
     const file = writeConfig(dir, { tenant_id: "contoso.onmicrosoft.com", max_window_per_run: 3 });
     const r = await runCli(["once", "--config", file]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/unknown key\(s\) "max_window_per_run" \(did you mean "max_windows_per_run"\?\) — fix that key/);
+    expect(lastLogMessage(r.stderr)).toMatch(/unknown key\(s\) "max_window_per_run" \(did you mean "max_windows_per_run"\?\) — fix that key/);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
 });

@@ -20,7 +20,6 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   "apps/v1/StatefulSet": StatefulSet as never,
 };
 type Doc = { apiVersion: string; kind: string; metadata: { name: string }; [k: string]: unknown };
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
 
 function manifests(file: string): Doc[] {
@@ -63,7 +62,8 @@ describe("Kubernetes manifests", () => {
       const pod = sts.spec.template.spec;
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001 });
       const all = [...(pod.initContainers ?? []), ...pod.containers];
-      for (const c of all) expect(c.securityContext, c.name).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+      const locked = { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false };
+      for (const c of all) expect(c.securityContext, c.name).toMatchObject(locked);
       const runner = all.find((c: Any) => c.env?.some((e: Any) => e.name === "O365_CLIENT_SECRET"));
       expect(runner.env.find((e: Any) => e.name === "O365_CLIENT_SECRET").valueFrom.secretKeyRef).toEqual({ name: secret.metadata.name, key: Object.keys(secret.stringData)[0] });
       expect(runner.resources.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
@@ -79,7 +79,8 @@ describe("Kubernetes manifests", () => {
         const fluentBit = pod.initContainers.find((c: Any) => c.name === "fluent-bit");
         expect(fluentBit.restartPolicy).toBe("Always"); // native sidecar: up before, down after the collector
         const input = parseYaml(cm.data["fluent-bit.yaml"]).pipeline.inputs[0];
-        expect(input).toMatchObject({ name: "forward", port: config.sink.forward!.port, listen: config.sink.forward!.host });
+        const forward = config.sink.forward as { port: number; host: string };
+        expect(input).toMatchObject({ name: "forward", port: forward.port, listen: forward.host });
       } else {
         const input = parseYaml(cm.data["fluent-bit.yaml"]).pipeline.inputs[0];
         expect(input.name).toBe("exec");

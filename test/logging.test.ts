@@ -37,7 +37,7 @@ describe("logger", () => {
   it("text format: one readable line per entry", () => {
     const lines: string[] = [];
     createLogger({ format: "text", write: (l) => void lines.push(l), base: { tenant: "contoso", source: "graph" } }).warn("request failed, retrying", { attempt: 2, error: "timed out after 1s" });
-    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z WARN  request failed, retrying attempt=2 error="timed out after 1s" tenant=contoso source=graph\n$/);
+    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z WARN {2}request failed, retrying attempt=2 error="timed out after 1s" tenant=contoso source=graph\n$/);
     expect(renderText("not json")).toBe("not json");
   });
 });
@@ -72,7 +72,9 @@ describe("log settings in the config and the environment", () => {
 describe("duration keys", () => {
   it("accept a number in the key's unit or a string with a unit", () => {
     const c = validateConfig({ tenant_id: "t", window: "1h", delay: "90m", frequency: "5m", http: { timeout: "2m" }, rescan: { horizon: "1d" }, retry: { backoff: { initial: "500ms" } }, request_budget: { window_seconds: "300s" } });
-    expect([c.window, c.delay, c.frequency, c.http.timeout, c.rescan.horizon, c.retry.backoff.initial, c.request_budget.window_seconds]).toEqual([60, 90, 300, 120, 1440, 0.5, 300]);
+    const { window, delay, frequency, http, rescan, retry, request_budget: budget } = c;
+    const got = [window, delay, frequency, http.timeout, rescan.horizon, retry.backoff.initial, budget.window_seconds];
+    expect(got).toEqual([60, 90, 300, 120, 1440, 0.5, 300]);
     expect(validateConfig({ tenant_id: "t", window: 15, frequency: "600" }).frequency).toBe(600);
     expect(parseDurationMs("1h30m")).toBe(90 * 60_000);
     expect(parseDurationMs("1 h 30 m")).toBe(90 * 60_000);

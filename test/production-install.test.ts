@@ -34,7 +34,9 @@ function sandboxed(cmd: string[]): string[] {
 
 const ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent", LANG: "C.UTF-8" };
 
-function start(cmd: string[], env: Record<string, string> = {}): { child: ChildProcess; stderrSoFar: () => string; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+type Started = { child: ChildProcess; stderrSoFar: () => string; done: Promise<{ code: number | null; stdout: string; stderr: string }> };
+
+function start(cmd: string[], env: Record<string, string> = {}): Started {
   const [file, ...args] = sandboxed(cmd);
   const child = spawn(file!, args, { cwd: work, env: { ...ENV, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
@@ -125,7 +127,8 @@ describe("production install (npm pack, --omit=dev, the image's user, read-only,
       createInterface({ input: sim.child.stdout! }).once("line", resolve);
       sim.child.once("exit", (code) => reject(new Error(`simulate exited ${code}`)));
     });
-    const info = JSON.parse(first) as { url: string; tenantId: string; clientId: string; clientSecret: string; graphBase: string; rwsBase: string };
+    type SimInfo = { url: string; tenantId: string; clientId: string; clientSecret: string; graphBase: string; rwsBase: string };
+    const info = JSON.parse(first) as SimInfo;
     const T0 = Date.UTC(2026, 10, 22, 0, 0, 0);
     const config = join(work, "config.yaml");
     writeFileSync(config, stringify({

@@ -39,7 +39,8 @@ export function setup(file: string, overrides: Record<string, unknown> = {}): { 
 
 /** The command's logger: configured level and format, tenant and source on every line; also the process logger. */
 export function loggerFor(config: Config): Logger {
-  const logger = createLogger({ level: config.log.level, format: config.log.format, base: { tenant: config.tenant_id, source: config.source } });
+  const base = { tenant: config.tenant_id, source: config.source };
+  const logger = createLogger({ level: config.log.level, format: config.log.format, base });
   setProcessLogger(logger);
   return logger;
 }

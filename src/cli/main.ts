@@ -1,5 +1,6 @@
 // Command dispatch: find the command (suggesting the closest name for a typo), run it, turn a usage error
 // into one line and exit 2. Commands are listed in ./commands.ts; each defines its flags and --help.
+import { processLogger } from "../log/logger.js";
 import { closest } from "../text/closest.js";
 import { COMMANDS } from "./commands.js";
 import { EXIT_CONFIG, EXIT_OK } from "./common.js";
@@ -47,7 +48,9 @@ export async function main(argv: string[]): Promise<number> {
   if (!cmd) {
     const guess = closest(name, COMMANDS.map((c) => c.name));
     const hint = guess ? ` (did you mean "${guess}"?)` : "";
-    process.stderr.write(`o365-message-trace: unknown command ${JSON.stringify(name)}${hint}\n${await usage()}\n`);
+    // One log line like every other error (JSON off a terminal); the command list only for a person.
+    processLogger().error(`unknown command ${JSON.stringify(name)}${hint} — run o365-message-trace --help for the list`);
+    if (process.stderr.isTTY) process.stderr.write(`${await usage()}\n`);
     return EXIT_CONFIG;
   }
   try {
@@ -56,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
     // parseArgs errors (unknown flag…) are usage errors: one line, exit 2.
     const e = err as { code?: string; message?: string };
     if (e?.code?.startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`o365-message-trace ${name}: ${e.message} (see: o365-message-trace ${name} --help)\n`);
+      processLogger().error(`${name}: ${e.message} (see: o365-message-trace ${name} --help)`);
       return EXIT_CONFIG;
     }
     throw err;

@@ -154,7 +154,7 @@ export function validateConfig(input: unknown, where = "config"): Config {
   const more = result.error.issues.length > 1 ? ` (+${result.error.issues.length - 1} more problem(s))` : "";
   if (issue.code === "invalid_type" && value === undefined) {
     // A required key that is absent: say so plainly, and where it can come from.
-    const env = ENV_OVERRIDES.find(([, path]) => path.join(".") === key)?.[0];
+    const env = envOverrides().find(([, path]) => path.join(".") === key)?.[0];
     throw new CollectorError("config", `${where}: ${key} is missing${more}`, {
       hint: `add ${key}: ${key === "tenant_id" ? "<tenant GUID or contoso.onmicrosoft.com>" : "…"} to ${where}${env ? ` (or set ${env})` : ""}`,
     });

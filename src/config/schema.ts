@@ -8,11 +8,11 @@ import type { SourceOptions } from "../sources/descriptor.js";
 import { sourceDescriptors } from "../sources/registry.js";
 import { sinkDescriptors } from "../sinks/registry.js";
 import { STATUSES } from "../schema/fields.js";
-import { duration } from "./duration.js";
+import { durationMinutes, durationSeconds } from "./duration.js";
 
 // Duration keys: a number in the key's unit or a string with a unit ("15m", "1h", "300s"), see duration.ts.
-const minutes = (min: number, max: number, def: number) => duration("m", z.number().int().min(min).max(max).default(def), true);
-const seconds = (min: number, max: number, def: number) => duration("s", z.number().min(min).max(max).default(def));
+const minutes = durationMinutes;
+const seconds = durationSeconds;
 
 const certificate = z
   .object({

@@ -34,7 +34,12 @@ export interface TraceSpan {
 }
 
 /** Start tracing one exchange; undefined (nothing to do) when tracing is off. */
-export function traceRequest(method: string, url: string, headers: Record<string, string> | undefined, body: string | Buffer | undefined): TraceSpan | undefined {
+export function traceRequest(
+  method: string,
+  url: string,
+  headers: Record<string, string> | undefined,
+  body: string | Buffer | undefined,
+): TraceSpan | undefined {
   return current?.begin(method, url, headers, body);
 }
 

@@ -35,7 +35,11 @@ POST /_sim/faults <FaultSpec>, DELETE /_sim/faults, GET /_sim/stats.
 `;
 
 /** A collector config for this simulator: try once/run (and a shipper) against it in one step. */
-export function simulatorConfig(sim: { tenantId: string; clientId: string; clientSecret: string; url: string; graphBase: string; rwsBase: string; organization: string }, caFile: string): string {
+type SimIds = { tenantId: string; clientId: string; clientSecret: string; url: string; graphBase: string; rwsBase: string } & {
+  organization: string;
+};
+
+export function simulatorConfig(sim: SimIds, caFile: string): string {
   const config = {
     tenant_id: sim.tenantId,
     auth: { method: "client_secret", client_id: sim.clientId, client_secret: sim.clientSecret },

@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import type { ConnectionOptions } from "node:tls";
 import type { FluentClientOptions } from "@fluent-org/logger";
 import { z } from "zod";
+import { durationSeconds } from "../../config/duration.js";
 import { CollectorError } from "../../errors.js";
 import { registerSecret } from "../../log/redact.js";
 
@@ -14,7 +15,7 @@ export const forwardSinkSchema = z
     port: z.number().int().min(1).max(65535).default(24224),
     tag: z.string().min(1).default("o365.message_trace"),
     require_ack_response: z.boolean().default(true),
-    ack_timeout: z.number().min(1).max(3600).default(30),
+    ack_timeout: durationSeconds(1, 3600, 30),
     event_mode: z.enum(["Message", "Forward", "PackedForward", "CompressedPackedForward"]).default("PackedForward"),
     batch_size: z.number().int().min(1).max(100000).default(1000),
     tls: z

@@ -1,5 +1,6 @@
 // `sink.http` options: where to POST, how to encode, how to authenticate. Documented in conf/o365-message-trace.yaml.
 import { z } from "zod";
+import { durationSeconds } from "../../config/duration.js";
 import { CollectorError } from "../../errors.js";
 
 export const httpSinkSchema = z
@@ -11,7 +12,7 @@ export const httpSinkSchema = z
     /** Env var whose value is sent as `Authorization: Bearer …` (keeps the token out of the file). */
     bearer_token_env: z.string().optional(),
     batch_size: z.number().int().min(1).max(100000).default(1000),
-    timeout: z.number().min(1).max(3600).default(30),
+    timeout: durationSeconds(1, 3600, 30),
     ca_file: z.string().optional(),
     insecure: z.boolean().default(false),
   })
