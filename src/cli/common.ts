@@ -39,7 +39,7 @@ export function setup(file: string, overrides: Record<string, unknown> = {}): { 
 
 /** The command's logger: configured level and format, tenant and source on every line; also the process logger. */
 export function loggerFor(config: Config): Logger {
-  const base = { tenant: config.tenant_id, source: config.source };
+  const base = { tenant: config.tenant_id, source: config.source.type };
   const logger = createLogger({ level: config.log.level, format: config.log.format, base });
   setProcessLogger(logger);
   return logger;
@@ -50,7 +50,7 @@ export function loggerFor(config: Config): Logger {
  * fields as the command's logger, but shown at info even when log.level is warn or error.
  */
 export function answerLogger(config: Config): Logger {
-  return createLogger({ level: config.log.level === "debug" ? "debug" : "info", format: config.log.format, base: { tenant: config.tenant_id, source: config.source } });
+  return createLogger({ level: config.log.level === "debug" ? "debug" : "info", format: config.log.format, base: { tenant: config.tenant_id, source: config.source.type } });
 }
 
 /**
