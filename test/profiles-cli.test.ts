@@ -11,7 +11,7 @@ import { PromMetrics } from "../src/metrics/prometheus.js";
 import { normaliseStatus } from "../src/schema/mapper.js";
 import { PROFILES, profileText } from "../src/schema/profiles/index.js";
 import { startSimulator, type GraphTraceItem, type Simulator } from "../src/sim/index.js";
-import { captureRuntime, compare, HOUR, MIN, parseNdjson, ROOT, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
+import { captureRuntime, compare, HOUR, MIN, parseNdjson, ROOT, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig, lastLogMessage } from "./helpers/harness.js";
 import { ECS_FIXTURE, invalid, OCSF_FIXTURE, validator } from "./helpers/profile-schemas.js";
 
 let sim: Simulator;
@@ -151,7 +151,7 @@ describe("get-events filters", () => {
     expect(inj.stderr).toContain("0 record(s)");
     const bad = await runCli(["get-events", "--config", file, ...span, "--trace-id", "not-a-guid"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--trace-id "not-a-guid" is not a message trace id/);
+    expect(lastLogMessage(bad.stderr)).toMatch(/--trace-id "not-a-guid" is not a message trace id/);
   });
 });
 

@@ -29,7 +29,14 @@ function files() {
 
 const planLines = (stdout: string) => stdout.split("\n").filter((l) => l.startsWith("  - "));
 const writes = (s: Simulator) => s.stats().requests["directory-write"] ?? 0;
-const errorLines = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("o365-message-trace: "));
+// The one-line errors: error-level JSON log lines (the device-code prompts are plain lines for the admin).
+const errorLines = (stderr: string) =>
+  stderr
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as { level: string; msg: string })
+    .filter((e) => e.level === "error")
+    .map((e) => e.msg);
 
 describe("setup on a half-done tenant", () => {
   it("app registered but no service principal and no consent: adds exactly those", async () => {
