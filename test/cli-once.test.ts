@@ -92,7 +92,7 @@ describe("once (subprocess)", () => {
     const dir = tempDir();
     const file = writeConfig(dir, simConfigInput(sim, dir, { start: new Date(T0).toISOString(), max_windows_per_run: 1 }));
     const store = new StateStore(join(dir, "state"), sim.tenantId, "graph");
-    store.lock(); // create dir
+    store.lock().release(); // create dir
     writeFileSync(store.lockFile, "999999\n"); // a pid that does not exist
     const r = await runCli(["once", "--config", file], { env });
     expect(r.code).toBe(0);

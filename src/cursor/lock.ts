@@ -1,22 +1,23 @@
-// One poller per tenant+source: an exclusive lock file holding our pid. Fluent Bit may start `once` again
-// while the previous run still works; the second run must notice and step aside quietly. A lock left by a
-// killed process (pid no longer alive) is taken over.
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+// One poller per tenant+source. The lock is an exclusive advisory flock(2) on an open descriptor of the lock
+// file: the kernel drops it when the holder dies, however it dies (kill -9, OOM, power loss), so there is no
+// "stale lock" to judge and nothing a reused pid can fool (pid 1 in every container restart, or any pid that
+// belongs to an unrelated process now). Taking the lock is one system call, so two takers racing for a lock
+// left behind cannot both win. The pid written into the file is only for the "already running" message.
+import { closeSync, constants, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
+import { createRequire } from "node:module";
+
+// fs-ext: native flock(2) binding (Node has none). Loaded lazily through require: it is a CommonJS addon.
+const require = createRequire(import.meta.url);
+let flockSync: ((fd: number, flags: "exnb" | "un") => void) | undefined;
+function flock(fd: number, flags: "exnb" | "un"): void {
+  flockSync ??= (require("fs-ext") as { flockSync: (fd: number, flags: string) => void }).flockSync;
+  flockSync(fd, flags);
+}
 
 export class LockBusyError extends Error {
   constructor(readonly file: string, readonly pid: number) {
-    super(`already running (pid ${pid} holds ${file})`);
+    super(`already running (${Number.isFinite(pid) ? `pid ${pid}` : "another process"} holds ${file})`);
     this.name = "LockBusyError";
-  }
-}
-
-function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -25,31 +26,40 @@ export interface Lock {
   release(): void;
 }
 
-export function acquireLock(file: string): Lock {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(file, "wx", 0o600);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      let released = false;
-      const release = () => {
-        if (released) return;
-        released = true;
-        try {
-          if (readFileSync(file, "utf8").trim() === String(process.pid)) unlinkSync(file);
-        } catch { /* gone already */ }
-      };
-      process.once("exit", release);
-      return { file, release: () => { process.removeListener("exit", release); release(); } };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      let pid: number;
-      try { pid = Number(readFileSync(file, "utf8").trim()); } catch { continue; }
-      if (pid === process.pid) throw new LockBusyError(file, pid);
-      if (alive(pid)) throw new LockBusyError(file, pid);
-      // Stale: the holder died without cleaning up (kill -9, power loss).
-      try { unlinkSync(file); } catch { /* raced with another taker */ }
-    }
+function holderPid(file: string): number {
+  try {
+    const first = readFileSync(file, "utf8").split("\n")[0]!.trim();
+    return /^\d+$/.test(first) ? Number(first) : NaN;
+  } catch {
+    return NaN;
   }
-  throw new LockBusyError(file, NaN);
+}
+
+export function acquireLock(file: string): Lock {
+  // O_NOFOLLOW: a symlink planted at the lock's path is refused (ELOOP), never followed. No O_TRUNC: the
+  // holder's pid must stay readable until we own the lock.
+  const fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  try {
+    flock(fd, "exnb");
+  } catch (err) {
+    closeSync(fd);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EAGAIN" || code === "EWOULDBLOCK") throw new LockBusyError(file, holderPid(file));
+    throw err;
+  }
+  // Ours now; whatever the file says is from a previous holder.
+  ftruncateSync(fd, 0);
+  writeSync(fd, `${process.pid}\n`, 0);
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    // The file stays: unlinking it would let a third process lock a new inode while a second one still
+    // waits on the old one. Truncate so a reader never sees our pid after we are gone.
+    try { ftruncateSync(fd, 0); } catch { /* nothing to clean */ }
+    try { flock(fd, "un"); } catch { /* closing releases it anyway */ }
+    try { closeSync(fd); } catch { /* already closed */ }
+  };
+  process.once("exit", release);
+  return { file, release: () => { process.removeListener("exit", release); release(); } };
 }
