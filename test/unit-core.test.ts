@@ -199,6 +199,6 @@ describe("state store", () => {
     mkdirSync(dir);
     const store = new StateStore(dir, "t", "graph");
     writeFileSync(store.file, "{not json");
-    expect(() => store.load()).toThrow(/state file .* cannot be read/);
+    expect(() => store.load()).toThrow(/state file .* is not valid JSON/);
   });
 });

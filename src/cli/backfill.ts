@@ -45,6 +45,7 @@ function freshState(config: Config, range: BackfillRange): State {
     version: 1,
     tenant_id: config.tenant_id,
     source: config.source.type,
+    cursor: range.from,
     windows_done: 0,
     records_delivered: 0,
     cycles: 0,

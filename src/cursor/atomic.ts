@@ -1,11 +1,24 @@
 // Crash-safe file replacement: write a temp file, fsync it, rename over the target, fsync the directory.
 // A kill -9 at any instant leaves either the old or the new content, never a torn file.
-import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync, mkdirSync, chmodSync, readdirSync } from "node:fs";
+//
+// The state directory is trusted only if nobody else can write into it: a directory another user (or group)
+// can write lets them plant a symlink where our state, journal or temp file goes and have us overwrite or
+// disclose another file. So the directory must be ours and not group/world-writable, every file in it is
+// opened with O_NOFOLLOW, temp names are unpredictable and created with O_EXCL, and a file that is not ours
+// is refused without ever printing what it contains.
+import { randomBytes } from "node:crypto";
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, unlinkSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { CollectorError } from "../errors.js";
 
+const { O_NOFOLLOW, O_CREAT, O_EXCL, O_WRONLY, O_RDONLY } = constants;
+
+function modeText(mode: number): string {
+  return `0${(mode & 0o777).toString(8)}`;
+}
+
 /** Create the state directory (0700); a path that cannot be one is a config error naming it, not a raw errno. */
-export function ensurePrivateDir(dir: string): void {
+function makeDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
@@ -25,17 +38,79 @@ export function ensurePrivateDir(dir: string): void {
   }
 }
 
+/** Create the directory (0700) if needed, then refuse it unless it is ours and only we can write to it. */
+export function ensurePrivateDir(dir: string): void {
+  makeDir(dir);
+  const st = statSync(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory()) throw new CollectorError("state", `state_dir ${dir} is not a directory`, { hint: "point state_dir at a directory" });
+  if (uid !== undefined && st.uid !== uid) {
+    throw new CollectorError("state", `state_dir ${dir} belongs to uid ${st.uid}, not to us (uid ${uid})`, {
+      hint: `use a directory of our own (chown ${uid} ${dir}, mode 0700)`,
+    });
+  }
+  if (st.mode & 0o022) {
+    throw new CollectorError(
+      "state",
+      `state_dir ${dir} is writable by ${st.mode & 0o002 ? "everyone" : "its group"} (mode ${modeText(st.mode)}); another user could replace the cursor`,
+      { hint: `chmod 700 ${dir}` },
+    );
+  }
+}
+
+/**
+ * The content of a state-dir file, or undefined when it does not exist. Refuses (without printing what is in
+ * it) a symlink, anything that is not a regular file, a file of another user and a file others can write.
+ */
+export function readPrivateFile(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, O_RDONLY | O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    if (code === "ELOOP") throw notOurs(file, "is a symbolic link");
+    throw err;
+  }
+  try {
+    const st = fstatSync(fd);
+    const uid = process.getuid?.();
+    if (!st.isFile()) throw notOurs(file, "is not a regular file");
+    if (uid !== undefined && st.uid !== uid) throw notOurs(file, `belongs to uid ${st.uid}`);
+    if (st.mode & 0o022) throw notOurs(file, `is writable by others (mode ${modeText(st.mode)})`);
+    return readFileSync(fd, "utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function notOurs(file: string, why: string): CollectorError {
+  return new CollectorError("state", `${file} ${why}; refusing to use it`, { hint: "move it away; the state directory must hold only our own 0600 files" });
+}
+
+/** Open a state-dir file for appending, never through a symlink. */
+export function openPrivateAppend(file: string): number {
+  try {
+    return openSync(file, constants.O_RDWR | constants.O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ELOOP") throw notOurs(file, "is a symbolic link");
+    throw err;
+  }
+}
+
+const tempPrefix = (file: string) => `.${basename(file)}.tmp-`;
+
 /**
  * Temp files a killed writer left behind (kill -9 between write and rename). Only call this while holding the
  * state's lock: then no other process can be writing one, and each is garbage (the target is intact).
  */
 export function removeStaleTemps(file: string): number {
-  const prefix = `.${basename(file)}.tmp-`;
+  const prefix = tempPrefix(file);
   let removed = 0;
   for (const name of readdirSync(dirname(file))) {
-    if (name.startsWith(prefix) && name !== `${prefix}${process.pid}`) {
+    if (name.startsWith(prefix) && !name.startsWith(`${prefix}${process.pid}-`)) {
       try {
-        unlinkSync(join(dirname(file), name));
+        unlinkSync(join(dirname(file), name)); // unlink removes a symlink itself, never its target
         removed++;
       } catch { /* raced with nobody: we hold the lock; ignore */ }
     }
@@ -46,8 +121,9 @@ export function removeStaleTemps(file: string): number {
 /** `data` may be pieces (written in order), so a large file never has to exist as one string. */
 export function writeFileAtomic(file: string, data: string | Buffer | Iterable<string>): void {
   const dir = dirname(file);
-  const tmp = join(dir, `.${basename(file)}.tmp-${process.pid}`);
-  const fd = openSync(tmp, "w", 0o600);
+  // Unpredictable name, created exclusively: nothing planted in advance can be written through.
+  const tmp = join(dir, `${tempPrefix(file)}${process.pid}-${randomBytes(6).toString("hex")}`);
+  const fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   try {
     for (const piece of typeof data === "string" || Buffer.isBuffer(data) ? [data] : data) {
       const buf = typeof piece === "string" ? Buffer.from(piece) : piece;
@@ -61,7 +137,7 @@ export function writeFileAtomic(file: string, data: string | Buffer | Iterable<s
     throw err;
   }
   closeSync(fd);
-  chmodSync(tmp, 0o600);
+  // rename replaces whatever is at `file` (a symlink included) and never writes through it.
   renameSync(tmp, file);
   try {
     const dfd = openSync(dir, "r");

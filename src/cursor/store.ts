@@ -3,12 +3,15 @@
 // appended to a journal (one fdatasynced line per delivered page), so a crash mid-window re-sends at most
 // the page that was in flight, and with dedupe on, nothing at all that the journal recorded. The store takes
 // the state's lock (one writer per state) and holds it until close().
-import { existsSync, openSync, closeSync, fdatasync, fstatSync, readFileSync, readSync, truncateSync, writeSync } from "node:fs";
+import { existsSync, closeSync, fdatasync, fstatSync, ftruncateSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { CollectorError } from "../errors.js";
 import { SeenSet, fingerprint } from "../dedupe/seen.js";
-import { ensurePrivateDir, removeStaleTemps, writeFileAtomic } from "./atomic.js";
+import { ensurePrivateDir, openPrivateAppend, readPrivateFile, removeStaleTemps, writeFileAtomic } from "./atomic.js";
 import { acquireLock, type Lock } from "./lock.js";
+
+/** The state file's format version; a file of any other version is refused, never guessed at. */
+export const STATE_FORMAT = 1;
 
 export interface State {
   version: 1;
@@ -76,26 +79,52 @@ export class StateStore {
     lock?.release();
   }
 
+  /**
+   * The state and identities. A file that is not exactly ours is refused with one line, never reset (that
+   * would re-send history) and never jumped over (that would lose it): unreadable, another format version,
+   * another tenant or source, or no cursor. We never write a state without a cursor (see Collector).
+   */
   load(): { state: State; seen: SeenSet } {
     const fresh: State = { version: 1, tenant_id: this.tenantId, source: this.source, windows_done: 0, records_delivered: 0, cycles: 0 };
-    if (!existsSync(this.file)) return { state: fresh, seen: this.replayJournal(new SeenSet()) };
+    if (existsSync(this.dir)) this.ensureDir();
+    const text = readPrivateFile(this.file);
+    if (text === undefined) return { state: fresh, seen: this.replayJournal(new SeenSet()) };
     let parsed: State & { seen?: unknown };
     try {
-      parsed = JSON.parse(readFileSync(this.file, "utf8"));
-      if (parsed.version !== 1 || (parsed.cursor !== undefined && !Number.isFinite(Date.parse(parsed.cursor)))) throw new Error("unexpected content");
-    } catch (err) {
-      throw new CollectorError("state", `state file ${this.file} cannot be read: ${(err as Error).message}`, {
-        hint: "restore it from backup, or move it away to start again from `start` (records may repeat)",
-      });
+      parsed = JSON.parse(text);
+    } catch {
+      // Not the parser's message: it quotes the file's content.
+      throw this.refuse("is not valid JSON (cut off or edited by hand)", "restore it from backup, or move it away to start again from `start` (records may repeat)");
+    }
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw this.refuse("is not a state object", "restore it from backup, or move it away");
+    if (parsed.version !== STATE_FORMAT) {
+      throw this.refuse(`has format version ${JSON.stringify(parsed.version)}, this build reads version ${STATE_FORMAT}`, "use the release that wrote it, or move it away to start again from `start`");
+    }
+    if (typeof parsed.tenant_id !== "string" || parsed.tenant_id.toLowerCase() !== this.tenantId.toLowerCase() || parsed.source !== this.source) {
+      throw this.refuse(`belongs to tenant ${JSON.stringify(parsed.tenant_id)} source ${JSON.stringify(parsed.source)}, not to tenant ${this.tenantId} source ${this.source}`, "check tenant_id/source and state_dir; never copy one tenant's state file to another");
+    }
+    if (typeof parsed.cursor !== "string" || !Number.isFinite(Date.parse(parsed.cursor))) {
+      throw this.refuse(parsed.cursor === undefined ? "has no cursor" : "has a cursor that is not a time", "restore it from backup, or move it away to start again from `start` (records may repeat)");
     }
     const { seen, ...state } = parsed;
-    return { state: { ...fresh, ...state }, seen: this.replayJournal(SeenSet.fromJSON(seen)) };
+    let set: SeenSet;
+    try {
+      set = SeenSet.fromJSON(seen);
+    } catch {
+      throw this.refuse("has an unreadable identity table", "restore it from backup, or move it away (records may repeat)");
+    }
+    return { state: { ...fresh, ...state }, seen: this.replayJournal(set) };
+  }
+
+  private refuse(why: string, hint: string): CollectorError {
+    return new CollectorError("state", `state file ${this.file} ${why}`, { hint });
   }
 
   /** Identities from pages delivered after the last commit. A torn last line (crash mid-append) is ignored. */
   private replayJournal(seen: SeenSet): SeenSet {
-    if (!existsSync(this.journalFile)) return seen;
-    const lines = readFileSync(this.journalFile, "utf8").split("\n");
+    const text = readPrivateFile(this.journalFile);
+    if (text === undefined) return seen;
+    const lines = text.split("\n");
     lines.pop(); // complete lines end with \n; whatever follows the last \n is torn or empty
     for (const line of lines) {
       const m = /^(-?\d+) ([A-Za-z0-9_-]*)$/.exec(line);
@@ -126,7 +155,7 @@ export class StateStore {
     let text = "";
     for (const [minute, fps] of byMinute) text += `${minute} ${fps}\n`;
     this.ensureDir();
-    const fd = (this.journalFd ??= openSync(this.journalFile, "a+", 0o600));
+    const fd = (this.journalFd ??= openPrivateAppend(this.journalFile));
     try {
       // After a torn append (power loss mid-write, or a write that failed half-way) start on a fresh line,
       // or this page would be glued to the torn one and dropped on replay too.
@@ -168,13 +197,20 @@ export class StateStore {
 
   /** Atomically persist state + identities, then empty the journal (its content is now in the state). */
   commit(state: State, seen?: SeenSet): void {
+    // load() refuses a state without a cursor, so never write one.
+    if (state.cursor === undefined) throw new CollectorError("internal", `refusing to write state file ${this.file} without a cursor`);
     this.ensureDir();
     const head = JSON.stringify({ ...state, updated: new Date().toISOString() });
     // The same JSON as stringifying {…state, seen}, written piece by piece: with millions of identities one
     // string (and its UTF-8 copy) would be the process's largest allocation.
     writeFileAtomic(this.file, seen ? stateChunks(head, seen) : head + "\n");
-    this.closeJournal();
-    if (existsSync(this.journalFile)) truncateSync(this.journalFile, 0);
+    // Through our own descriptor (O_NOFOLLOW), never truncate(path): that would follow a planted symlink.
+    const open = this.journalFd;
+    const fd = open ?? (existsSync(this.journalFile) ? openPrivateAppend(this.journalFile) : undefined);
+    if (fd === undefined) return;
+    ftruncateSync(fd, 0);
+    if (open === undefined) closeSync(fd);
+    else this.closeJournal();
   }
 
   /** Release the journal descriptor and the lock (end of a run). Appends after this reopen the journal. */

@@ -170,7 +170,11 @@ export class Collector {
       add(await this.deliverWindow(w, { signal }));
       result.windows++;
     }
-    if (windows.length === 0 && rescans.length === 0) book.ledger.commit(state);
+    if (windows.length === 0 && rescans.length === 0) {
+      // Nothing due yet: persist where we start, so a state file always has a cursor (load refuses one without).
+      if (state.cursor === undefined) state.origin = state.cursor = cursor.toISOString();
+      book.ledger.commit(state);
+    }
     result.cursor = state.cursor ?? cursor.toISOString();
     this.metrics.cursor(Date.parse(result.cursor), now);
     return result;
