@@ -38,6 +38,8 @@ export interface RuntimeOptions {
   wrapSink?: (sink: Sink) => Sink;
   /** Extra hooks before every API request (request budget). */
   beforeRequest?: ApiHooks["beforeRequest"];
+  /** Most time Retry-After may make this runtime wait in all (`once`); unset = honour every wait (`run`). */
+  retryAfterLimitMs?: number;
 }
 
 /** What a command asks `open` for. */
@@ -167,8 +169,9 @@ function createSource(
     dispatcher,
     tokens,
     logger: opts.logger,
-    retry: retryPolicyFrom(config.retry),
+    retry: retryPolicyFrom(config.retry, opts.retryAfterLimitMs),
     timeoutMs: config.http.timeout * 1000,
+    maxBodyBytes: config.http.max_response_mb * 1024 * 1024,
     hooks: {
       beforeRequest: opts.beforeRequest ?? budget!.beforeRequest,
       onResponse: (route, status) => {

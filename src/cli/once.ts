@@ -24,6 +24,9 @@ export function outcomeLine(o: TenantOutcome): string {
   return `tenant ${o.tenant}: ok, ${r.windows} window(s), ${r.records} record(s), cursor ${r.cursor}${r.behind ? " (behind)" : ""}`;
 }
 
+/** Most a `once` run waits for Retry-After in all: an exec run must not sit on the lock for an hour. */
+export const ONCE_RETRY_AFTER_LIMIT_MS = 120_000;
+
 export const command = defineCommand({
   name: "once",
   help: ONCE_HELP,
@@ -48,7 +51,7 @@ export const command = defineCommand({
       return failed ? EXIT_FAILURE : EXIT_OK;
     }
     const { config, logger } = setup(file, overrides);
-    const rt = open(config, { ...EVERYTHING, lock: true }, { logger, clock: clockFromEnv() });
+    const rt = open(config, { ...EVERYTHING, lock: true }, { logger, clock: clockFromEnv(), retryAfterLimitMs: ONCE_RETRY_AFTER_LIMIT_MS });
     try {
       logCycle(logger, await rt.collector.runCycle());
     } finally {

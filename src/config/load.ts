@@ -240,4 +240,16 @@ export function registerConfigSecrets(config: Config): void {
     const v = getPath(section, path);
     if (typeof v === "string") registerSecret(v);
   }
+  registerSecret(proxyUrlPassword(config.http.proxy?.url));
+}
+
+/** The password inside a proxy URL (http://user:password@host), decoded as the dispatcher uses it. */
+function proxyUrlPassword(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const p = new URL(url).password;
+    return p ? decodeURIComponent(p) : undefined;
+  } catch {
+    return undefined;
+  }
 }

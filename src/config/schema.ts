@@ -54,6 +54,8 @@ const http = z
     /** Per-request timeout in seconds; 0 = none. */
     timeout: seconds(0, 3600, 120),
     ca_file: z.string().optional(),
+    /** Largest response body accepted from Microsoft (MiB); a larger one fails the page. */
+    max_response_mb: z.number().min(1).max(4096).default(64),
     /** Disable TLS verification (loud warning). Never in production. */
     insecure: z.boolean().default(false),
     proxy: z
@@ -104,7 +106,7 @@ const coreSchema = z
     cloud: z.enum(["global", "gcc", "gcc-high", "dod", "china"]).default("global"),
     endpoints: endpoints.default({ graph_version: "v1.0" }),
     auth: authSchema(z.string()).default({ method: "client_secret", redirect_uri: "http://localhost:8400/callback" }),
-    http: http.default({ timeout: 120, insecure: false }),
+    http: http.default({ timeout: 120, insecure: false, max_response_mb: 64 }),
     retry: retry.default({
       count: 5,
       backoff: { initial: 1, max: 60, jitter: 0.2 },

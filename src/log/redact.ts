@@ -13,8 +13,11 @@ export function registerSecret(value: string | undefined | null): void {
 const PATTERNS: Array<[RegExp, string]> = [
   [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g, "[REDACTED PRIVATE KEY]"],
   [/\bBearer\s+[A-Za-z0-9\-._~+/]+=*/gi, "Bearer [REDACTED]"],
-  // JWTs (access tokens, id tokens, client assertions): three base64url segments starting with {"…
-  [/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, "[REDACTED JWT]"],
+  // JWTs (access tokens, id tokens, client assertions): base64url segments starting with {"… Matched from the
+  // header alone, so a token cut short (an error body quoted to 200 characters) is scrubbed too.
+  [/\beyJ[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*){0,2}/g, "[REDACTED JWT]"],
+  // Credentials inside a URL (a proxy URL with user:password@), wherever the URL is quoted.
+  [/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:"'<>]*):([^\s/@"'<>]+)@/gi, "$1$2:[REDACTED]@"],
   [
     /\b(client_secret|client_assertion|refresh_token|access_token|id_token|code|password|shared_key|sharedKey|secret|token)(["']?\s*[:=]\s*["']?)([^"'&\s,}]+)/gi,
     "$1$2[REDACTED]",

@@ -17,7 +17,17 @@ export interface RequestOptions {
   /** Whole-request timeout in milliseconds (0 = none). */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Largest body accepted; a longer one aborts the request (default DEFAULT_MAX_BODY_BYTES). */
+  maxBodyBytes?: number;
 }
+
+/**
+ * Every response body is bounded: an endless or huge body must fail the request, not grow memory without
+ * limit. The largest real page is 5000 rows of a few KB (≈ 20 MB of JSON); 64 MiB leaves room for verbose XML.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+class BodyTooLarge extends Error {}
 
 function flattenHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -50,12 +60,35 @@ export async function httpRequest(url: string, opts: RequestOptions): Promise<Ht
       dispatcher: opts.dispatcher,
       signal,
     });
-    const body = await res.body.text();
+    const max = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const declared = Number(res.headers["content-length"]);
+    if (Number.isFinite(declared) && declared > max) {
+      res.body.destroy();
+      throw new BodyTooLarge();
+    }
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length;
+      if (size > max) {
+        res.body.destroy();
+        throw new BodyTooLarge();
+      }
+      chunks.push(chunk as Buffer);
+    }
+    const body = Buffer.concat(chunks, size).toString("utf8");
     const response = { status: res.statusCode, headers: flattenHeaders(res.headers), body };
     trace?.response(response.status, response.headers, body);
     return response;
   } catch (err) {
     trace?.failure(err);
+    if (err instanceof BodyTooLarge) {
+      const max = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+      throw new CollectorError("transient", `response from ${describeUrl(url)} is larger than ${Math.round(max / 1024 / 1024)} MiB; aborted`, {
+        hint: "a proxy or a broken server is sending an endless body; raise http.max_response_mb only if real pages are this large",
+        code: "BODY_TOO_LARGE",
+      });
+    }
     if (opts.signal?.aborted) throw err;
     const e = err as { name?: string; code?: string; message?: string };
     const timedOut = e.name === "TimeoutError" || e.name === "AbortError" || e.code === "UND_ERR_ABORTED";

@@ -6,6 +6,12 @@ export interface RetryPolicy {
   initialMs: number;
   maxMs: number;
   jitter: number;
+  /**
+   * Total time Retry-After headers may make us wait (shared by every request of a run); a request asked to
+   * wait longer than what is left gives up instead. `once` sets it, so a server asking for an hour cannot park
+   * an exec run (and its lock) that long; `run` leaves it unset and honours long waits.
+   */
+  retryAfterBudget?: { limitMs: number; remainingMs: number };
 }
 
 export interface RetryHooks {
@@ -46,6 +52,19 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, policy: 
       const retryAfter = err instanceof CollectorError ? err.retryAfter : undefined;
       // The server's Retry-After wins over our own backoff (capped at an hour so a bogus header cannot stall us forever).
       const ms = retryAfter !== undefined ? Math.min(retryAfter * 1000, 3_600_000) : backoffMs(policy, attempt, hooks.random);
+      const budget = policy.retryAfterBudget;
+      if (retryAfter !== undefined && budget) {
+        if (ms > budget.remainingMs) {
+          const why = err instanceof Error ? err.message : String(err);
+          throw new CollectorError("transient", `${why}, and asks us to wait ${Math.round(ms / 1000)} s (Retry-After), more than this run may wait (${Math.round(budget.limitMs / 1000)} s in all); giving up this cycle, the cursor is unchanged`, {
+            hint: "the next run continues from the same cursor; the daemon (`run`) honours long waits",
+            code: "RETRY_AFTER_TOO_LONG",
+            status: err instanceof CollectorError ? err.status : undefined,
+            cause: err,
+          });
+        }
+        budget.remainingMs -= ms;
+      }
       hooks.onRetry?.(err, attempt, ms);
       await wait(ms, hooks.signal);
     }
@@ -53,6 +72,12 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, policy: 
 }
 
 /** The `retry:` config section (seconds) as a policy (milliseconds). */
-export function retryPolicyFrom(retry: { count: number; backoff: { initial: number; max: number; jitter: number } }): RetryPolicy {
-  return { count: retry.count, initialMs: retry.backoff.initial * 1000, maxMs: retry.backoff.max * 1000, jitter: retry.backoff.jitter };
+export function retryPolicyFrom(retry: { count: number; backoff: { initial: number; max: number; jitter: number } }, retryAfterLimitMs?: number): RetryPolicy {
+  return {
+    count: retry.count,
+    initialMs: retry.backoff.initial * 1000,
+    maxMs: retry.backoff.max * 1000,
+    jitter: retry.backoff.jitter,
+    ...(retryAfterLimitMs !== undefined ? { retryAfterBudget: { limitMs: retryAfterLimitMs, remainingMs: retryAfterLimitMs } } : {}),
+  };
 }

@@ -20,6 +20,8 @@ export interface ApiClientOptions {
   tokens: TokenProvider;
   scope: string;
   timeoutMs: number;
+  /** Response body bound (default DEFAULT_MAX_BODY_BYTES). */
+  maxBodyBytes?: number;
   retry: RetryPolicy;
   logger: Logger;
   hooks?: ApiHooks;
@@ -63,6 +65,7 @@ export class ApiClient {
             dispatcher: opts.dispatcher,
             headers: { ...opts.headers, authorization: `Bearer ${token}`, accept, "client-request-id": crypto.randomUUID() },
             timeoutMs: opts.timeoutMs,
+            maxBodyBytes: opts.maxBodyBytes,
             signal,
           });
           opts.hooks?.onResponse?.(route, res.status);
@@ -105,4 +108,25 @@ export function classifyCommon(res: HttpResponse, url: string, apiName: string):
     });
   }
   return undefined;
+}
+
+/**
+ * A 400 stops the collector only when it is certainly caused by our configuration (the page size). A time range
+ * the service refuses (too long, too old, an end later than its clock) is `range()`: explained, not retried at
+ * once, not fatal to `run`. Anything else (a proxy's or gateway's 400, a transient service fault) is retried
+ * with backoff and the cursor stays where it is.
+ */
+export function classifyBadRequest(res: HttpResponse, url: string, apiName: string, text: string, range: () => CollectorError): CollectorError | undefined {
+  if (res.status !== 400) return undefined;
+  const where = `${apiName} ${describeUrl(url)}`;
+  const said = text.replace(/\s+/g, " ").trim().slice(0, 200);
+  if (/\$top|page ?size/i.test(said)) {
+    return new CollectorError("config", `${where} refused the page size (HTTP 400: ${said})`, { status: 400, hint: "set source.page_size to 1–5000" });
+  }
+  if (/\bfuture\b|later than the current|current (date|time)|\b(90|ninety|10|ten) days\b|older than|date range|time range|too old|start ?date|end ?date/i.test(said)) {
+    return range();
+  }
+  return new CollectorError("transient", `${where} answered HTTP 400 (${said || "no message"}); not a configuration problem we can recognise, so it is retried with backoff and the cursor stays`, {
+    status: 400,
+  });
 }

@@ -35,6 +35,8 @@ export interface SourceContext<O extends SourceOptions = SourceOptions> {
   hooks: ApiHooks;
   /** Per-request timeout in milliseconds (0 = none). */
   timeoutMs: number;
+  /** Response body bound in bytes (http.max_response_mb). */
+  maxBodyBytes?: number;
 }
 
 export interface SourceDescriptor<O extends SourceOptions = SourceOptions> {
@@ -82,6 +84,6 @@ export type AnySourceDescriptor = SourceDescriptor<any>;
 
 /** The HTTP side of a source's ApiClient options (all but its classifier and scope), from its context. */
 export function apiOptions(ctx: SourceContext<SourceOptions>): Omit<ApiClientOptions, "classify" | "scope"> {
-  const { dispatcher, tokens, timeoutMs, retry, logger, hooks } = ctx;
-  return { dispatcher, tokens, timeoutMs, retry, logger, hooks };
+  const { dispatcher, tokens, timeoutMs, maxBodyBytes, retry, logger, hooks } = ctx;
+  return { dispatcher, tokens, timeoutMs, maxBodyBytes, retry, logger, hooks };
 }

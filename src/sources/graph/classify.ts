@@ -2,7 +2,7 @@
 // Shared by the list call (graph-source.ts) and the detail call (details.ts).
 import { CollectorError } from "../../errors.js";
 import type { HttpResponse } from "../../net/request.js";
-import { classifyCommon, tokenRoles } from "../api-client.js";
+import { classifyBadRequest, classifyCommon, tokenRoles } from "../api-client.js";
 import { GRAPH_RANGE_RULES, rejectedRange } from "../rejected-range.js";
 
 export const GRAPH_PERMISSION = "ExchangeMessageTrace.Read.All";
@@ -48,7 +48,10 @@ export function classifyGraph(res: HttpResponse, url: string, token: string): Co
       hint: `add the application permission ${GRAPH_PERMISSION} to the app registration and grant admin consent`,
     });
   }
-  if (res.status === 400) return rejectedRange("Graph", url, res.status, text, GRAPH_RANGE_RULES);
+  if (res.status === 400) {
+    const range = () => rejectedRange("Graph", url, res.status, text, GRAPH_RANGE_RULES);
+    return classifyBadRequest(res, url, "Graph", text, range)!;
+  }
   return new CollectorError("config", `Graph rejected the query (HTTP ${res.status} ${text.slice(0, 300)})`, {
     status: res.status,
     code,

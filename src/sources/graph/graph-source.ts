@@ -7,6 +7,7 @@ import { ApiClient, type ApiClientOptions } from "../api-client.js";
 import { classifyGraph } from "./classify.js";
 import { graphFilterClauses } from "../trace-filter.js";
 import { classifyDetails, readGraphDetails } from "./details.js";
+import { maxPagesFor, PageWalker } from "../paging.js";
 
 export { classifyGraph, GRAPH_PERMISSION, MESSAGE_TRACE_SP_APP_ID } from "./classify.js";
 /**
@@ -53,6 +54,10 @@ export function parseGraphPage(body: string, url: string): GraphPage {
   if (!page || !Array.isArray(page.value)) {
     throw new CollectorError("transient", `Graph returned JSON without a value array from ${new URL(url).pathname}`);
   }
+  const next = page["@odata.nextLink"];
+  if (next !== undefined && next !== null && typeof next !== "string") {
+    throw new CollectorError("transient", `Graph returned a page whose @odata.nextLink is not a string (${typeof next}) from ${new URL(url).pathname}`);
+  }
   return page;
 }
 
@@ -82,6 +87,7 @@ export class GraphSource implements Source {
 
   async *readWindow(window: Window, signal?: AbortSignal, filter?: TraceFilter): AsyncIterable<TraceRow[]> {
     let url: string | undefined = this.windowUrl(window, filter);
+    const walker = new PageWalker(url, "Graph", maxPagesFor(this.opts.pageSize), "set endpoints.graph to the host that serves your tenant's message trace if it genuinely moved");
     let index = 0;
     while (url) {
       const pageUrl: string = url;
@@ -107,8 +113,9 @@ export class GraphSource implements Source {
           raw: item,
         });
       }
+      const next = walker.next(page["@odata.nextLink"], pageUrl);
       yield rows;
-      url = page["@odata.nextLink"];
+      url = next;
     }
   }
 }

@@ -4,7 +4,7 @@
 import { CollectorError } from "../../errors.js";
 import type { HttpResponse } from "../../net/request.js";
 import { describeUrl } from "../../net/request.js";
-import { classifyCommon, tokenRoles } from "../api-client.js";
+import { classifyBadRequest, classifyCommon, tokenRoles } from "../api-client.js";
 import { rejectedRange, REPORT_RANGE_RULES } from "../rejected-range.js";
 
 export const RWS_PERMISSION = "ReportingWebService.Read.All";
@@ -121,7 +121,10 @@ export function classifyRws(res: HttpResponse, url: string, token: string): Coll
       hint: "check endpoints.rws (…/ecp/reportingwebservice/reporting.svc) and the cloud setting",
     });
   }
-  if (res.status === 400) return rejectedRange("the Reporting Web Service", url, res.status, text, REPORT_RANGE_RULES);
+  if (res.status === 400) {
+    const range = () => rejectedRange("the Reporting Web Service", url, res.status, text, REPORT_RANGE_RULES);
+    return classifyBadRequest(res, url, "Reporting Web Service", text, range)!;
+  }
   return new CollectorError("config", `the Reporting Web Service rejected the query (HTTP ${res.status}: ${text.slice(0, 200)})`, {
     status: res.status,
     hint: "the report covers only the last 10 days and at most 10 days per query: check start and window",

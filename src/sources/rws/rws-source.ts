@@ -3,10 +3,10 @@
 // and parsed inside the retry loop, so a sign-in page or a cut-off body fails (and retries) the page as a
 // whole: a page is yielded complete or not at all, and the collector moves the cursor only after the window.
 import { RWS_WINDOW_SELECTION } from "./window-selection.js";
-import { CollectorError } from "../../errors.js";
 import type { HttpResponse } from "../../net/request.js";
 import type { Source, TraceFilter, TraceRow, Window } from "../../types.js";
 import { ApiClient, type ApiClientOptions } from "../api-client.js";
+import { maxPagesFor, PageWalker } from "../paging.js";
 import { parseAtom } from "./atom.js";
 import { classifyRws, htmlPageError, isHtml } from "./classify.js";
 import { acceptHeader, windowUrl, type RwsFormat } from "./filter.js";
@@ -94,12 +94,6 @@ export class RwsSource implements Source {
   /** Parse a response into rows; throws (inside the retry loop) when the page is unusable. */
   private readPage(res: HttpResponse, pageUrl: string): ReadPage {
     const page = parseRwsBody(res, pageUrl);
-    if (page.next && new URL(page.next).origin !== this.origin) {
-      // The bearer token must never travel to another host, whatever a response says.
-      throw new CollectorError("config", `the Reporting Web Service sent a next-page link to another host (${new URL(page.next).origin}); refusing to send the token there`, {
-        hint: `set endpoints.rws to that host if it is genuinely the report's home (now ${this.origin})`,
-      });
-    }
     const rows: TraceRow[] = [];
     let skipped = 0;
     for (const [i, e] of page.entries.entries()) {
@@ -111,22 +105,18 @@ export class RwsSource implements Source {
   }
 
   async *readWindow(window: Window, signal?: AbortSignal, filter?: TraceFilter): AsyncIterable<TraceRow[]> {
-    const fetched = new Set<string>();
     let url: string | undefined = this.windowUrl(window, filter);
+    // The report pages itself (2000 rows per response, docs §5).
+    const walker = new PageWalker(url, "the Reporting Web Service", maxPagesFor(2000), `set endpoints.rws to that host if it is genuinely the report's home (now ${this.origin})`);
     while (url) {
       const pageUrl: string = url;
-      fetched.add(pageUrl);
       const page = await this.api.get(pageUrl, "rws", acceptHeader(this.opts.format), (res) => this.readPage(res, pageUrl), signal);
       if (page.skipped > 0) {
         this.opts.logger.warn("MessageTrace entries without a Received time were skipped", { skipped: page.skipped, start: window.start.toISOString() });
       }
+      const next = walker.next(page.next, pageUrl);
       yield page.rows;
-      if (page.next && fetched.has(page.next)) {
-        throw new CollectorError("transient", "the Reporting Web Service's next-page link points back to a page already read (paging loop)", {
-          hint: "retried with the next cycle; report it if it persists",
-        });
-      }
-      url = page.next;
+      url = next;
     }
   }
 }
