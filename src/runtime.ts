@@ -7,6 +7,7 @@ import { createTokenProvider } from "./auth/registry.js";
 import { CLOUDS } from "./config/clouds.js";
 import type { Config } from "./config/schema.js";
 import { StateStore } from "./cursor/store.js";
+import { Quarantine } from "./cursor/quarantine.js";
 import type { Logger } from "./log/logger.js";
 import { budgetHooks } from "./net/budget.js";
 import { createDispatcher } from "./net/dispatcher.js";
@@ -172,6 +173,7 @@ function createSource(
     retry: retryPolicyFrom(config.retry, opts.retryAfterLimitMs),
     timeoutMs: config.http.timeout * 1000,
     maxBodyBytes: config.http.max_response_mb * 1024 * 1024,
+    rejects: new Quarantine(config.state_dir, config.tenant_id, config.source.type, opts.logger),
     hooks: {
       beforeRequest: opts.beforeRequest ?? budget!.beforeRequest,
       onResponse: (route, status) => {

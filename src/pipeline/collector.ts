@@ -217,14 +217,18 @@ export class Collector {
     const inPage = new Set<string>();
     // Only sources that select by received time promise rows inside the window (see WindowSelection).
     const inWindowOnly = this.deps.source.windowSelection?.by !== "processing";
+    let collisions = 0;
+    let untimed = 0;
     for (const row of page) {
       const time = Date.parse(row.received);
+      if (Number.isNaN(time)) untimed++;
       // Half-open window: a row at exactly `end` belongs to the next window.
       if (inWindowOnly && !(time >= start && time < end)) continue;
       const id = identity(row.traceId, row.recipient, row.status);
       const entry = ledger.entry(id, time);
       if (inPage.has(id) || ledger.delivered(entry)) {
-        if (!inPage.has(id)) details.redelivered(row, entry);
+        if (inPage.has(id)) collisions++;
+        else details.redelivered(row, entry);
         out.duplicates++;
         this.metrics.duplicatesDropped(1);
         continue;
@@ -238,6 +242,10 @@ export class Collector {
       }
       fresh.push({ row, entry });
     }
+    // Never silent: rows the window cannot place, and rows sharing one identity on one page (only the first is sent).
+    const at = { window_start: w.start.toISOString() };
+    if (untimed > 0) this.deps.logger.warn("rows without a usable received time were skipped", { count: untimed, ...at });
+    if (collisions > 0) this.deps.logger.warn("rows with the same identity on one page: only the first was sent", { count: collisions, ...at });
     return fresh;
   }
 

@@ -9,6 +9,7 @@ import type { Logger } from "../log/logger.js";
 import type { RetryPolicy } from "../net/retry.js";
 import type { Source } from "../types.js";
 import type { ApiClientOptions, ApiHooks } from "./api-client.js";
+import type { RowRejects } from "./row-rejects.js";
 
 /** The `source:` section after validation: the kind plus the source's own options (defaults applied). */
 export interface SourceOptions {
@@ -37,6 +38,8 @@ export interface SourceContext<O extends SourceOptions = SourceOptions> {
   timeoutMs: number;
   /** Response body bound in bytes (http.max_response_mb). */
   maxBodyBytes?: number;
+  /** Rows the source cannot map: counted, logged, quarantined in state_dir. */
+  rejects?: RowRejects;
 }
 
 export interface SourceDescriptor<O extends SourceOptions = SourceOptions> {

@@ -8,6 +8,7 @@ import { classifyGraph } from "./classify.js";
 import { graphFilterClauses } from "../trace-filter.js";
 import { classifyDetails, readGraphDetails } from "./details.js";
 import { maxPagesFor, PageWalker } from "../paging.js";
+import { isPlainObject, optionalNumber, optionalString, type RejectedRow, type RowRejects } from "../row-rejects.js";
 
 export { classifyGraph, GRAPH_PERMISSION, MESSAGE_TRACE_SP_APP_ID } from "./classify.js";
 /**
@@ -24,24 +25,42 @@ export interface GraphSourceOptions extends Omit<ApiClientOptions, "classify" | 
   version: "v1.0" | "beta";
   pageSize: number;
   organization?: string;
-}
-
-interface GraphItem {
-  id?: string;
-  messageId?: string;
-  receivedDateTime?: string;
-  senderAddress?: string;
-  recipientAddress?: string;
-  subject?: string;
-  size?: number;
-  status?: string;
-  fromIP?: string;
-  toIP?: string;
+  /** Where rows that cannot be mapped go (counted, logged, quarantined); they are skipped either way. */
+  rejects?: RowRejects;
 }
 
 interface GraphPage {
-  value?: GraphItem[];
+  value?: unknown[];
   "@odata.nextLink"?: string;
+}
+
+/**
+ * One list item → TraceRow, or why it cannot be one. Every field is type-checked here, at the boundary, so
+ * a wrong-typed value (a numeric status, a null item) is a rejected row and not a TypeError in the mapper.
+ */
+export function graphItemToRow(item: unknown, index: number, organization: string | undefined): TraceRow | string {
+  if (!isPlainObject(item)) return `the item is ${item === null ? "null" : Array.isArray(item) ? "an array" : `a ${typeof item}`}, not an object`;
+  const problems: string[] = [];
+  const text = optionalString(item, "receivedDateTime", problems);
+  // One time parser for both APIs: a zone-less or offset time must not be read as local time.
+  const received = text !== undefined ? apiTimeIso(text) : undefined;
+  if (text === undefined && problems.length === 0) problems.push("receivedDateTime is missing");
+  else if (text !== undefined && received === undefined) problems.push("receivedDateTime is not a time");
+  const row: TraceRow = {
+    traceId: optionalString(item, "id", problems),
+    messageId: optionalString(item, "messageId", problems),
+    received: received ?? "",
+    sender: optionalString(item, "senderAddress", problems),
+    recipient: optionalString(item, "recipientAddress", problems),
+    subject: optionalString(item, "subject", problems),
+    size: optionalNumber(item, "size", problems),
+    status: optionalString(item, "status", problems),
+    fromIP: optionalString(item, "fromIP", problems),
+    toIP: optionalString(item, "toIP", problems),
+    index,
+    organization,
+  };
+  return problems.length > 0 ? problems.join("; ") : row;
 }
 
 export function parseGraphPage(body: string, url: string): GraphPage {
@@ -89,30 +108,23 @@ export class GraphSource implements Source {
     let url: string | undefined = this.windowUrl(window, filter);
     const walker = new PageWalker(url, "Graph", maxPagesFor(this.opts.pageSize), "set endpoints.graph to the host that serves your tenant's message trace if it genuinely moved");
     let index = 0;
+    let pageNo = 0;
     while (url) {
       const pageUrl: string = url;
       const page = await this.api.get(pageUrl, "graph", "application/json", (res) => parseGraphPage(res.body, pageUrl), signal);
       const rows: TraceRow[] = [];
-      for (const item of page.value!) {
-        // One time parser for both APIs: a zone-less or offset time must not be read as local time.
-        const received = item.receivedDateTime ? apiTimeIso(item.receivedDateTime) : undefined;
-        if (!received) continue;
-        rows.push({
-          traceId: item.id,
-          messageId: item.messageId,
-          received,
-          sender: item.senderAddress,
-          recipient: item.recipientAddress,
-          subject: item.subject,
-          size: item.size,
-          status: item.status,
-          fromIP: item.fromIP ?? undefined,
-          toIP: item.toIP ?? undefined,
-          index: index++,
-          organization: this.opts.organization,
-          raw: item,
-        });
-      }
+      const rejected: RejectedRow[] = [];
+      page.value!.forEach((item, position) => {
+        const row = graphItemToRow(item, index, this.opts.organization);
+        if (typeof row === "string") rejected.push({ page: pageNo, position, reason: row, raw: item });
+        else {
+          // The item as received, for preserve_original.
+          rows.push(Object.assign(row, { raw: item }));
+          index++;
+        }
+      });
+      if (rejected.length > 0) this.opts.rejects?.reject("graph", window, rejected);
+      pageNo++;
       const next = walker.next(page["@odata.nextLink"], pageUrl);
       yield rows;
       url = next;

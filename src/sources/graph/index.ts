@@ -48,5 +48,6 @@ export const graphSource: SourceDescriptor<z.infer<typeof graphOptionsSchema>> =
       version: ctx.config.endpoints.graph_version,
       pageSize: ctx.options.page_size,
       organization: ctx.config.organization,
+      rejects: ctx.rejects,
     }),
 };

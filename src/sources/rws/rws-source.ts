@@ -7,6 +7,7 @@ import type { HttpResponse } from "../../net/request.js";
 import type { Source, TraceFilter, TraceRow, Window } from "../../types.js";
 import { ApiClient, type ApiClientOptions } from "../api-client.js";
 import { maxPagesFor, PageWalker } from "../paging.js";
+import type { RowRejects } from "../row-rejects.js";
 import { parseAtom } from "./atom.js";
 import { classifyRws, htmlPageError, isHtml } from "./classify.js";
 import { acceptHeader, windowUrl, type RwsFormat } from "./filter.js";
@@ -20,13 +21,15 @@ export interface RwsSourceOptions extends Omit<ApiClientOptions, "classify" | "s
   resource: string;
   /** What to ask for; either answer is read, whatever was asked. */
   format: RwsFormat;
+  /** Where rows that cannot be mapped go (counted, logged, quarantined); they are skipped either way. */
+  rejects?: RowRejects;
 }
 
 /** A page as the collector sees it, plus what paging needs. */
 interface ReadPage {
   rows: TraceRow[];
   next?: string;
-  skipped: number;
+  rejected: Array<{ position: number; raw: unknown }>;
 }
 
 function str(e: RwsEntry, key: string): string | undefined {
@@ -95,25 +98,29 @@ export class RwsSource implements Source {
   private readPage(res: HttpResponse, pageUrl: string): ReadPage {
     const page = parseRwsBody(res, pageUrl);
     const rows: TraceRow[] = [];
-    let skipped = 0;
-    for (const [i, e] of page.entries.entries()) {
+    const rejected: ReadPage["rejected"] = [];
+    page.entries.forEach((e, position) => {
       const row = entryToRow(e);
-      if (row) rows.push(page.raws ? Object.assign(row, { raw: page.raws[i] }) : row);
-      else skipped++;
-    }
-    return { rows, next: page.next, skipped };
+      if (row) rows.push(page.raws ? Object.assign(row, { raw: page.raws[position] }) : row);
+      else rejected.push({ position, raw: page.raws?.[position] ?? e });
+    });
+    return { rows, next: page.next, rejected };
   }
 
   async *readWindow(window: Window, signal?: AbortSignal, filter?: TraceFilter): AsyncIterable<TraceRow[]> {
     let url: string | undefined = this.windowUrl(window, filter);
     // The report pages itself (2000 rows per response, docs §5).
     const walker = new PageWalker(url, "the Reporting Web Service", maxPagesFor(2000), `set endpoints.rws to that host if it is genuinely the report's home (now ${this.origin})`);
+    let pageNo = 0;
     while (url) {
       const pageUrl: string = url;
       const page = await this.api.get(pageUrl, "rws", acceptHeader(this.opts.format), (res) => this.readPage(res, pageUrl), signal);
-      if (page.skipped > 0) {
-        this.opts.logger.warn("MessageTrace entries without a Received time were skipped", { skipped: page.skipped, start: window.start.toISOString() });
+      if (page.rejected.length > 0) {
+        const rows = page.rejected.map((r) => ({ page: pageNo, position: r.position, reason: "Received is missing or not a time", raw: r.raw }));
+        if (this.opts.rejects) this.opts.rejects.reject("rws", window, rows);
+        else this.opts.logger.warn("MessageTrace entries without a Received time were skipped", { skipped: rows.length, start: window.start.toISOString() });
       }
+      pageNo++;
       const next = walker.next(page.next, pageUrl);
       yield page.rows;
       url = next;
