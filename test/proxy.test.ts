@@ -129,6 +129,22 @@ describe("http.proxy.url", () => {
   });
 });
 
+describe("a proxy that wants credentials, seen by once (issue 11)", () => {
+  it("once reports the 407 like auth-test does, not as a timeout; a wrong proxy password never shows", async () => {
+    const dir = tempDir();
+    const input = simConfigInput(sim, dir, { start: new Date(T0).toISOString(), retry: { count: 0, backoff: { initial: 0, max: 0, jitter: 0 } } });
+    for (const proxyUrl of [authProxy.url, authProxy.url.replace("http://", "http://collector:Wr0ngProxyPass@")]) {
+      input.http = { ...(input.http as Record<string, unknown>), proxy: { url: proxyUrl } };
+      const r = await runCli(["once", "--config", writeConfig(dir, input)], { env: { O365MT_NOW: new Date(T0 + 2 * HOUR).toISOString() } });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).not.toMatch(/timed out/);
+      expect(r.stderr).toMatch(/the proxy refused us: it wants credentials \(HTTP 407\).* — set http\.proxy\.username and O365_PROXY_PASSWORD/);
+      expect(r.stderr).not.toContain("Wr0ngProxyPass");
+    }
+  });
+});
+
 describe("HTTPS_PROXY / NO_PROXY from the environment", () => {
   it("HTTPS_PROXY routes through the proxy; NO_PROXY for the host bypasses it", async () => {
     const dir = tempDir();

@@ -91,6 +91,9 @@ export async function httpRequest(url: string, opts: RequestOptions): Promise<Ht
     }
     if (opts.signal?.aborted) throw err;
     const e = err as { name?: string; code?: string; message?: string };
+    // undici reports a proxy's refusal of CONNECT as an abort; it is not a timeout.
+    const proxy = /Proxy response \((\d{3})\)/.exec(e.message ?? "");
+    if (proxy) throw proxyRefusal(Number(proxy[1]), url, err);
     const timedOut = e.name === "TimeoutError" || e.name === "AbortError" || e.code === "UND_ERR_ABORTED";
     const what = timedOut ? `timed out after ${timeout / 1000}s` : `failed: ${e.message ?? String(err)}${e.code ? ` (${e.code})` : ""}`;
     throw new CollectorError("transient", `request to ${describeUrl(url)} ${what}`, {
@@ -108,4 +111,26 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   if (Number.isFinite(n)) return Math.max(0, n);
   const t = Date.parse(value);
   return Number.isFinite(t) ? Math.max(0, (t - now) / 1000) : undefined;
+}
+
+/** A forward proxy refused to tunnel to `url`: 407 wants credentials, anything else is the proxy's own failure. */
+export function proxyRefusal(status: number, url: string, cause?: unknown): CollectorError {
+  let host = "(invalid URL)";
+  try {
+    host = new URL(url).host;
+  } catch { /* keep the placeholder */ }
+  if (status === 407) {
+    return new CollectorError("transient", `the proxy refused us: it wants credentials (HTTP 407) to reach ${host}`, {
+      status: 407,
+      code: "PROXY_AUTH_REQUIRED",
+      hint: "set http.proxy.username and O365_PROXY_PASSWORD (or user:password in the proxy URL)",
+      cause,
+    });
+  }
+  return new CollectorError("transient", `the proxy answered HTTP ${status} instead of connecting us to ${host}`, {
+    status,
+    code: "PROXY_REFUSED",
+    hint: "check http.proxy.url / HTTPS_PROXY, that the proxy allows CONNECT to the Microsoft hosts, and NO_PROXY",
+    cause,
+  });
 }
