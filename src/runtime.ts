@@ -242,6 +242,14 @@ export function open<N extends Needs>(config: Config, needs: N, opts: RuntimeOpt
   return { config, ...parts, close } as unknown as Runtime<N>;
 }
 
+/**
+ * Acquire the source's token now, so a wrong secret, certificate or tenant fails when the collector starts
+ * (at deploy time) instead of when the first window is due, which may be an hour later.
+ */
+export async function acquireStartToken(rt: { tokens: TokenProvider; endpoints: ResolvedEndpoints }): Promise<string> {
+  return rt.tokens.getToken(`${rt.endpoints.source.resource.replace(/\/+$/, "")}/.default`);
+}
+
 /** The live collector (source, sink, state store, collector), without the lock: tests and embedders. */
 export function createRuntime(config: Config, opts: RuntimeOptions): Runtime {
   return open(config, EVERYTHING, opts);

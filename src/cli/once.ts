@@ -2,7 +2,7 @@
 import { loadFleet } from "../config/tenants.js";
 import { TenantFleet, type TenantOutcome } from "../fleet/fleet.js";
 import { createLogger } from "../log/logger.js";
-import { EVERYTHING, open } from "../runtime.js";
+import { acquireStartToken, EVERYTHING, open } from "../runtime.js";
 import { defineCommand } from "./command.js";
 import { clockFromEnv, EXIT_FAILURE, EXIT_OK, logCycle, requireConfigPath, setup } from "./common.js";
 
@@ -53,6 +53,7 @@ export const command = defineCommand({
     const { config, logger } = setup(file, overrides);
     const rt = open(config, { ...EVERYTHING, lock: true }, { logger, clock: clockFromEnv(), retryAfterLimitMs: ONCE_RETRY_AFTER_LIMIT_MS });
     try {
+      await acquireStartToken(rt);
       logCycle(logger, await rt.collector.runCycle());
     } finally {
       await rt.close();

@@ -4,7 +4,7 @@
 // after the sink confirmed all of it, so stopping mid-window leaves the cursor at the previous window and
 // the next start reads that window again (with dedupe on, pages already confirmed are not re-sent).
 import { processLogger, type Logger } from "../log/logger.js";
-import { EVERYTHING, open, type Runtime } from "../runtime.js";
+import { acquireStartToken, EVERYTHING, open, type Runtime } from "../runtime.js";
 import { CollectorError } from "../errors.js";
 import { sleep } from "../net/retry.js";
 import type { Config } from "../config/schema.js";
@@ -117,8 +117,12 @@ export const command = defineCommand({
         exitNow();
       }, SHUTDOWN_GRACE_MS).unref();
     };
+    // A closed terminal or `kill -HUP` must not kill the daemon (the default action): log it and keep going.
+    // The config is read at start only; restart to change it.
+    const onHup = () => process.stderr.write("o365-message-trace: SIGHUP received; ignored (the configuration is read at start: restart to change it)\n");
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
+    process.on("SIGHUP", onHup);
     try {
       const file = requireConfigPath(values.config, "run");
       const clock = clockFromEnv();
@@ -131,6 +135,12 @@ export const command = defineCommand({
       const hooks = daemonHooks(config, logger);
       rt = open(config, { ...EVERYTHING, lock: true }, { logger, clock, metrics: hooks.metrics });
       try {
+        // A credential mistake must fail now, not when the first window is due. A login endpoint that is merely
+        // unreachable is left to the loop, which retries.
+        await acquireStartToken(rt).catch((err: unknown) => {
+          if (fatal(err)) throw err;
+          logger.warn("could not get a token at start; the first cycle retries", { error: (err as Error).message });
+        });
         await hooks.start?.();
         logger.info("daemon started", { sink: config.sink.type, source: config.source.type, frequency_s: config.frequency, window_min: config.window, delay_min: config.delay });
         await daemonLoop(rt, config, logger, ac.signal, clock ?? Date.now, hooks);
@@ -143,6 +153,7 @@ export const command = defineCommand({
     } finally {
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);
+      process.off("SIGHUP", onHup);
     }
   },
 });
