@@ -12,6 +12,7 @@ import type { Logger } from "./log/logger.js";
 import { budgetHooks } from "./net/budget.js";
 import { createDispatcher } from "./net/dispatcher.js";
 import { retryPolicyFrom } from "./net/retry.js";
+import { ServerClock, tokenIssuedAt } from "./net/server-clock.js";
 import { Collector, type CollectorOptions } from "./pipeline/collector.js";
 import { noopMetrics, type PipelineMetrics } from "./pipeline/metrics.js";
 import type { RecordMapper } from "./schema/mapper.js";
@@ -28,6 +29,8 @@ export interface RuntimeOptions {
   /** Extra trusted CA (PEM), e.g. the embedded simulator's. */
   caPem?: string;
   clock?: () => number;
+  /** `clock` is pinned in the past on purpose (O365MT_NOW): being behind the service is expected. */
+  clockPinned?: boolean;
   metrics?: PipelineMetrics;
   stdout?: NodeJS.WritableStream;
   /** A ready dispatcher (kept open on close) / token provider: tests, and auth-test's step-by-step checks. */
@@ -73,7 +76,7 @@ type Has<N, K extends keyof Needs, T> = N extends Record<K, true | string | obje
 /** What `open` returns: exactly the parts `needs` asked for. */
 export type Runtime<N extends Needs = typeof EVERYTHING> = Base &
   Has<N, "network", { dispatcher: Dispatcher; endpoints: ResolvedEndpoints }> &
-  Has<N, "source", { dispatcher: Dispatcher; endpoints: ResolvedEndpoints; tokens: TokenProvider; source: Source }> &
+  Has<N, "source", { dispatcher: Dispatcher; endpoints: ResolvedEndpoints; tokens: TokenProvider; source: Source; serverClock: ServerClock }> &
   Has<N, "sink", { sink: Sink }> &
   Has<N, "store", { store: StateStore }> &
   Has<N, "collector", { collector: Collector }>;
@@ -156,6 +159,7 @@ function createSource(
   dispatcher: Dispatcher,
   tokens: TokenProvider,
   endpoint: SourceEndpoint,
+  serverClock: ServerClock,
 ): Source {
   const d = sourceDescriptor(config.source);
   const metrics = opts.metrics ?? noopMetrics;
@@ -181,6 +185,7 @@ function createSource(
         metrics.apiResponse(route, status);
       },
       onRetry: (route) => metrics.retry(route),
+      onServerDate: (date) => serverClock.observeDate(date),
     },
   });
 }
@@ -198,6 +203,7 @@ export function open<N extends Needs>(config: Config, needs: N, opts: RuntimeOpt
     sink: Sink;
     store: StateStore;
     collector: Collector;
+    serverClock: ServerClock;
   }> = {};
   const close = async () => {
     if (!opts.sink) await parts.sink?.close().catch(() => {});
@@ -217,7 +223,9 @@ export function open<N extends Needs>(config: Config, needs: N, opts: RuntimeOpt
     if (needs.source) {
       const deps = { dispatcher: parts.dispatcher!, logger: opts.logger, loginBase: parts.endpoints!.login, env: opts.env };
       parts.tokens = opts.tokens ?? createTokenProvider(config, deps);
-      parts.source = createSource(config, opts, parts.dispatcher!, parts.tokens, parts.endpoints!.source);
+      // The service's clock as its responses tell it: windows are planned and committed by it.
+      parts.serverClock = new ServerClock(opts.clock ?? Date.now, opts.logger, opts.clockPinned);
+      parts.source = createSource(config, opts, parts.dispatcher!, parts.tokens, parts.endpoints!.source, parts.serverClock);
     }
     if (needs.sink) parts.sink = opts.sink ?? createSink(config, opts);
     if (needs.collector) {
@@ -231,6 +239,7 @@ export function open<N extends Needs>(config: Config, needs: N, opts: RuntimeOpt
         logger: opts.logger,
         clock: opts.clock,
         metrics: opts.metrics,
+        serverClock: parts.serverClock,
       });
     }
   } catch (err) {
@@ -246,8 +255,13 @@ export function open<N extends Needs>(config: Config, needs: N, opts: RuntimeOpt
  * Acquire the source's token now, so a wrong secret, certificate or tenant fails when the collector starts
  * (at deploy time) instead of when the first window is due, which may be an hour later.
  */
-export async function acquireStartToken(rt: { tokens: TokenProvider; endpoints: ResolvedEndpoints }): Promise<string> {
-  return rt.tokens.getToken(`${rt.endpoints.source.resource.replace(/\/+$/, "")}/.default`);
+export async function acquireStartToken(rt: { tokens: TokenProvider; endpoints: ResolvedEndpoints; serverClock: ServerClock }): Promise<string> {
+  const token = await rt.tokens.getToken(`${rt.endpoints.source.resource.replace(/\/+$/, "")}/.default`);
+  // A token issued just now carries the login service's clock: enough to spot a cursor in the future
+  // before the first data request.
+  const iat = tokenIssuedAt(token);
+  if (iat !== undefined) rt.serverClock.observeIssuedAt(iat);
+  return token;
 }
 
 /** The live collector (source, sink, state store, collector), without the lock: tests and embedders. */

@@ -51,7 +51,8 @@ export const command = defineCommand({
       return failed ? EXIT_FAILURE : EXIT_OK;
     }
     const { config, logger } = setup(file, overrides);
-    const rt = open(config, { ...EVERYTHING, lock: true }, { logger, clock: clockFromEnv(), retryAfterLimitMs: ONCE_RETRY_AFTER_LIMIT_MS });
+    const clock = clockFromEnv();
+    const rt = open(config, { ...EVERYTHING, lock: true }, { logger, clock, clockPinned: clock !== undefined, retryAfterLimitMs: ONCE_RETRY_AFTER_LIMIT_MS });
     try {
       await acquireStartToken(rt);
       logCycle(logger, await rt.collector.runCycle());

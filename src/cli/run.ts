@@ -133,7 +133,7 @@ export const command = defineCommand({
       }
       const { config, logger } = setup(file);
       const hooks = daemonHooks(config, logger);
-      rt = open(config, { ...EVERYTHING, lock: true }, { logger, clock, metrics: hooks.metrics });
+      rt = open(config, { ...EVERYTHING, lock: true }, { logger, clock, clockPinned: clock !== undefined, metrics: hooks.metrics });
       try {
         // A credential mistake must fail now, not when the first window is due. A login endpoint that is merely
         // unreachable is left to the loop, which retries.

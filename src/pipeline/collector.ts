@@ -14,6 +14,8 @@ import { defaultStart, planRescan, planWindows, type PlanOptions } from "../wind
 import { parseTime } from "../window/time.js";
 import { noopMetrics, type PipelineMetrics } from "./metrics.js";
 import { statusDropper } from "./drop-status.js";
+import { refuseCommitAhead, refuseFutureCursor } from "./clock-guard.js";
+import type { ServerClock } from "../net/server-clock.js";
 import { readAhead } from "./read-ahead.js";
 
 /** What the collector needs to know of the configuration, and no more. */
@@ -46,6 +48,8 @@ export interface CollectorDeps {
   logger: Logger;
   clock?: () => number;
   metrics?: PipelineMetrics;
+  /** The service's clock (Date headers, token iat): windows are planned and committed by it. */
+  serverClock?: ServerClock;
 }
 
 export interface CycleResult {
@@ -143,10 +147,15 @@ export class Collector {
   /** Run one cycle. The caller holds the state lock. */
   async runCycle(signal?: AbortSignal): Promise<CycleResult> {
     const o = this.options;
-    const now = this.clock();
     const book = (this.book = this.open());
     const { state } = book;
-    const cursor = state.cursor ? new Date(state.cursor) : this.initialCursor(now);
+    const local = this.clock();
+    const cursor = state.cursor ? new Date(state.cursor) : this.initialCursor(local);
+    // Plan by the earlier of our clock and the service's: a local clock that jumped ahead must not make us
+    // read (and commit) windows the service has not finished.
+    const server = this.deps.serverClock?.now();
+    refuseFutureCursor(cursor, state.cursor !== undefined, server, o.start);
+    const now = server !== undefined ? Math.min(local, server) : local;
     const plan = this.planOptions();
     const result: CycleResult = { windows: 0, rescanned: 0, records: 0, duplicates: 0, behind: false };
     const add = (r: WindowResult) => {
@@ -312,6 +321,7 @@ export class Collector {
 
     await sink.flush();
     if (!rescan) {
+      refuseCommitAhead(w, this.deps.serverClock);
       if (state.cursor === undefined) state.origin = w.start.toISOString();
       state.cursor = w.end.toISOString();
       state.windows_done++;

@@ -126,7 +126,8 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   function send(res: ServerResponse, r: SimResponse, truncate = false): void {
     count(ctx.stats.byStatus, String(r.status));
     const buf = Buffer.from(r.body, "utf8");
-    res.writeHead(r.status, { ...r.headers, "content-length": String(buf.length) });
+    // The tenant's own clock in every response, as real services send it (the collector's clock guard reads it).
+    res.writeHead(r.status, { date: new Date(ctx.now()).toUTCString(), ...r.headers, "content-length": String(buf.length) });
     if (!truncate) {
       res.end(buf);
       return;

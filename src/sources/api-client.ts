@@ -13,6 +13,8 @@ export interface ApiHooks {
   /** Called with every response status (metrics). */
   onResponse?: (route: string, status: number) => void;
   onRetry?: (route: string, err: unknown, attempt: number, waitMs: number) => void;
+  /** Called with every response's `Date` header (the service's clock, for the clock guard). */
+  onServerDate?: (date: string | undefined) => void;
 }
 
 export interface ApiClientOptions {
@@ -69,6 +71,7 @@ export class ApiClient {
             signal,
           });
           opts.hooks?.onResponse?.(route, res.status);
+          opts.hooks?.onServerDate?.(res.headers.date);
           const err = opts.classify(res, url, token);
           if (!err) return parse(res);
           if (res.status === 401 && !refreshed && err.code !== "ServicePrincipalNotFound") {
