@@ -74,3 +74,18 @@ describe("SIGHUP", () => {
     expect(existsSync(new StateStore(join(dir, "state"), sim.tenantId, "graph").lockFile)).toBe(false);
   });
 });
+
+describe("stdout closed by the consumer", () => {
+  it("says what is true: unwritten records come again, records left unread in the pipe do not", async () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, simConfigInput(sim, dir, { start: new Date(T0 - 72 * HOUR).toISOString(), max_windows_per_run: 100, window: 60 }));
+    // The consumer reads 200 bytes, then closes the pipe; three days of records are far more than a pipe holds.
+    const child = spawn("sh", ["-c", `"${process.execPath}" "${BIN}" once --config "${file}" | head -c 200 >/dev/null`], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
+    await new Promise((r) => child.on("close", r));
+    expect(stderr).toMatch(/sink error: cannot write to stdout: .*EPIPE/);
+    expect(stderr).toMatch(/records not yet written are sent again by the next run, but up to one pipe buffer of records .* cannot be recovered/);
+    expect(stderr).not.toMatch(/records not acknowledged will be sent again/);
+  });
+});

@@ -19,7 +19,11 @@ export class StdoutSink implements Sink {
     if (this.failed) {
       const epipe = (this.failed as NodeJS.ErrnoException).code === "EPIPE";
       throw new CollectorError("sink", `cannot write to stdout: ${this.failed.message}`, {
-        hint: epipe ? "the shipper closed our stdout; records not acknowledged will be sent again next run" : "check the consumer of our output",
+        // What is true: a pipe has no acknowledgements. Lines not yet written are sent again (the window is not
+        // committed), but lines already in the pipe's buffer when the reader went away were counted as delivered.
+        hint: epipe
+          ? "the shipper closed our stdout: records not yet written are sent again by the next run, but up to one pipe buffer of records (64 KiB on Linux) that it had not read before closing cannot be recovered; restart the shipper, or use sink.type forward (acknowledged) where that matters"
+          : "check the consumer of our output",
       });
     }
   }
