@@ -8,6 +8,7 @@ import { CLOUDS } from "./config/clouds.js";
 import type { Config } from "./config/schema.js";
 import { StateStore } from "./cursor/store.js";
 import { Quarantine } from "./cursor/quarantine.js";
+import { backfillCoverage } from "./cursor/coverage.js";
 import type { Logger } from "./log/logger.js";
 import { budgetHooks } from "./net/budget.js";
 import { createDispatcher } from "./net/dispatcher.js";
@@ -137,6 +138,8 @@ export function collectorOptions(config: Config): CollectorOptions {
     detailsMaxPerWindow: config.details_max_per_window,
     groupBy: config.group_by,
     dropStatus: config.drop_status,
+    // Grouped output is journaled in batches of one page (the graph page size; the legacy report's 2000 rows).
+    groupBatch: typeof config.source.page_size === "number" ? config.source.page_size : 2000,
   };
 }
 
@@ -240,6 +243,8 @@ export function open<N extends Needs>(config: Config, needs: N, opts: RuntimeOpt
         clock: opts.clock,
         metrics: opts.metrics,
         serverClock: parts.serverClock,
+        // The live state's first cursor starts after a stored backfill's span, never inside it.
+        backfilled: needs.store === "state" ? () => backfillCoverage(config) : undefined,
       });
     }
   } catch (err) {

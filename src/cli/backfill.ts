@@ -4,6 +4,7 @@
 import { processLogger } from "../log/logger.js";
 import type { Config } from "../config/schema.js";
 import type { StateStore, State } from "../cursor/store.js";
+import { liveOrigin } from "../cursor/coverage.js";
 import { SeenSet } from "../dedupe/seen.js";
 import { CollectorError } from "../errors.js";
 import { open, type Runtime } from "../runtime.js";
@@ -59,6 +60,13 @@ export interface BackfillRequest {
   windowMinutes: number;
   restart: boolean;
   now: number;
+  /**
+   * Where the live collector of this tenant+source began (its state's origin), if it has a state: from there
+   * on it owns the timeline, so a new backfill ends there. Backfill and live never read the same span, so an
+   * overlap costs neither requests nor duplicates (identities are pruned as each cursor moves, so they could
+   * not be shared across the two states).
+   */
+  liveOrigin?: number;
 }
 
 /**
@@ -69,7 +77,7 @@ export function planBackfill(
   config: Config,
   store: StateStore,
   req: BackfillRequest,
-): { range: BackfillRange; cursor: number; complete: boolean } {
+): { range: BackfillRange; cursor: number; complete: boolean; clamped?: boolean } {
   const { state } = store.load();
   const stored = rangeOf(state);
   const storedDone = !!stored && !!state.cursor && Date.parse(state.cursor) >= Date.parse(stored.to);
@@ -89,7 +97,7 @@ export function planBackfill(
   if (asked > Math.ceil(req.now / MIN) * MIN)
     throw new CollectorError("config", `--to ${new Date(asked).toISOString()} is in the future`, { hint: "use --to now or an earlier time" });
   // Rounding up must not reach into the future: Graph refuses a query end later than now (docs §5).
-  const to = clampToPresent(asked, req.now, MIN);
+  let to = clampToPresent(asked, req.now, MIN);
   if (from >= to)
     throw new CollectorError("config", `--from ${new Date(from).toISOString()} is not before --to ${new Date(to).toISOString()}`, {
       hint: "give an earlier --from",
@@ -105,6 +113,15 @@ export function planBackfill(
       },
     );
   }
+  const unclamped = to;
+  if (req.liveOrigin !== undefined && to > req.liveOrigin) {
+    if (from >= req.liveOrigin) {
+      throw new CollectorError("config", `the live collector already covers from ${new Date(req.liveOrigin).toISOString()} on, which includes all of --from ${new Date(from).toISOString()} --to ${new Date(asked).toISOString()}`, {
+        hint: "nothing to backfill; give an earlier --from",
+      });
+    }
+    to = req.liveOrigin;
+  }
   const range = { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
   const same = stored && stored.from === range.from && stored.to === range.to;
   if (same && !req.restart) return { range, cursor: Date.parse(state.cursor ?? range.from), complete: storedDone };
@@ -119,7 +136,7 @@ export function planBackfill(
   }
   // New range (or --restart): forget the old cursor and identities; the journal is emptied by commit.
   store.commit(freshState(config, range), config.dedupe ? new SeenSet() : undefined);
-  return { range, cursor: from, complete: false };
+  return { range, cursor: from, complete: false, clamped: to < unclamped };
 }
 
 /** What backfill opens: source, sink, and a collector over its own locked state ("…backfill.json"). */
@@ -189,8 +206,9 @@ export const command = defineCommand({
       }
       rt = open(config, BACKFILL_NEEDS, { logger });
       const now = (clockFromEnv() ?? Date.now)();
-      const plan = planBackfill(config, rt.store, { from: values.from, to: values.to, windowMinutes, restart: !!values.restart, now });
+      const plan = planBackfill(config, rt.store, { from: values.from, to: values.to, windowMinutes, restart: !!values.restart, now, liveOrigin: liveOrigin(config) });
       const span = `[${plan.range.from}, ${plan.range.to})`;
+      if (plan.clamped) process.stderr.write(`o365-message-trace: the live collector covers from ${plan.range.to} on; backfilling ${span} only\n`);
       if (plan.complete) {
         say.info(`the backfill of ${span} is already complete; give another --from/--to to start a new one`);
         return EXIT_OK;

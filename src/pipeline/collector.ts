@@ -37,6 +37,8 @@ export interface CollectorOptions {
   groupBy: "recipient" | "message";
   /** `drop_status`: rows with these (normalised) statuses are never sent. */
   dropStatus?: readonly string[];
+  /** group_by message: grouped records per confirmed and journaled batch (the source's page size). */
+  groupBatch?: number;
 }
 
 export interface CollectorDeps {
@@ -50,6 +52,8 @@ export interface CollectorDeps {
   metrics?: PipelineMetrics;
   /** The service's clock (Date headers, token iat): windows are planned and committed by it. */
   serverClock?: ServerClock;
+  /** The span a backfill of this tenant+source covers: a new live cursor starts after it, never inside. */
+  backfilled?: () => { from: number; to: number } | undefined;
 }
 
 export interface CycleResult {
@@ -144,13 +148,27 @@ export class Collector {
     return { state, ledger, checkpoints: new Checkpoints(ledger, this.deps.sink) };
   }
 
+  /** A first start inside a backfilled span moves to its end; one before it would deliver the span twice. */
+  private afterBackfill(start: Date): Date {
+    const b = this.deps.backfilled?.();
+    if (!b || start.getTime() >= b.to) return start;
+    const span = `[${new Date(b.from).toISOString()}, ${new Date(b.to).toISOString()})`;
+    if (start.getTime() < b.from) {
+      throw new CollectorError("config", `start ${start.toISOString()} is before the backfill of ${span} stored for this tenant: both would deliver that span`, {
+        hint: `set start to ${new Date(b.to).toISOString()} or later, or backfill from ${start.toISOString()} instead`,
+      });
+    }
+    this.deps.logger.info("a backfill covers the start; the live cursor begins where it ends", { backfill: span, start: new Date(b.to).toISOString() });
+    return new Date(b.to);
+  }
+
   /** Run one cycle. The caller holds the state lock. */
   async runCycle(signal?: AbortSignal): Promise<CycleResult> {
     const o = this.options;
     const book = (this.book = this.open());
     const { state } = book;
     const local = this.clock();
-    const cursor = state.cursor ? new Date(state.cursor) : this.initialCursor(local);
+    const cursor = state.cursor ? new Date(state.cursor) : this.afterBackfill(this.initialCursor(local));
     // Plan by the earlier of our clock and the service's: a local clock that jumped ahead must not make us
     // read (and commit) windows the service has not finished.
     const server = this.deps.serverClock?.now();
@@ -299,9 +317,13 @@ export class Collector {
     }
 
     await durable;
-    if (grouped.size > 0) {
+    // Grouped output goes out in batches of page_size messages, each confirmed and journaled before the next
+    // (a message's rows all in one batch): a crash re-sends at most one batch, as in per-recipient mode.
+    const groups = [...grouped.values()];
+    const batch = Math.max(1, o.groupBatch ?? 1000);
+    for (let i = 0; i < groups.length; i += batch) {
       const envelopes: Envelope[] = [];
-      for (const members of grouped.values()) {
+      for (const members of groups.slice(i, i + batch)) {
         const e = mapper.mapGroup(members.map((m) => m.row), w);
         envelopes.push(e);
         checkpoints.expect(e, members.map((m) => m.entry));
@@ -311,7 +333,7 @@ export class Collector {
       this.metrics.recordsEmitted(envelopes.length);
       if (ledger.enabled) {
         await sink.flush();
-        await checkpoints.settle([...details.takeSettled(), ...dropped.splice(0)]);
+        await checkpoints.settle(i + batch >= groups.length ? [...details.takeSettled(), ...dropped.splice(0)] : []);
       }
     }
 
