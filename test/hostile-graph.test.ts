@@ -126,3 +126,29 @@ describe("Retry-After in once", () => {
     expect(r.committed).toBe(false);
   });
 });
+
+describe("secrets in error lines", () => {
+  it("a 401 whose body echoes our token leaves no part of the token in the output", async () => {
+    const graph = await hostile((req, res) => {
+      const token = (req.authorization ?? "").replace(/^Bearer /, "");
+      sendJson(res, 401, { error: { code: "InvalidAuthenticationToken", message: `Token ${token} is not valid for this resource` } });
+    });
+    const r = await once(graph, { retry: { count: 0, backoff: { initial: 0, max: 0, jitter: 0 } } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/auth error: Graph rejected the access token \(InvalidAuthenticationToken: Token \[REDACTED JWT\]/);
+    const token = graph.requests[0]!.authorization!.replace(/^Bearer /, "");
+    for (const part of token.split(".")) {
+      for (let i = 0; i + 12 <= part.length; i += 12) expect(r.stderr + r.stdout).not.toContain(part.slice(i, i + 12));
+    }
+  });
+
+  it("a config error never shows the password inside http.proxy.url", async () => {
+    const dir = tempDir();
+    const input = simConfigInput(sim, dir);
+    input.http = { ...(input.http as Record<string, unknown>), proxy: { url: "http://svc-o365:Pr0xy-Passw0rd@proxy.example:99999" } };
+    const r = await runCli(["once", "--config", writeConfig(dir, input)], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/http\.proxy\.url = "http:\/\/svc-o365:\[REDACTED\]@proxy\.example:99999"/);
+    expect(r.stderr).not.toContain("Pr0xy-Passw0rd");
+  });
+});
