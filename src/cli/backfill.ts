@@ -163,6 +163,14 @@ export async function runBackfill(
   try {
     while (cursor < to) {
       const end = Math.min(cursor + windowMinutes * MIN, to);
+      // The service's clock (from earlier responses) bounds a backfill too: --to "now" on a host whose clock
+      // is ahead must not read, let alone commit, a window the service has not finished.
+      const serverNow = rt.serverClock.now();
+      if (serverNow !== undefined && end > serverNow) {
+        throw new CollectorError("transient", `the backfill window [${new Date(cursor).toISOString()}, ${new Date(end).toISOString()}) ends after the service's clock (${new Date(serverNow).toISOString()}); it is not read yet`, {
+          hint: "run the same backfill again later to finish it (check NTP if this host's clock is ahead)",
+        });
+      }
       const r = await rt.collector.deliverWindow({ start: new Date(cursor), end: new Date(end) }, { signal: opts.signal });
       records += r.records;
       cursor = end;
