@@ -260,7 +260,9 @@ export function open<N extends Needs>(config: Config, needs: N, opts: RuntimeOpt
  * Acquire the source's token now, so a wrong secret, certificate or tenant fails when the collector starts
  * (at deploy time) instead of when the first window is due, which may be an hour later.
  */
-export async function acquireStartToken(rt: { tokens: TokenProvider; endpoints: ResolvedEndpoints; serverClock: ServerClock }): Promise<string> {
+export async function acquireStartToken(
+  rt: { tokens: TokenProvider; endpoints: ResolvedEndpoints; serverClock: ServerClock },
+): Promise<string> {
   const token = await rt.tokens.getToken(`${rt.endpoints.source.resource.replace(/\/+$/, "")}/.default`);
   // A token issued just now carries the login service's clock: enough to spot a cursor in the future
   // before the first data request.

@@ -78,7 +78,8 @@ describe("SIGHUP", () => {
 describe("stdout closed by the consumer", () => {
   it("says what is true: unwritten records come again, records left unread in the pipe do not", async () => {
     const dir = tempDir();
-    const file = writeConfig(dir, simConfigInput(sim, dir, { start: new Date(T0 - 72 * HOUR).toISOString(), max_windows_per_run: 100, window: 60 }));
+    const input = simConfigInput(sim, dir, { start: new Date(T0 - 72 * HOUR).toISOString(), max_windows_per_run: 100, window: 60 });
+    const file = writeConfig(dir, input);
     // The consumer reads 200 bytes, then closes the pipe; three days of records are far more than a pipe holds.
     const child = spawn("sh", ["-c", `"${process.execPath}" "${BIN}" once --config "${file}" | head -c 200 >/dev/null`], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";

@@ -75,12 +75,14 @@ describe("backfill beside the live collector", () => {
     expect(back.code).toBe(0);
     expect(back.stderr).toMatch(/the live collector covers from 2026-11-20T00:00:00\.000Z on; backfilling \[2026-11-19T22:00:00\.000Z, 2026-11-20T00:00:00\.000Z\) only/);
     const delivered = recordIds([...parseNdjson(live.stdout), ...parseNdjson(back.stdout)]);
-    expect(compare(truthIds(sim.truth(new Date(T0 - 2 * HOUR), new Date(T0 + 4 * HOUR))), delivered)).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+    const truth = truthIds(sim.truth(new Date(T0 - 2 * HOUR), new Date(T0 + 4 * HOUR)));
+    expect(compare(truth, delivered)).toEqual({ lost: 0, duplicates: 0, extra: 0 });
   });
 
   it("a live collector started inside a backfilled span begins where the backfill ends", async () => {
     const dir = tempDir();
-    const file = writeConfig(dir, simConfigInput(sim, dir, { start: new Date(T0 + HOUR).toISOString(), window: 60, max_windows_per_run: 100 }));
+    const input = simConfigInput(sim, dir, { start: new Date(T0 + HOUR).toISOString(), window: 60, max_windows_per_run: 100 });
+    const file = writeConfig(dir, input);
     const back = await runCli(["backfill", "--config", file, "--from", new Date(T0).toISOString(), "--to", new Date(T0 + 2 * HOUR).toISOString()], { env });
     expect(back.code).toBe(0);
     const live = await runCli(["once", "--config", file], { env: { ...env, O365MT_NOW: new Date(T0 + 4 * HOUR).toISOString() } });

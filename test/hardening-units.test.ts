@@ -81,7 +81,8 @@ describe("Retry-After budget", () => {
     const ok = await withRetry(async () => (n++ < 2 ? Promise.reject(throttled(30)) : "done"), { ...policy, retryAfterBudget: budget }, { sleep });
     expect(ok).toBe("done");
     expect(budget.remainingMs).toBe(60_000);
-    const err = await withRetry(() => Promise.reject(throttled(3600)), { ...policy, retryAfterBudget: budget }, { sleep }).catch((e: CollectorError) => e);
+    const giveUp = withRetry(() => Promise.reject(throttled(3600)), { ...policy, retryAfterBudget: budget }, { sleep });
+    const err = await giveUp.catch((e: CollectorError) => e);
     expect(err.message).toMatch(/asks us to wait 3600 s \(Retry-After\), more than this run may wait \(120 s in all\)/);
     expect(err.retryable).toBe(true);
     expect(waits).toEqual([30_000, 30_000]);

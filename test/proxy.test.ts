@@ -132,7 +132,8 @@ describe("http.proxy.url", () => {
 describe("a proxy that wants credentials, seen by once (issue 11)", () => {
   it("once reports the 407 like auth-test does, not as a timeout; a wrong proxy password never shows", async () => {
     const dir = tempDir();
-    const input = simConfigInput(sim, dir, { start: new Date(T0).toISOString(), retry: { count: 0, backoff: { initial: 0, max: 0, jitter: 0 } } });
+    const noRetry = { count: 0, backoff: { initial: 0, max: 0, jitter: 0 } };
+    const input = simConfigInput(sim, dir, { start: new Date(T0).toISOString(), retry: noRetry });
     for (const proxyUrl of [authProxy.url, authProxy.url.replace("http://", "http://collector:Wr0ngProxyPass@")]) {
       input.http = { ...(input.http as Record<string, unknown>), proxy: { url: proxyUrl } };
       const r = await runCli(["once", "--config", writeConfig(dir, input)], { env: { O365MT_NOW: new Date(T0 + 2 * HOUR).toISOString() } });

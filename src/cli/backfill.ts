@@ -214,7 +214,8 @@ export const command = defineCommand({
       }
       rt = open(config, BACKFILL_NEEDS, { logger });
       const now = (clockFromEnv() ?? Date.now)();
-      const plan = planBackfill(config, rt.store, { from: values.from, to: values.to, windowMinutes, restart: !!values.restart, now, liveOrigin: liveOrigin(config) });
+      const request = { from: values.from, to: values.to, windowMinutes, restart: !!values.restart, now, liveOrigin: liveOrigin(config) };
+      const plan = planBackfill(config, rt.store, request);
       const span = `[${plan.range.from}, ${plan.range.to})`;
       if (plan.clamped) process.stderr.write(`o365-message-trace: the live collector covers from ${plan.range.to} on; backfilling ${span} only\n`);
       if (plan.complete) {

@@ -52,7 +52,11 @@ export const command = defineCommand({
     }
     const { config, logger } = setup(file, overrides);
     const clock = clockFromEnv();
-    const rt = open(config, { ...EVERYTHING, lock: true }, { logger, clock, clockPinned: clock !== undefined, retryAfterLimitMs: ONCE_RETRY_AFTER_LIMIT_MS });
+    const rt = open(
+      config,
+      { ...EVERYTHING, lock: true },
+      { logger, clock, clockPinned: clock !== undefined, retryAfterLimitMs: ONCE_RETRY_AFTER_LIMIT_MS },
+    );
     try {
       await acquireStartToken(rt);
       logCycle(logger, await rt.collector.runCycle());

@@ -72,7 +72,10 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, policy: 
 }
 
 /** The `retry:` config section (seconds) as a policy (milliseconds). */
-export function retryPolicyFrom(retry: { count: number; backoff: { initial: number; max: number; jitter: number } }, retryAfterLimitMs?: number): RetryPolicy {
+export function retryPolicyFrom(
+  retry: { count: number; backoff: { initial: number; max: number; jitter: number } },
+  retryAfterLimitMs?: number,
+): RetryPolicy {
   return {
     count: retry.count,
     initialMs: retry.backoff.initial * 1000,
