@@ -119,7 +119,13 @@ export function classifyCommon(res: HttpResponse, url: string, apiName: string):
  * once, not fatal to `run`. Anything else (a proxy's or gateway's 400, a transient service fault) is retried
  * with backoff and the cursor stays where it is.
  */
-export function classifyBadRequest(res: HttpResponse, url: string, apiName: string, text: string, range: () => CollectorError): CollectorError | undefined {
+export function classifyBadRequest(
+  res: HttpResponse,
+  url: string,
+  apiName: string,
+  text: string,
+  range: () => CollectorError,
+): CollectorError | undefined {
   if (res.status !== 400) return undefined;
   const where = `${apiName} ${describeUrl(url)}`;
   const said = text.replace(/\s+/g, " ").trim().slice(0, 200);
