@@ -38,7 +38,13 @@ export const rwsSource: SourceDescriptor<z.infer<typeof rwsOptionsSchema>> = {
   // The reader and its XML parser (fast-xml-parser) load only when this source is configured.
   create: (ctx) => {
     new URL(ctx.endpoint.base); // a bad endpoint fails at start, not at the first window
-    const opts = { ...apiOptions(ctx), rwsBase: ctx.endpoint.base, resource: ctx.endpoint.resource, format: ctx.options.format, rejects: ctx.rejects };
+    const opts = {
+      ...apiOptions(ctx),
+      rwsBase: ctx.endpoint.base,
+      resource: ctx.endpoint.resource,
+      format: ctx.options.format,
+      rejects: ctx.rejects,
+    };
     return lazySource("rws", async () => new (await import("./rws-source.js")).RwsSource(opts), {
       details: false,
       windowSelection: RWS_WINDOW_SELECTION,
