@@ -33,7 +33,7 @@ async function runTracked(args: string[], dir: string, now: number) {
 }
 
 describe("cold start: once loads only what it needs", () => {
-  it("nothing due, graph + stdout: no msal (no token needed), no forward client, no XML parser", async () => {
+  it("nothing due, graph + stdout: a token at start (issue 11), but no forward client, no XML parser, no metrics", async () => {
     const dir = tempDir();
     const file = writeConfig(dir, simConfigInput(sim, dir, { start: new Date(T0).toISOString(), window: 60, log: { level: "info" } }));
     // The cursor sits at T0 + 1 h; at T0 + 1 h 30 min the next hour is not complete: nothing is due.
@@ -46,7 +46,9 @@ describe("cold start: once loads only what it needs", () => {
     expect(idle.code).toBe(0);
     expect(idle.stdout).toBe("");
     expect(idle.packages.has("zod")).toBe(true); // the config is validated
-    for (const p of ["@azure/msal-node", "@azure/msal-common", "@fluent-org/logger", "fast-xml-parser", "prom-client"]) {
+    // `once` acquires a token at start even with nothing due, so a wrong credential fails at deploy time.
+    expect(idle.packages.has("@azure/msal-node")).toBe(true);
+    for (const p of ["@fluent-org/logger", "fast-xml-parser", "prom-client"]) {
       expect(idle.packages.has(p), p).toBe(false);
     }
   });
