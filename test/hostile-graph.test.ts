@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateStore } from "../src/cursor/store.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
-import { HOUR, MIN, parseNdjson, runCli, simConfigInput, tempDir, writeConfig } from "./helpers/harness.js";
+import { HOUR, lastLogMessage, MIN, parseNdjson, runCli, simConfigInput, tempDir, writeConfig } from "./helpers/harness.js";
 import { graphItem, sendJson, startHostile, type HostileHandler, type HostileServer } from "./helpers/hostile-graph.js";
 
 let sim: Simulator;
@@ -148,7 +148,7 @@ describe("secrets in error lines", () => {
     input.http = { ...(input.http as Record<string, unknown>), proxy: { url: "http://svc-o365:Pr0xy-Passw0rd@proxy.example:99999" } };
     const r = await runCli(["once", "--config", writeConfig(dir, input)], { env });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/http\.proxy\.url = "http:\/\/svc-o365:\[REDACTED\]@proxy\.example:99999"/);
+    expect(lastLogMessage(r.stderr)).toMatch(/http\.proxy\.url = "http:\/\/svc-o365:\[REDACTED\]@proxy\.example:99999"/);
     expect(r.stderr).not.toContain("Pr0xy-Passw0rd");
   });
 });
