@@ -19,11 +19,15 @@ COPY scripts scripts
 COPY src src
 RUN npm run build && sh scripts/production-install.sh pack /src /tmp/pkg
 
-# Stage 2: the package with production dependencies only; no compiler, no sources, no npm cache.
+# Stage 2: the package with production dependencies only; no sources, no npm cache. The state lock's fs-ext
+# (flock) is a native addon built by node-gyp at install: the compiler is installed and purged in the same
+# layer, so the image keeps no compiler.
 FROM ${NODE_IMAGE}
 COPY --from=build /tmp/pkg/o365-message-trace.tgz /tmp/o365-message-trace.tgz
 COPY scripts/production-install.sh /tmp/production-install.sh
-RUN sh /tmp/production-install.sh install /tmp/o365-message-trace.tgz /usr/local \
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
+ && sh /tmp/production-install.sh install /tmp/o365-message-trace.tgz /usr/local \
+ && apt-get purge -y python3 make g++ && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
  && rm -rf /tmp/o365-message-trace.tgz /tmp/production-install.sh /root/.npm \
  && mkdir -p /var/lib/o365-message-trace /etc/o365-message-trace \
  && chown 10001:10001 /var/lib/o365-message-trace

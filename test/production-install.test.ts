@@ -98,7 +98,7 @@ describe("production install (npm pack, --omit=dev, the image's user, read-only,
   it("the Dockerfile installs with the script this test runs, as an unprivileged numeric user, and runs `run` as pid 1", () => {
     expect(UID).toBeGreaterThan(0);
     expect(DOCKERFILE).toMatch(/RUN npm run build && sh scripts\/production-install\.sh pack \/src \/tmp\/pkg/);
-    expect(DOCKERFILE).toMatch(/RUN sh \/tmp\/production-install\.sh install \/tmp\/o365-message-trace\.tgz \/usr\/local/);
+    expect(DOCKERFILE).toMatch(/RUN apt-get [^\n]*python3 make g\+\+ \\\n && sh \/tmp\/production-install\.sh install \/tmp\/o365-message-trace\.tgz \/usr\/local/);
     expect(DOCKERFILE).toMatch(/^ENTRYPOINT \["\/usr\/local\/bin\/o365-message-trace"\]$/m);
     expect(DOCKERFILE).toMatch(/^CMD \["run", "--config", "\/etc\/o365-message-trace\/config\.yaml"\]$/m);
     expect(DOCKERFILE).toMatch(/HEALTHCHECK[^]*bin\/healthcheck\.js/);
