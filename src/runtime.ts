@@ -10,7 +10,7 @@ import { StateStore } from "./cursor/store.js";
 import { Quarantine } from "./cursor/quarantine.js";
 import { backfillCoverage } from "./cursor/coverage.js";
 import type { Logger } from "./log/logger.js";
-import { budgetHooks } from "./net/budget.js";
+import { budgetHooks, type RequestBudget } from "./net/budget.js";
 import { createDispatcher } from "./net/dispatcher.js";
 import { retryPolicyFrom } from "./net/retry.js";
 import { ServerClock, tokenIssuedAt } from "./net/server-clock.js";
@@ -123,6 +123,11 @@ export function recordMapperFor(
   );
 }
 
+function pageSizeOf(source: object): number {
+  const size = (source as { page_size?: unknown }).page_size;
+  return typeof size === "number" ? size : 2000;
+}
+
 /** The collector's share of the config, in its own units; the window cap comes from the source. */
 export function collectorOptions(config: Config): CollectorOptions {
   return {
@@ -140,6 +145,10 @@ export function collectorOptions(config: Config): CollectorOptions {
     dropStatus: config.drop_status,
     // Grouped output is journaled in batches of one page (the graph page size; the legacy report's 2000 rows).
     groupBatch: typeof config.source.page_size === "number" ? config.source.page_size : 2000,
+    frequencySeconds: config.frequency,
+    // What a re-read of history costs: Graph pages hold page_size rows, the legacy report 2000.
+    pageSize: pageSizeOf(config.source),
+    budget: { limit: config.request_budget.limit, windowSeconds: config.request_budget.window_seconds },
   };
 }
 
@@ -163,14 +172,14 @@ function createSource(
   tokens: TokenProvider,
   endpoint: SourceEndpoint,
   serverClock: ServerClock,
-): Source {
+): { source: Source; budget?: RequestBudget } {
   const d = sourceDescriptor(config.source);
   const metrics = opts.metrics ?? noopMetrics;
   // One budget per runtime, shared by list and detail calls: pace ourselves below the service's throttle.
   const budget = opts.beforeRequest
     ? undefined
-    : budgetHooks({ limit: config.request_budget.limit, windowSeconds: config.request_budget.window_seconds }, opts.logger);
-  return d.create({
+    : budgetHooks({ limit: config.request_budget.limit, windowSeconds: config.request_budget.window_seconds, clock: opts.clock }, opts.logger);
+  const source = d.create({
     options: config.source,
     config,
     endpoint,
@@ -191,6 +200,7 @@ function createSource(
       onServerDate: (date) => serverClock.observeDate(date),
     },
   });
+  return { source, budget: budget?.budget };
 }
 
 /**
@@ -208,6 +218,7 @@ export function open<N extends Needs>(config: Config, needs: N, opts: RuntimeOpt
     collector: Collector;
     serverClock: ServerClock;
   }> = {};
+  let budget: RequestBudget | undefined;
   const close = async () => {
     if (!opts.sink) await parts.sink?.close().catch(() => {});
     await parts.source?.close?.().catch(() => {});
@@ -228,7 +239,7 @@ export function open<N extends Needs>(config: Config, needs: N, opts: RuntimeOpt
       parts.tokens = opts.tokens ?? createTokenProvider(config, deps);
       // The service's clock as its responses tell it: windows are planned and committed by it.
       parts.serverClock = new ServerClock(opts.clock ?? Date.now, opts.logger, opts.clockPinned);
-      parts.source = createSource(config, opts, parts.dispatcher!, parts.tokens, parts.endpoints!.source, parts.serverClock);
+      ({ source: parts.source, budget } = createSource(config, opts, parts.dispatcher!, parts.tokens, parts.endpoints!.source, parts.serverClock));
     }
     if (needs.sink) parts.sink = opts.sink ?? createSink(config, opts);
     if (needs.collector) {
@@ -245,6 +256,7 @@ export function open<N extends Needs>(config: Config, needs: N, opts: RuntimeOpt
         serverClock: parts.serverClock,
         // The live state's first cursor starts after a stored backfill's span, never inside it.
         backfilled: needs.store === "state" ? () => backfillCoverage(config) : undefined,
+        budget,
       });
     }
   } catch (err) {

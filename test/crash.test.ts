@@ -79,6 +79,8 @@ describe("kill -9 at random points, restarted each time", () => {
     const stateDir = join(dir, "state");
     const config = writeConfig(dir, simConfigInput(sim, dir, {
       start: new Date(T0).toISOString(), window: 15, delay: 0, page_size: PAGE, max_windows_per_run: 1000, dedupe: true,
+      // The cursor path under kill -9; re-scans under crashes are covered in freshness.test.ts.
+      rescan: { horizon: 0 },
       request_budget: { limit: 100000, window_seconds: 1 }, log: { level: "warn" },
     }));
     const store = new StateStore(stateDir, sim.tenantId, "graph");

@@ -129,7 +129,8 @@ describe("config loading", () => {
     expect(c.tenant_id).toBe("contoso.onmicrosoft.com");
     expect(c.auth.client_secret).toBe("from-env-secret");
     expect(c.state_dir).toBe(join(dir, "st"));
-    expect([c.delay, c.window, c.frequency, c.source.type, c.sink.type, c.key_style, c.group_by]).toEqual([60, 60, 300, "graph", "stdout", "flat", "recipient"]);
+    expect([c.delay, c.window, c.frequency, c.source.type, c.sink.type, c.key_style, c.group_by]).toEqual([5, 5, 300, "graph", "stdout", "flat", "recipient"]);
+    expect(c.rescan).toEqual({ horizon: 1440, every: 1 });
   });
   it("accepts the old flat source keys and the nested form alike", () => {
     const flat = validateConfig({ tenant_id: "t", source: "graph", page_size: 40, format: "xml" });

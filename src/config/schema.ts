@@ -92,9 +92,13 @@ const retry = z
 
 const rescan = z
   .object({
-    /** Re-read the last `horizon` minutes (0 = off) to pick up late-arriving records; dedupe drops repeats. */
-    horizon: minutes(0, 1440 * 10, 0),
-    /** Re-scan every N cycles. */
+    /**
+     * Guarantee (minutes) for late-arriving records: a record that becomes visible up to `horizon` after it
+     * was received is still delivered (0 = off). Re-scans are planned inside the request budget, young
+     * history often and old history rarely (src/window/rescan-tiers.ts); dedupe drops repeats.
+     */
+    horizon: minutes(0, 1440 * 10, 1440),
+    /** Re-scan only every N-th cycle (1: the planner decides). */
     every: z.number().int().min(1).max(10000).default(1),
   })
   .strict();
@@ -114,16 +118,19 @@ const coreSchema = z
       error_retry_count: 3,
     }),
 
-    /** Minutes to stay behind now, for late data (default 60, 0–1440). */
-    delay: minutes(0, 1440, 60),
-    /** Window size in minutes (default 60, 1–1440). */
-    window: minutes(1, 1440, 60),
+    /**
+     * Minutes to stay behind now before a window is first read (default 5, 0–1440). Rows later than this are
+     * picked up by re-scans (`rescan`), so a short delay costs no requests and keeps delivery fresh.
+     */
+    delay: minutes(0, 1440, 5),
+    /** Window size in minutes (default 5, 1–1440): one query per window, so small windows mean fresh data. */
+    window: minutes(1, 1440, 5),
     /** Seconds between cycles in `run` (default 300). */
     frequency: seconds(1, 86400, 300),
     /** Where a new cursor begins: ISO time or relative ("2 hours ago"). Default now − delay − window. */
     start: z.string().optional(),
     max_windows_per_run: z.number().int().min(1).max(100000).default(24),
-    rescan: rescan.default({ horizon: 0, every: 1 }),
+    rescan: rescan.default({ horizon: 1440, every: 1 }),
     /** Persisted identities for dedupe (needed for rescan; keeps crash duplicates to zero). */
     dedupe: z.boolean().default(true),
     details: z.boolean().default(false),

@@ -26,6 +26,8 @@ export interface State {
   records_delivered: number;
   /** Cycles run, for `rescan.every`. */
   cycles: number;
+  /** Re-scan schedule and measured rates (src/window/rescan-schedule.ts); validated when read. */
+  rescan?: unknown;
   /** Free-form per-command data (backfill range…), never secrets. */
   extra?: Record<string, unknown>;
 }
@@ -83,12 +85,13 @@ export class StateStore {
    * The state and identities. A file that is not exactly ours is refused with one line, never reset (that
    * would re-send history) and never jumped over (that would lose it): unreadable, another format version,
    * another tenant or source, or no cursor. We never write a state without a cursor (see Collector).
+   * `makeSeen`: the empty identity set to fill (src/dedupe/spill.ts passes one that spills to disk).
    */
-  load(): { state: State; seen: SeenSet } {
+  load(makeSeen: () => SeenSet = () => new SeenSet()): { state: State; seen: SeenSet } {
     const fresh: State = { version: 1, tenant_id: this.tenantId, source: this.source, windows_done: 0, records_delivered: 0, cycles: 0 };
     if (existsSync(this.dir)) this.ensureDir();
     const text = readPrivateFile(this.file);
-    if (text === undefined) return { state: fresh, seen: this.replayJournal(new SeenSet()) };
+    if (text === undefined) return { state: fresh, seen: this.replayJournal(makeSeen()) };
     let parsed: State & { seen?: unknown };
     try {
       parsed = JSON.parse(text);
@@ -109,7 +112,7 @@ export class StateStore {
     const { seen, ...state } = parsed;
     let set: SeenSet;
     try {
-      set = SeenSet.fromJSON(seen);
+      set = SeenSet.fromJSON(seen, makeSeen());
     } catch {
       throw this.refuse("has an unreadable identity table", "restore it from backup, or move it away (records may repeat)");
     }

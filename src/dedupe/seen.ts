@@ -30,7 +30,7 @@ const MAX_LOAD = 0.8;
  * collector never walks it. Capacities are not powers of two (growth by 1.5, slot = word % capacity), which
  * keeps the table dense at every size. Fingerprints are already uniform, so a word is the hash.
  */
-class Bucket {
+export class Bucket {
   private words: Uint32Array;
   private tags: Uint16Array;
   private cap: number;
@@ -55,6 +55,11 @@ class Bucket {
 
   has(hi: number, lo: number, t: number): boolean {
     return this.find(hi, lo, t) >= 0;
+  }
+
+  /** Bytes held by the table (what the dedupe memory bound counts). */
+  get bytes(): number {
+    return this.cap * 10;
   }
 
   add(hi: number, lo: number, t: number): boolean {
@@ -135,21 +140,35 @@ function decode(fp: string, at = 0): boolean {
 }
 
 export class SeenSet {
-  private readonly buckets = new Map<number, Bucket>();
-  private count = 0;
+  protected readonly buckets = new Map<number, Bucket>();
+  protected count = 0;
+
+  /** The minute's table; a subclass may load it from elsewhere first (src/dedupe/spill.ts). */
+  protected bucketFor(minute: number, create: boolean): Bucket | undefined {
+    let b = this.buckets.get(minute);
+    if (!b && create) this.buckets.set(minute, (b = new Bucket()));
+    return b;
+  }
+
+  /** Bytes of the fingerprint tables held in memory. */
+  memoryBytes(): number {
+    let n = 0;
+    for (const b of this.buckets.values()) n += b.bytes;
+    return n;
+  }
 
   get size(): number {
     return this.count;
   }
 
   has(id: string, time: number): boolean {
-    const b = this.buckets.get(Math.floor(time / MINUTE));
+    const b = this.bucketFor(Math.floor(time / MINUTE), false);
     return !!b && decode(fingerprint(id)) && b.has(scratch[0]!, scratch[1]!, scratch[2]!);
   }
 
   /** `has` for a fingerprint the caller already computed (the pipeline hashes each identity once). */
   hasFingerprint(fp: string, time: number): boolean {
-    const b = this.buckets.get(Math.floor(time / MINUTE));
+    const b = this.bucketFor(Math.floor(time / MINUTE), false);
     return !!b && decode(fp) && b.has(scratch[0]!, scratch[1]!, scratch[2]!);
   }
 
@@ -160,9 +179,9 @@ export class SeenSet {
 
   /** `fp` may be a longer string: the 12 characters at `at` are used (journal lines carry many). */
   addFingerprint(fp: string, minute: number, at = 0): boolean {
+    // The table first: a subclass may decode other fingerprints while it loads one.
+    const b = this.bucketFor(minute, true)!;
     if (!decode(fp, at)) return false;
-    let b = this.buckets.get(minute);
-    if (!b) this.buckets.set(minute, (b = new Bucket()));
     if (!b.add(scratch[0]!, scratch[1]!, scratch[2]!)) return false;
     this.count++;
     return true;
@@ -194,8 +213,9 @@ export class SeenSet {
     return out;
   }
 
-  static fromJSON(data: unknown): SeenSet {
-    const s = new SeenSet();
+  /** `into`: an empty set to fill (a spilling one, say); default a new in-memory set. */
+  static fromJSON(data: unknown, into: SeenSet = new SeenSet()): SeenSet {
+    const s = into;
     if (!data || typeof data !== "object") return s;
     for (const [minute, packed] of Object.entries(data as Record<string, unknown>)) {
       if (typeof packed !== "string") continue;

@@ -80,6 +80,12 @@ export class FleetMetrics {
         this.cursorTs.set({ tenant }, cursorMs / 1000);
       },
       cycle: (ok) => this.cycle(tenant, ok),
+      // Lateness series (issue 14) are exported per process by PromMetrics; the fleet registry does not carry
+      // them per tenant yet.
+      rowsFound: () => {},
+      requestsSpent: () => {},
+      rescanCoverage: () => {},
+      deliveryLatency: () => {},
     };
   }
 

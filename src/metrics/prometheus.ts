@@ -1,6 +1,6 @@
 // PipelineMetrics backed by prom-client, on a registry of our own (never the global one, so embedding the
 // collector in another process cannot clash), plus the health verdict served at /healthz.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { PipelineMetrics } from "../pipeline/metrics.js";
 
 export interface HealthOptions {
@@ -22,6 +22,12 @@ export class PromMetrics implements PipelineMetrics {
   private readonly lag: Gauge;
   private readonly cursorTs: Gauge;
   private readonly lastSuccess: Gauge;
+  private readonly foundLate: Histogram<"tier">;
+  private readonly statusChanges: Counter<"tier">;
+  private readonly requests: Counter<"kind">;
+  private readonly covered: Gauge;
+  private readonly horizon: Gauge;
+  private readonly latency: Histogram;
   private readonly now: () => number;
   private readonly startedAt: number;
   private lastOk?: boolean;
@@ -42,6 +48,16 @@ export class PromMetrics implements PipelineMetrics {
     this.lag = new Gauge({ name: "o365mt_cursor_lag_seconds", help: "Now minus the cursor (end of the last delivered window)", registers });
     this.cursorTs = new Gauge({ name: "o365mt_cursor_timestamp_seconds", help: "The cursor as Unix time", registers });
     this.lastSuccess = new Gauge({ name: "o365mt_last_success_timestamp_seconds", help: "Unix time of the last successful cycle (0: none yet)", registers });
+    // Lateness in seconds: minutes (the bulk) to a day and beyond (the tail the re-scans exist for).
+    const buckets = [60, 300, 600, 1200, 1800, 3600, 7200, 14400, 21600, 43200, 86400, 172800];
+    this.foundLate = new Histogram({ name: "o365mt_found_lateness_seconds", help: "Found time minus receivedDateTime of newly delivered rows, by the read that found them (tier=new: new windows; rescan_N: re-scan band N, youngest = 1)", labelNames: ["tier"], buckets, registers });
+    this.statusChanges = new Counter({ name: "o365mt_status_changes_found_total", help: "Rows delivered again because their status changed, by the read that found them", labelNames: ["tier"], registers });
+    this.requests = new Counter({ name: "o365mt_list_requests_total", help: "List requests (pages) spent, kind=new for new windows, kind=rescan for re-scans", labelNames: ["kind"], registers });
+    this.covered = new Gauge({ name: "o365mt_rescan_covered_horizon_seconds", help: "Re-scan horizon guaranteed within the request budget (less than the configured horizon when the budget is short)", registers });
+    this.horizon = new Gauge({ name: "o365mt_rescan_horizon_seconds", help: "Configured re-scan horizon (rescan.horizon)", registers });
+    this.latency = new Histogram({ name: "o365mt_delivery_latency_seconds", help: "Sink confirmation time minus receivedDateTime of delivered records", buckets, registers });
+    this.requests.inc({ kind: "new" }, 0);
+    this.requests.inc({ kind: "rescan" }, 0);
     this.windows.inc({ kind: "new" }, 0);
     this.windows.inc({ kind: "rescan" }, 0);
     this.cycles.inc({ result: "ok" }, 0);
@@ -71,6 +87,20 @@ export class PromMetrics implements PipelineMetrics {
   cursor(cursorMs: number, nowMs: number): void {
     this.lag.set(Math.max(0, (nowMs - cursorMs) / 1000));
     this.cursorTs.set(cursorMs / 1000);
+  }
+  rowsFound(tier: string, lateSeconds: readonly number[], statusChanges: number): void {
+    for (const s of lateSeconds) this.foundLate.observe({ tier }, s);
+    if (statusChanges > 0) this.statusChanges.inc({ tier }, statusChanges);
+  }
+  requestsSpent(kind: "new" | "rescan", n: number): void {
+    if (n > 0) this.requests.inc({ kind }, n);
+  }
+  rescanCoverage(coveredSeconds: number, horizonSeconds: number): void {
+    this.covered.set(coveredSeconds);
+    this.horizon.set(horizonSeconds);
+  }
+  deliveryLatency(seconds: readonly number[]): void {
+    for (const s of seconds) this.latency.observe(s);
   }
   cycle(ok: boolean, _nowMs: number): void {
     const at = this.now();

@@ -79,6 +79,13 @@ export class RequestBudget {
     return Math.max(0, this.stamps[this.head]! + this.windowMs + this.marginMs - now);
   }
 
+  /** Slots free right now: what a planner may still spend without waiting (re-scans, src/pipeline/rescans.ts). */
+  available(now = this.clock()): number {
+    let busy = 0;
+    for (let k = 0; k < this.used; k++) if (this.stamps[(this.head + k) % this.limit]! + this.windowMs + this.marginMs > now) busy++;
+    return this.limit - busy;
+  }
+
   /** Wait for a free slot and take it. Rejects (taking nothing) when the signal aborts. */
   acquire(signal?: AbortSignal): Promise<void> {
     const turn = this.tail.then(() => this.take(signal));
@@ -119,10 +126,11 @@ export class RequestBudget {
 
 /** The budget as request hooks: acquire a slot before each request (logging long waits), restamp it after. */
 export function budgetHooks(
-  opts: { limit: number; windowSeconds: number },
+  opts: { limit: number; windowSeconds: number; clock?: () => number },
   logger: { info(msg: string, fields?: Record<string, unknown>): void },
 ): { beforeRequest: (signal?: AbortSignal) => Promise<void>; onResponse: () => void; budget: RequestBudget } {
-  const budget = new RequestBudget({ limit: opts.limit, windowMs: opts.windowSeconds * 1000 });
+  const clock = opts.clock ? budgetClock(opts.clock) : undefined;
+  const budget = new RequestBudget({ limit: opts.limit, windowMs: opts.windowSeconds * 1000, ...(clock ? { clock } : {}) });
   return {
     budget,
     beforeRequest: async (signal) => {
@@ -132,4 +140,15 @@ export function budgetHooks(
     },
     onResponse: () => budget.complete(),
   };
+}
+
+/**
+ * The budget's time when the runtime has a clock of its own (tests, O365MT_NOW): whichever moved further since
+ * start, that clock or the wall clock. A pinned clock still lets pacing waits end; a clock a time-scaled test
+ * moves in jumps makes the budget count requests in the same (simulated) time as the re-scan planner.
+ */
+function budgetClock(clock: () => number): () => number {
+  const wall0 = Date.now();
+  const c0 = clock();
+  return () => wall0 + Math.max(clock() - c0, Date.now() - wall0);
 }

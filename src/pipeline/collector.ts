@@ -6,17 +6,20 @@
 import type { State, StateBackend } from "../cursor/store.js";
 import { Checkpoints } from "../dedupe/checkpoints.js";
 import { DeliveryLedger, type Entry } from "../dedupe/ledger.js";
+import type { SeenSet } from "../dedupe/seen.js";
+import { SpillingSeenSet } from "../dedupe/spill.js";
 import { CollectorError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { identity, type RecordMapper } from "../schema/mapper.js";
 import type { Envelope, Sink, Source, TraceRow, Window } from "../types.js";
-import { defaultStart, planRescan, planWindows, type PlanOptions } from "../window/planner.js";
+import { defaultStart, planWindows, type PlanOptions } from "../window/planner.js";
 import { parseTime } from "../window/time.js";
 import { noopMetrics, type PipelineMetrics } from "./metrics.js";
 import { statusDropper } from "./drop-status.js";
 import { refuseCommitAhead, refuseFutureCursor } from "./clock-guard.js";
 import type { ServerClock } from "../net/server-clock.js";
 import { readAhead } from "./read-ahead.js";
+import { emptyReadStats, RescanRunner, type BudgetView, type ReadStats } from "./rescans.js";
 
 /** What the collector needs to know of the configuration, and no more. */
 export interface CollectorOptions {
@@ -39,6 +42,12 @@ export interface CollectorOptions {
   dropStatus?: readonly string[];
   /** group_by message: grouped records per confirmed and journaled batch (the source's page size). */
   groupBatch?: number;
+  /** Seconds between cycles (`frequency`): the re-scan planner's shortest period. Default 300. */
+  frequencySeconds?: number;
+  /** Rows per list page the source returns: what a re-read of history costs. Default 5000. */
+  pageSize?: number;
+  /** The request budget re-scans must fit in (requests per running window). Default 100 per 300 s. */
+  budget?: { limit: number; windowSeconds: number };
 }
 
 export interface CollectorDeps {
@@ -54,6 +63,8 @@ export interface CollectorDeps {
   serverClock?: ServerClock;
   /** The span a backfill of this tenant+source covers: a new live cursor starts after it, never inside. */
   backfilled?: () => { from: number; to: number } | undefined;
+  /** The runtime's request budget: re-scans spend only what it has free. */
+  budget?: BudgetView;
 }
 
 export interface CycleResult {
@@ -77,7 +88,15 @@ interface Book {
   ledger: DeliveryLedger;
   /** Records each sink confirmation (ack, 2xx, write) in the ledger as it arrives. */
   checkpoints: Checkpoints;
+  seen: SeenSet;
 }
+
+/**
+ * Rows first seen with a provisional status get a marker too; a later row of the same recipient with a new
+ * identity (a changed status) is then counted as a status change in the lateness metrics.
+ */
+const openMark = (row: TraceRow) => `${row.traceId ?? ""}|${(row.recipient ?? "").toLowerCase()}|status-open`;
+const PROVISIONAL = new Set(["gettingstatus", "pending"]);
 
 type Fresh = { row: TraceRow; entry: Entry };
 
@@ -118,12 +137,30 @@ export class Collector {
   private readonly metrics: PipelineMetrics;
   private readonly dropped?: (row: TraceRow) => boolean;
   private book?: Book;
+  readonly rescans: RescanRunner;
 
   constructor(private readonly deps: CollectorDeps) {
     this.options = deps.options;
     this.clock = deps.clock ?? Date.now;
     this.metrics = deps.metrics ?? noopMetrics;
     this.dropped = statusDropper(deps.options.dropStatus ?? []);
+    const o = deps.options;
+    this.rescans = new RescanRunner(
+      {
+        horizonMinutes: o.dedupe ? o.rescanHorizonMinutes : 0,
+        every: o.rescanEvery,
+        windowMinutes: o.windowMinutes,
+        frequencySeconds: o.frequencySeconds ?? 300,
+        pageSize: o.pageSize ?? 5000,
+        maxSpanMinutes: o.maxSpanMinutes ?? 14_400,
+        budgetLimit: o.budget?.limit ?? 100,
+        budgetWindowSeconds: o.budget?.windowSeconds ?? 300,
+        detailsPerHour: o.details ? o.detailsMaxPerWindow * (60 / o.windowMinutes) : 0,
+      },
+      deps.logger,
+      this.metrics,
+      deps.budget,
+    );
   }
 
   planOptions(): PlanOptions {
@@ -143,9 +180,22 @@ export class Collector {
   }
 
   private open(): Book {
-    const { state, seen } = this.deps.store.load();
-    const ledger = new DeliveryLedger(this.deps.store, seen, this.options.dedupe);
-    return { state, ledger, checkpoints: new Checkpoints(ledger, this.deps.sink) };
+    const store = this.deps.store;
+    // Identities live beside the state file; minutes no read will meet soon are spilled to disk.
+    const spillDir = this.options.dedupe && "file" in store ? `${String(store.file).replace(/\.json$/, "")}.seen` : undefined;
+    const { state, seen } = spillDir ? store.load(() => new SpillingSeenSet(spillDir)) : store.load();
+    const ledger = new DeliveryLedger(store, seen, this.options.dedupe);
+    return { state, seen, ledger, checkpoints: new Checkpoints(ledger, this.deps.sink) };
+  }
+
+  /** Identities older than this (epoch ms) can never be met again: the oldest re-scan band plus a window. */
+  private forgetBefore(cursor: number): number {
+    return Math.min(cursor, this.rescans.anchorMs) - (this.rescans.keepMinutes() + this.options.windowMinutes) * 60_000;
+  }
+
+  /** Spill what the next reads will not meet, and hold the byte cap. */
+  private trim(seen: SeenSet, cursor: number): void {
+    if (seen instanceof SpillingSeenSet) seen.trim(cursor - this.rescans.hotMinutes(this.options.delayMinutes) * 60_000);
   }
 
   /** A first start inside a backfilled span moves to its end; one before it would deliver the span twice. */
@@ -180,24 +230,35 @@ export class Collector {
       result.records += r.records;
       result.duplicates += r.duplicates;
     };
+    const hadCursor = state.cursor !== undefined;
     state.cycles++;
+    // Band ages count back from the cursor as the cycle found it: windows read in this cycle are not re-read.
+    this.rescans.begin(state, now, cursor.getTime());
 
-    const rescanDue = o.rescanHorizonMinutes > 0 && o.dedupe && state.cursor !== undefined && state.cycles % o.rescanEvery === 0;
-    // Re-scans never reach before the state's first window (`origin`, persisted): the default start moves
-    // with the clock, so flooring at initialCursor(now) would shrink the horizon to about one window.
-    const rescans = rescanDue ? planRescan(cursor, plan, state.origin ? new Date(state.origin) : undefined) : [];
-    for (const w of rescans) {
-      add(await this.deliverWindow(w, { rescan: true, signal }));
-      result.rescanned++;
-    }
-
+    // New windows first: re-scans spend only what the budget has left, so they never delay fresh data.
     const windows = planWindows(cursor, now, { ...plan, maxWindows: plan.maxWindows + 1 });
     result.behind = windows.length > plan.maxWindows;
     for (const w of windows.slice(0, plan.maxWindows)) {
-      add(await this.deliverWindow(w, { signal }));
+      const stats = emptyReadStats();
+      add(await this.deliverWindow(w, { signal, stats }));
+      this.rescans.noteNew(w, stats);
       result.windows++;
     }
-    if (windows.length === 0 && rescans.length === 0) {
+
+    // Re-scans: the planner's due bands, youngest first, one chunk at a time within the cycle's allowance.
+    // Never before the state's first window (`origin`): the default start moves with the clock.
+    if (hadCursor && this.rescans.due(state.cycles)) {
+      for (let chunk = this.rescans.next(this.clock()); chunk; chunk = this.rescans.next(this.clock())) {
+        const stats = emptyReadStats();
+        const c = chunk;
+        // The chunk's progress is saved with the window's own commit.
+        add(await this.deliverWindow(c, { rescan: true, signal, stats, tier: this.rescans.tierOf(c), beforeCommit: () => this.rescans.done(c, stats) }));
+        result.rescanned++;
+      }
+    }
+    this.rescans.end(state);
+    // Each window committed already (with the schedule); a cycle that read nothing still records its run.
+    if (result.windows === 0 && result.rescanned === 0) {
       // Nothing due yet: persist where we start, so a state file always has a cursor (load refuses one without).
       if (state.cursor === undefined) state.origin = state.cursor = cursor.toISOString();
       book.ledger.commit(state);
@@ -211,23 +272,27 @@ export class Collector {
    * Read, dedupe and send one window; commit once the sink has all of it. A new window (not a re-scan) must
    * start at the cursor and moves it to the window's end. The caller holds the state lock.
    */
-  async deliverWindow(w: Window, opts: { rescan?: boolean; signal?: AbortSignal } = {}): Promise<WindowResult> {
+  async deliverWindow(
+    w: Window,
+    opts: { rescan?: boolean; signal?: AbortSignal; stats?: ReadStats; tier?: string; beforeCommit?: () => void } = {},
+  ): Promise<WindowResult> {
     const book = (this.book ??= this.open());
     const rescan = !!opts.rescan;
     const cursor = book.state.cursor;
     if (!rescan && cursor !== undefined && Date.parse(cursor) !== w.start.getTime()) {
       throw new CollectorError("internal", `window [${w.start.toISOString()}, ${w.end.toISOString()}) does not start at the cursor ${cursor}`);
     }
+    const stats = opts.stats ?? emptyReadStats();
     let r: WindowResult;
     try {
-      r = await this.processWindow(w, rescan, book, opts.signal);
+      r = await this.processWindow(w, rescan, book, stats, opts.signal, opts.beforeCommit);
     } catch (err) {
       book.checkpoints.abandon();
       throw err;
     }
     this.metrics.windowDone(rescan ? "rescan" : "new");
     const span = { start: w.start.toISOString(), end: w.end.toISOString() };
-    if (rescan) this.deps.logger.debug("re-scan window done", { ...span, new_records: r.records });
+    if (rescan) this.deps.logger.debug("re-scan window done", { ...span, tier: opts.tier, new_records: r.records, requests: stats.pages });
     else this.deps.logger.info("window delivered", { ...span, records: r.records });
     return r;
   }
@@ -237,7 +302,7 @@ export class Collector {
    * `settled` instead: never sent, but recorded like delivered ones, so a re-scan neither sends nor counts them
    * again and never fetches their details.
    */
-  private fresh(page: TraceRow[], w: Window, ledger: DeliveryLedger, details: DetailPlan, out: WindowResult, settled: Entry[]): Fresh[] {
+  private fresh(page: TraceRow[], w: Window, ledger: DeliveryLedger, details: DetailPlan, out: WindowResult, settled: Entry[], stats: ReadStats): Fresh[] {
     const start = w.start.getTime();
     const end = w.end.getTime();
     const fresh: Fresh[] = [];
@@ -251,6 +316,7 @@ export class Collector {
       if (Number.isNaN(time)) untimed++;
       // Half-open window: a row at exactly `end` belongs to the next window.
       if (inWindowOnly && !(time >= start && time < end)) continue;
+      stats.rows++;
       const id = identity(row.traceId, row.recipient, row.status);
       const entry = ledger.entry(id, time);
       if (inPage.has(id) || ledger.delivered(entry)) {
@@ -276,8 +342,36 @@ export class Collector {
     return fresh;
   }
 
-  private async processWindow(w: Window, rescan: boolean, book: Book, signal?: AbortSignal): Promise<WindowResult> {
-    const { state, ledger, checkpoints } = book;
+  /** Lateness of newly found rows and status changes; returns the provisional-status markers to record. */
+  private lateness(fresh: Fresh[], ledger: DeliveryLedger, stats: ReadStats): Entry[] {
+    const foundAt = this.clock();
+    const marks: Entry[] = [];
+    if (!ledger.enabled) return marks;
+    for (const f of fresh) {
+      stats.lateSeconds.push(Math.max(0, (foundAt - f.entry.time) / 1000));
+      const mark = openMark(f.row);
+      if (ledger.deliveredId(mark, f.entry.time)) stats.statusChanges++;
+      else if (PROVISIONAL.has((f.row.status ?? "").toLowerCase())) marks.push({ id: mark, time: f.entry.time });
+    }
+    return marks;
+  }
+
+  /** Delivery latency: the sink has confirmed these rows now. */
+  private delivered(fresh: Fresh[]): void {
+    if (fresh.length === 0) return;
+    const now = this.clock();
+    this.metrics.deliveryLatency(fresh.map((f) => Math.max(0, (now - f.entry.time) / 1000)));
+  }
+
+  private async processWindow(
+    w: Window,
+    rescan: boolean,
+    book: Book,
+    stats: ReadStats,
+    signal?: AbortSignal,
+    beforeCommit?: () => void,
+  ): Promise<WindowResult> {
+    const { state, ledger, checkpoints, seen } = book;
     const { source, sink, mapper } = this.deps;
     const o = this.options;
     const details = new DetailPlan(o.details && !!source.readDetails, o.detailsMaxPerWindow, ledger);
@@ -289,7 +383,9 @@ export class Collector {
     let durable: Promise<void> | undefined;
 
     for await (const page of readAhead(source.readWindow(w, signal))) {
-      const fresh = this.fresh(page, w, ledger, details, out, dropped);
+      stats.pages++;
+      const fresh = this.fresh(page, w, ledger, details, out, dropped, stats);
+      const marks = this.lateness(fresh, ledger, stats);
       details.fresh(fresh);
       if (o.groupBy === "message") {
         for (const f of fresh) {
@@ -311,8 +407,10 @@ export class Collector {
         // Each confirmation inside the page was recorded as it came, so a receiver failure later repeats only
         // unconfirmed chunks; the flush confirms the rest, and the page's identities become durable.
         await sink.flush();
-        durable = checkpoints.settle([...details.takeSettled(), ...dropped.splice(0)]);
+        durable = checkpoints.settle([...details.takeSettled(), ...dropped.splice(0), ...marks]);
+        this.trim(seen, Date.parse(state.cursor ?? w.end.toISOString()));
       }
+      this.delivered(fresh);
       this.metrics.recordsEmitted(fresh.length);
     }
 
@@ -349,9 +447,18 @@ export class Collector {
       state.windows_done++;
     }
     state.records_delivered += out.records;
+    beforeCommit?.();
+    // Identities older than every future re-scan can never come back: forgotten, to keep the state bounded.
+    // A source selecting on processing time can return rows received before the window: keep those too.
     const sel = this.deps.source.windowSelection;
     const slack = sel?.by === "processing" ? sel.slackMinutes : 0;
-    ledger.commit(state, state.cursor ? Date.parse(state.cursor) - (o.rescanHorizonMinutes + slack) * 60_000 : undefined);
+    const before = state.cursor && ledger.enabled ? this.forgetBefore(Date.parse(state.cursor)) - slack * 60_000 : undefined;
+    if (before !== undefined) {
+      this.rescans.forgotten(before);
+      this.trim(seen, Date.parse(state.cursor!));
+    }
+    this.rescans.save(state);
+    ledger.commit(state, before);
     return out;
   }
 

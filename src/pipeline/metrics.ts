@@ -10,6 +10,17 @@ export interface PipelineMetrics {
   retry(route: string): void;
   cursor(cursorMs: number, nowMs: number): void;
   cycle(ok: boolean, nowMs: number): void;
+  /**
+   * Rows first delivered by a read of `tier` ("new" for new windows, "rescan_1".. for re-scan bands): how long
+   * after their receivedDateTime they were found, and how many of them were status changes.
+   */
+  rowsFound(tier: string, lateSeconds: readonly number[], statusChanges: number): void;
+  /** API requests (pages) spent reading new windows vs re-scans. */
+  requestsSpent(kind: "new" | "rescan", n: number): void;
+  /** Re-scan horizon actually guaranteed under the request budget, and the configured one (seconds). */
+  rescanCoverage(coveredSeconds: number, horizonSeconds: number): void;
+  /** End-to-end latency of delivered records: sink confirmation time − receivedDateTime (seconds). */
+  deliveryLatency(seconds: readonly number[]): void;
 }
 
 export const noopMetrics: PipelineMetrics = {
@@ -21,4 +32,8 @@ export const noopMetrics: PipelineMetrics = {
   retry: () => {},
   cursor: () => {},
   cycle: () => {},
+  rowsFound: () => {},
+  requestsSpent: () => {},
+  rescanCoverage: () => {},
+  deliveryLatency: () => {},
 };

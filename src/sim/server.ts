@@ -18,6 +18,7 @@ import { maxChangeMs } from "./status-changes.js";
 import { currentStatus, Traffic } from "./traffic.js";
 import { MAX_PROCESSING_STEP_MS } from "./processing.js";
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ORGANIZATION, DEFAULT_TENANT_ID, type SimOptions, type Simulator, type TruthItem } from "./types.js";
+import { lagModel } from "./lateness.js";
 
 const MAX_BODY = 1 << 20;
 
@@ -64,6 +65,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   for (const a of opts.apps ?? [DEFAULT_APP]) apps.set(a.clientId.toLowerCase(), normaliseApp(a));
   const late = opts.late && opts.late.fraction > 0 ? opts.late : undefined;
   const statusChanges = opts.statusChanges && opts.statusChanges.fraction > 0 ? opts.statusChanges : undefined;
+  const lag = lagModel(opts.lateness);
   const ctx: Ctx = {
     url: "",
     hostPort: "",
@@ -78,6 +80,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
       organization,
       ...(late ? { late } : {}),
       ...(statusChanges ? { statusChanges } : {}),
+      ...(lag ? { lag } : {}),
     }),
     now,
     seed,
@@ -176,7 +179,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     }
     count(ctx.stats.requests, r.name);
     if (r.route && r.route !== "token" && throttle) {
-      const retry = throttle.admit(Date.now());
+      const retry = throttle.admit(opts.throttleClock === "sim" ? now() : Date.now());
       if (retry !== undefined) {
         ctx.stats.throttled++;
         send(res, throttled(ctx, sreq, r.route, retry));

@@ -3,6 +3,7 @@
 import { Rng, guidFromWords, hashInts } from "./prng.js";
 import * as pool from "./pools.js";
 import { statusAt, statusTimeline, type StatusChangeOptions, type StatusState } from "./status-changes.js";
+import type { LagModel } from "./lateness.js";
 import type { GraphTraceItem } from "./types.js";
 
 export const HOUR_MS = 3_600_000;
@@ -38,6 +39,8 @@ export interface TrafficOptions {
   organization: string;
   late?: { fraction: number; maxLagMinutes: number };
   statusChanges?: StatusChangeOptions;
+  /** A lateness model (src/sim/lateness.ts); replaces `late` when given. */
+  lag?: LagModel;
 }
 
 /** A position in the record sequence: hour index and index inside that hour's ascending array. */
@@ -154,7 +157,7 @@ export class Traffic {
       const u2 = lateRng.next();
       const late = this.o.late;
       // GUESS: lateness is uniform up to maxLagMinutes (Microsoft only says "minutes to hours", docs §4).
-      const vis = late && u1 < late.fraction ? ms + Math.max(1, Math.ceil(u2 * late.maxLagMinutes * 60_000)) : ms;
+      const vis = this.o.lag ? ms + this.o.lag(u1, u2) : late && u1 < late.fraction ? ms + Math.max(1, Math.ceil(u2 * late.maxLagMinutes * 60_000)) : ms;
       for (const r of this.message(rng, statusRng, id, ms, vis, maxRecipients)) out.push(r);
     }
     sortTies(out);

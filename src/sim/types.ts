@@ -2,6 +2,7 @@
 import type { StatusChangeOptions } from "./status-changes.js";
 
 export type { StatusChangeOptions } from "./status-changes.js";
+import type { LatenessSpec } from "./lateness.js";
 
 /** An Entra app registration in the simulated tenant. */
 export interface SimApp {
@@ -74,7 +75,11 @@ export interface SimOptions {
   late?: { fraction: number; maxLagMinutes: number };
   /** Rows first visible as gettingStatus/pending that change to their final status later (default off). */
   statusChanges?: StatusChangeOptions;
+  /** How late rows become visible (src/sim/lateness.ts); overrides `late`. */
+  lateness?: LatenessSpec;
   throttle?: { limit: number; windowMs: number } | false;
+  /** Count the throttle's running window on the simulated clock (time-scaled tests) instead of the wall clock. */
+  throttleClock?: "wall" | "sim";
   faultRate?: { rate: number; kinds: FaultKind[]; seed?: number };
   tokenLifetimeSeconds?: number;
   now?: () => number;
