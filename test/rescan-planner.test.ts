@@ -37,10 +37,11 @@ describe("planRescans: only what the budget leaves, youngest first", () => {
     expect(p.allowancePerHour).toBeCloseTo(1200 * 0.9 - 32);
   });
 
-  it("2.5 M rows/hour cannot: coverage shrinks from the old end and is reported, cost stays in the allowance", () => {
+  it("2.5 M rows/hour cannot: nothing is promised (coverage 0), the allowance still re-reads the youngest hour", () => {
     const p = planRescans({ ...base, normalPerHour: 512, pagesPerHour: 500 });
-    expect(p.covered).toBeGreaterThan(0);
-    expect(p.covered).toBeLessThan(24 * H);
+    expect(p.covered).toBe(0);
+    expect(p.bands).toHaveLength(1);
+    expect(p.bands[0]!.end).toBeGreaterThan(30);
     expect(p.costPerHour).toBeLessThanOrEqual(p.allowancePerHour + 1e-9);
     expect(p.bands[0]!.start).toBe(0);
   });
@@ -77,7 +78,7 @@ describe("planRescans: only what the budget leaves, youngest first", () => {
 describe("schedule", () => {
   const T = Date.UTC(2026, 0, 2, 0, 0, 0);
   const plan = planRescans({ horizon: 24 * H, cycle: 5, budgetPerHour: 1200, normalPerHour: 30, pagesPerHour: 1, tiers: DEFAULT_TIERS });
-  const ctx = (over: Partial<ChunkContext> = {}): ChunkContext => ({ now: T, anchor: T - 5 * MIN, plan, allowance: 50, pagesPerHour: 1, cycle: 5, maxSpanMinutes: 14_400, ...over });
+  const ctx = (over: Partial<ChunkContext> = {}): ChunkContext => ({ now: T, anchor: T - 5 * MIN, plan, allowance: 100, pagesPerHour: 1, cycle: 5, maxSpanMinutes: 14_400, ...over });
 
   it("a fresh schedule merges all due bands into one query over the whole horizon", () => {
     const s = emptySchedule();
@@ -100,7 +101,8 @@ describe("schedule", () => {
     const floor = T - 10 * H * MIN;
     const first = nextChunk(s, ctx({ floor, allowance: 3, pagesPerHour: 1 }))!;
     expect(first.end.getTime()).toBe(T - 5 * MIN);
-    expect(first.end.getTime() - first.start.getTime()).toBe(2 * H * MIN);
+    // Sized on 60 % of the allowance and a third more rows than measured: (3 × 0.6 − 1) / 1.33 h ≈ 36 min (37 whole minutes back from the anchor).
+    expect(first.end.getTime() - first.start.getTime()).toBe(37 * MIN);
     expect(first.last).toBe(false);
     chunkDone(s, first);
     // Restart: the schedule survives a round trip through JSON (the state file).
@@ -125,9 +127,15 @@ describe("schedule", () => {
 describe("planRescans: a narrowed oldest band is not the whole horizon", () => {
   it("reports the guarantee of the narrowed band, not the configured horizon", () => {
     const p = planRescans({ horizon: 24 * 60, cycle: 5, budgetPerHour: 360, normalPerHour: 24, pagesPerHour: 15.6 });
-    expect(p.bands).toHaveLength(3);
+    // The oldest band cannot be read often enough to promise anything beyond the middle band's reach.
+    expect(p.bands).toHaveLength(2);
     expect(p.covered).toBeLessThan(24 * 60);
-    expect(p.covered).toBe(p.bands[2]!.end - p.bands[2]!.period - 5);
+    expect(p.covered).toBe(p.bands[1]!.end - p.bands[1]!.period - 5);
+    // With a little more budget the oldest band is narrowed instead, and its slower read counted twice.
+    const q = planRescans({ horizon: 24 * 60, cycle: 5, budgetPerHour: 420, normalPerHour: 24, pagesPerHour: 15.6 });
+    expect(q.bands).toHaveLength(3);
+    expect(q.covered).toBe(q.bands[2]!.end - 2 * q.bands[2]!.period - 5);
+    expect(q.covered).toBeLessThan(24 * 60);
   });
 });
 

@@ -80,6 +80,8 @@ export interface CycleResult {
 export interface WindowResult {
   records: number;
   duplicates: number;
+  /** Set when a re-scan stopped early (budget): rows received at or after this time (ms) were all read. */
+  readFrom?: number;
 }
 
 /** The loaded state and the ledger of what was delivered, for the windows of one cycle (or one backfill). */
@@ -251,9 +253,21 @@ export class Collector {
       for (let chunk = this.rescans.next(this.clock()); chunk; chunk = this.rescans.next(this.clock())) {
         const stats = emptyReadStats();
         const c = chunk;
-        // The chunk's progress is saved with the window's own commit.
-        add(await this.deliverWindow(c, { rescan: true, signal, stats, tier: this.rescans.tierOf(c), beforeCommit: () => this.rescans.done(c, stats) }));
+        // The chunk's progress is saved with the window's own commit. A chunk that would overrun the budget
+        // stops after the page it is on, keeping the reserve free; its progress is what was read.
+        let stopped = false;
+        add(
+          await this.deliverWindow(c, {
+            rescan: true,
+            signal,
+            stats,
+            tier: this.rescans.tierOf(c),
+            stopEarly: () => (stopped = this.rescans.allowance(this.clock()) < 2),
+            beforeCommit: (readFrom) => this.rescans.done(c, stats, readFrom),
+          }),
+        );
         result.rescanned++;
+        if (stopped) break;
       }
     }
     this.rescans.end(state);
@@ -274,7 +288,15 @@ export class Collector {
    */
   async deliverWindow(
     w: Window,
-    opts: { rescan?: boolean; signal?: AbortSignal; stats?: ReadStats; tier?: string; beforeCommit?: () => void } = {},
+    opts: {
+      rescan?: boolean;
+      signal?: AbortSignal;
+      stats?: ReadStats;
+      tier?: string;
+      /** Re-scans only: checked after each page; true ends the read there (see WindowResult.readFrom). */
+      stopEarly?: () => boolean;
+      beforeCommit?: (readFrom?: number) => void;
+    } = {},
   ): Promise<WindowResult> {
     const book = (this.book ??= this.open());
     const rescan = !!opts.rescan;
@@ -285,7 +307,7 @@ export class Collector {
     const stats = opts.stats ?? emptyReadStats();
     let r: WindowResult;
     try {
-      r = await this.processWindow(w, rescan, book, stats, opts.signal, opts.beforeCommit);
+      r = await this.processWindow(w, rescan, book, stats, opts.signal, opts.beforeCommit, rescan ? opts.stopEarly : undefined);
     } catch (err) {
       book.checkpoints.abandon();
       throw err;
@@ -369,7 +391,8 @@ export class Collector {
     book: Book,
     stats: ReadStats,
     signal?: AbortSignal,
-    beforeCommit?: () => void,
+    beforeCommit?: (readFrom?: number) => void,
+    stopEarly?: () => boolean,
   ): Promise<WindowResult> {
     const { state, ledger, checkpoints, seen } = book;
     const { source, sink, mapper } = this.deps;
@@ -382,8 +405,20 @@ export class Collector {
     // The previous page's journal sync, left running while this page is filtered and mapped.
     let durable: Promise<void> | undefined;
 
+    // Both APIs return rows newest first, so after each page everything from the oldest row seen to the
+    // window's end has been read: a re-scan stopped early resumes there.
+    let oldest = w.end.getTime();
     for await (const page of readAhead(source.readWindow(w, signal))) {
       stats.pages++;
+      // Checked before this page is used: the pages so far are delivered, and the one in hand is dropped.
+      if (stopEarly?.()) {
+        out.readFrom = oldest;
+        break;
+      }
+      for (const row of page) {
+        const t = Date.parse(row.received);
+        if (t < oldest) oldest = Math.max(t, w.start.getTime());
+      }
       const fresh = this.fresh(page, w, ledger, details, out, dropped, stats);
       const marks = this.lateness(fresh, ledger, stats);
       details.fresh(fresh);
@@ -447,7 +482,7 @@ export class Collector {
       state.windows_done++;
     }
     state.records_delivered += out.records;
-    beforeCommit?.();
+    beforeCommit?.(out.readFrom);
     // Identities older than every future re-scan can never come back: forgotten, to keep the state bounded.
     // A source selecting on processing time can return rows received before the window: keep those too.
     const sel = this.deps.source.windowSelection;

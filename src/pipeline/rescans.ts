@@ -144,8 +144,10 @@ export class RescanRunner {
   allowance(now: number): number {
     if (!this.budget) return Infinity;
     const reserve = Math.ceil(this.budget.limit * (this.o.reserve ?? 0.1));
-    // Keep the next cycle's new windows paid for as well.
-    const nextNew = Math.ceil(((this.schedule.normalPerHour ?? 1) * this.cycle) / 60);
+    // Cycles shorter than the budget's window: what is spent now is still counted when the next cycle's new
+    // windows go out, so keep those paid for as well.
+    const overlap = this.cycle * MIN < this.budget.windowMs;
+    const nextNew = overlap ? Math.ceil(((this.schedule.normalPerHour ?? 1) * this.cycle) / 60) : 0;
     return this.budget.available() - reserve - nextNew;
   }
 
@@ -169,8 +171,9 @@ export class RescanRunner {
     return `rescan_${(chunk.bands[0] ?? 0) + 1}`;
   }
 
-  done(chunk: RescanChunk, r: ReadStats): void {
-    chunkDone(this.schedule, chunk);
+  /** A chunk was read (down to `readFrom` when it stopped early): move its job on. */
+  done(chunk: RescanChunk, r: ReadStats, readFrom?: number): void {
+    chunkDone(this.schedule, readFrom === undefined ? chunk : { ...chunk, start: new Date(Math.min(readFrom, chunk.end.getTime())) });
     this.count(this.tierOf(chunk), r);
   }
 

@@ -134,6 +134,7 @@ function planWith(input: BudgetInput): RescanPlan {
   let left = allowance;
   let cost = 0;
   let whole = true;
+  let fitted: Band | undefined;
   for (const band of wanted) {
     const c = bandCost(band, pph, maxSpan);
     if (c <= left) {
@@ -145,23 +146,33 @@ function planWith(input: BudgetInput): RescanPlan {
     whole = false;
     // Not affordable as is: the widest band at this period (or, when even that is too narrow to guarantee
     // anything, a longer period) that fits what is left. Older bands are dropped: youngest history first.
-    const fitted = fitBand(band.start, band.period, left, pph, cycle, input.maxPeriod ?? 360);
+    fitted = fitBand(band.start, band.period, left, pph, cycle, input.maxPeriod ?? 360);
+    // Nothing affordable guarantees anything: still spend the allowance on the youngest history, re-read
+    // hourly, best effort (it catches many late rows, but the covered horizon says what is promised: 0 more).
+    if (!fitted && bands.length === 0) {
+      const width = Math.floor(((left * 60) / 60 - 1) * (60 / pph));
+      if (width >= 1) fitted = { start: band.start, end: band.start + Math.min(width, band.end - band.start), period: Math.max(60, band.period) };
+    }
     if (fitted) {
       bands.push(fitted);
       cost += bandCost(fitted, pph, maxSpan);
     }
     break;
   }
-  const covered = Math.min(input.horizon, whole ? input.horizon : coverageOf(bands, cycle));
+  const covered = Math.min(input.horizon, whole ? input.horizon : coverageOf(bands, cycle, fitted));
   return { bands, covered, horizon: input.horizon, costPerHour: cost, allowancePerHour: allowance };
 }
 
-/** Guarantee of a possibly truncated band list: each band covers up to its end − (period + cycle). */
-function coverageOf(bands: readonly Band[], cycle: number): number {
+/**
+ * Guarantee of a budget-limited band list. A full band covers up to its end − (period + cycle). A fitted band
+ * uses the whole allowance, so one read of it takes up to a whole period (chunk by chunk, cycle by cycle):
+ * its guarantee is end − (2 × period + cycle), and it guarantees nothing when narrower than that.
+ */
+function coverageOf(bands: readonly Band[], cycle: number, fitted?: Band): number {
   let covered = 0;
   for (const b of bands) {
-    // A band narrower than period + cycle guarantees nothing beyond the band before it.
-    if (b.end - b.start >= b.period + cycle) covered = b.end - b.period - cycle;
+    const lag = b === fitted ? 2 * b.period + cycle : b.period + cycle;
+    if (b.end - b.start >= lag) covered = b.end - lag;
   }
   return Math.max(0, covered);
 }
@@ -172,9 +183,9 @@ function fitBand(start: number, period: number, left: number, pph: number, cycle
   for (let p = period; p <= Math.max(period, maxPeriod); p = p < 60 ? p + cycle : p + 60) {
     // Width affordable at period p: (w/60 × pph + 1) × 60/p ≤ left.
     const width = Math.floor(((left * p) / 60 - 1) * (60 / pph));
-    if (width < p + cycle) continue;
+    if (width < 2 * p + cycle) continue;
     const b = { start, end: start + width, period: p };
-    if (!best || b.end - b.period > best.end - best.period) best = b;
+    if (!best || b.end - 2 * b.period > best.end - 2 * best.period) best = b;
   }
   return best;
 }
