@@ -21,7 +21,7 @@ const { values: flags } = parseArgs({
   },
 });
 if (flags.help) {
-  process.stdout.write("usage: npm run bench -- [--records N | --quick] [--only stdout,small,nodedupe,forward,rws,coldstart,throttled] [--profile] [--throttle 10/6] [--throttle-records N] [--out FILE]\n");
+  process.stdout.write("usage: npm run bench -- [--records N | --quick] [--only stdout,small,nodedupe,forward,rws,coldstart,throttled,freshness] [--profile] [--throttle 10/6] [--throttle-records N] [--out FILE]\n");
   process.exit(0);
 }
 const N = Number(flags.records ?? (flags.quick ? 100_000 : 1_000_000));
@@ -257,4 +257,12 @@ function printTable(rs) {
   console.log(line(head));
   console.log("|" + w.map((n) => "-".repeat(n + 2)).join("|") + "|");
   for (const b of body) console.log(line(b));
+}
+
+// Case "freshness" (issue 14): a simulated day of the default configuration against late rows, in its own
+// process with its own table (bench/freshness.mjs; run that file directly to skip the throughput cases).
+if (want("freshness")) {
+  const { spawnSync } = await import("node:child_process");
+  const r = spawnSync(process.execPath, [join(ROOT, "bench/freshness.mjs"), ...(flags.quick ? ["--quick"] : [])], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], timeout: 30 * 60_000 });
+  if (r.status !== 0) console.log(`freshness: failed (exit ${r.status})`);
 }
