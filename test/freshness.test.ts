@@ -96,6 +96,48 @@ describe("default configuration with lateness up to 24 h", () => {
   }, 300_000);
 });
 
+describe("status changes over time (the simulator's model, issue 12)", () => {
+  it("every status a row showed for at least a cycle is delivered once, and the changes are counted per tier", async () => {
+    const sc = await startSimulator({
+      seed: 16, ratePerHour: 60, maxRecipients: 3, lateness: { model: "field" }, statusChanges: { fraction: 0.3 },
+      throttle: { limit: 100, windowMs: 300_000 }, throttleClock: "sim",
+    });
+    try {
+      const dir = tempDir();
+      const config = simConfig(sc, dir, { ...DEFAULTS, log: { level: "info" } });
+      const first = T0 + 10 * MIN;
+      const end = first + 10 * HOUR;
+      const run = await driveCycles(sc, config, { from: first, to: end, step: CYCLE, restartEvery: 30 });
+      const { state } = new StateStore(config.state_dir, config.tenant_id, config.source.type).load();
+      const rows = sc.truth(new Date(state.origin!), new Date(state.cursor!));
+      // Every state shown from before the last cycle and for at least one cycle (a shorter one may fall between
+      // two reads: no collector can see it), and every row's current status.
+      const expected: string[] = [];
+      let changing = 0;
+      for (const r of rows) {
+        const states = r.states ?? [];
+        if (states.length > 1) changing++;
+        states.forEach((st, i) => {
+          const from = Date.parse(st.at);
+          const to = i + 1 < states.length ? Date.parse(states[i + 1]!.at) : Infinity;
+          if (from <= end - CYCLE && to - from > CYCLE + MIN) expected.push(truthIds([{ ...r, status: st.status }])[0]!);
+        });
+      }
+      const counts = new Map<string, number>();
+      for (const id of run.delivered) counts.set(id, (counts.get(id) ?? 0) + 1);
+      expect(changing).toBeGreaterThan(50);
+      expect(expected.filter((id) => !counts.has(id))).toEqual([]);
+      expect([...counts.values()].filter((n) => n > 1)).toEqual([]);
+      expect(sc.stats().throttled).toBe(0);
+      const found = run.logs.filter((l) => l.includes('"msg":"cycle freshness"')).map((l) => JSON.parse(l) as { tiers: Record<string, { statusChanges: number }> });
+      const changes = found.reduce((n, l) => n + Object.values(l.tiers).reduce((m, t) => m + t.statusChanges, 0), 0);
+      expect(changes).toBeGreaterThan(0);
+    } finally {
+      await sc.close();
+    }
+  }, 300_000);
+});
+
 describe("a budget too small for the horizon", () => {
   it("covers the youngest history first; the coverage metric and one log line tell the truth", async () => {
     const big = await startSimulator({ seed: 15, ratePerHour: 4000, maxRecipients: 3, lateness: { model: "field" }, throttle: { limit: 30, windowMs: 300_000 }, throttleClock: "sim" });
