@@ -52,7 +52,8 @@ describe("a range the API refuses", () => {
     const dir = tempDir();
     const retry = { count: 1, backoff: { initial: 0, max: 0, jitter: 0 }, error_retry_span: 1, error_retry_count: 5 };
     const start = new Date(T - HOUR).toISOString();
-    const config = simConfig(sim, dir, { start, window: 15, delay: 0, frequency: 1, max_windows_per_run: 10, retry });
+    // Re-scans off: the request count below is the new windows' alone.
+    const config = simConfig(sim, dir, { start, window: 15, delay: 0, frequency: 1, max_windows_per_run: 10, retry, rescan: { horizon: 0 } });
     const { logger, lines } = captureLogger("info");
     const out = new PassThrough();
     let text = "";

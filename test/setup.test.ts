@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
 import type { DirectoryOptions } from "../src/sim/directory.js";
 import { Agent, request } from "undici";
-import { BIN, compare, HOUR, parseNdjson, recordIds, runCli, tempDir, truthIds } from "./helpers/harness.js";
+import { BIN, compare, HOUR, MIN, parseNdjson, recordIds, runCli, tempDir, truthIds } from "./helpers/harness.js";
 import { runSetup, simFlags } from "./helpers/setup-harness.js";
 
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
@@ -48,7 +48,8 @@ describe("setup", () => {
 
     const once = await runCli(["once", "--config", config], { env: { O365MT_NOW: new Date(T0 + 2 * HOUR).toISOString(), O365_CLIENT_SECRET: secret } });
     expect(once.code, once.stderr).toBe(0);
-    const truth = truthIds(s.truth(new Date(T0), new Date(T0 + HOUR)));
+    // A new state's first window with the defaults (delay 5, window 5): [now − 10 min, now − 5 min).
+    const truth = truthIds(s.truth(new Date(T0 + 2 * HOUR - 10 * MIN), new Date(T0 + 2 * HOUR - 5 * MIN)));
     expect(truth.length).toBeGreaterThan(0);
     expect(compare(truth, recordIds(parseNdjson(once.stdout)))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
 
@@ -84,7 +85,8 @@ describe("setup", () => {
       const once = await runCli(["once", "--config", config], { env: { O365MT_NOW: new Date(T0 + 2 * HOUR).toISOString(), O365_CLIENT_SECRET: secretOf(envFile) } });
       expect(once.code, once.stderr).toBe(0);
       const agent = new Agent({ connect: { ca } });
-      const res = await request(`${info.url}/_sim/truth?from=${new Date(T0).toISOString()}&to=${new Date(T0 + HOUR).toISOString()}`, { dispatcher: agent });
+      // A new state's first window with the defaults (delay 5, window 5): [now − 10 min, now − 5 min).
+      const res = await request(`${info.url}/_sim/truth?from=${new Date(T0 + 2 * HOUR - 10 * MIN).toISOString()}&to=${new Date(T0 + 2 * HOUR - 5 * MIN).toISOString()}`, { dispatcher: agent });
       const truth = ((await res.body.json()) as { value: Parameters<typeof truthIds>[0] }).value;
       await agent.close();
       expect(truth.length).toBeGreaterThan(0);
