@@ -35,7 +35,8 @@ async function runTracked(args: string[], dir: string, now: number) {
 describe("cold start: once loads only what it needs", () => {
   it("nothing due, graph + stdout: a token at start (issue 11), but no forward client, no XML parser, no metrics", async () => {
     const dir = tempDir();
-    const file = writeConfig(dir, simConfigInput(sim, dir, { start: new Date(T0).toISOString(), window: 60, log: { level: "info" } }));
+    // Re-scans off (on by default, they re-read recent history every cycle and so need a token).
+    const file = writeConfig(dir, simConfigInput(sim, dir, { start: new Date(T0).toISOString(), window: 60, rescan: { horizon: 0 }, log: { level: "info" } }));
     // The cursor sits at T0 + 1 h; at T0 + 1 h 30 min the next hour is not complete: nothing is due.
     const first = await runTracked(["once", "--config", file], dir, T0 + HOUR);
     expect(first.code).toBe(0);
