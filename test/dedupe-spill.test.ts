@@ -75,6 +75,7 @@ describe("SpillingSeenSet", () => {
     const spillDir = join(root, "state", "t.graph.seen");
     const lock = store.lock();
     const { state } = store.load();
+    state.cursor = new Date(T0 + 40 * MIN).toISOString();
     const s = new SpillingSeenSet(spillDir, { spillAbove: 0 });
     for (let m = 0; m < 40; m++) for (let k = 0; k < 20; k++) s.add(id(m, k), T0 + m * MIN);
     s.trim(T0 + 30 * MIN);
