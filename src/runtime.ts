@@ -77,7 +77,11 @@ type Has<N, K extends keyof Needs, T> = N extends Record<K, true | string | obje
 /** What `open` returns: exactly the parts `needs` asked for. */
 export type Runtime<N extends Needs = typeof EVERYTHING> = Base &
   Has<N, "network", { dispatcher: Dispatcher; endpoints: ResolvedEndpoints }> &
-  Has<N, "source", { dispatcher: Dispatcher; endpoints: ResolvedEndpoints; tokens: TokenProvider; source: Source; serverClock: ServerClock }> &
+  Has<
+    N,
+    "source",
+    { dispatcher: Dispatcher; endpoints: ResolvedEndpoints; tokens: TokenProvider; source: Source; serverClock: ServerClock }
+  > &
   Has<N, "sink", { sink: Sink }> &
   Has<N, "store", { store: StateStore }> &
   Has<N, "collector", { collector: Collector }>;
@@ -178,7 +182,10 @@ function createSource(
   // One budget per runtime, shared by list and detail calls: pace ourselves below the service's throttle.
   const budget = opts.beforeRequest
     ? undefined
-    : budgetHooks({ limit: config.request_budget.limit, windowSeconds: config.request_budget.window_seconds, clock: opts.clock }, opts.logger);
+    : budgetHooks(
+        { limit: config.request_budget.limit, windowSeconds: config.request_budget.window_seconds, clock: opts.clock },
+        opts.logger,
+      );
   const source = d.create({
     options: config.source,
     config,
@@ -239,7 +246,14 @@ export function open<N extends Needs>(config: Config, needs: N, opts: RuntimeOpt
       parts.tokens = opts.tokens ?? createTokenProvider(config, deps);
       // The service's clock as its responses tell it: windows are planned and committed by it.
       parts.serverClock = new ServerClock(opts.clock ?? Date.now, opts.logger, opts.clockPinned);
-      ({ source: parts.source, budget } = createSource(config, opts, parts.dispatcher!, parts.tokens, parts.endpoints!.source, parts.serverClock));
+      ({ source: parts.source, budget } = createSource(
+        config,
+        opts,
+        parts.dispatcher!,
+        parts.tokens,
+        parts.endpoints!.source,
+        parts.serverClock,
+      ));
     }
     if (needs.sink) parts.sink = opts.sink ?? createSink(config, opts);
     if (needs.collector) {
@@ -272,9 +286,11 @@ export function open<N extends Needs>(config: Config, needs: N, opts: RuntimeOpt
  * Acquire the source's token now, so a wrong secret, certificate or tenant fails when the collector starts
  * (at deploy time) instead of when the first window is due, which may be an hour later.
  */
-export async function acquireStartToken(
-  rt: { tokens: TokenProvider; endpoints: ResolvedEndpoints; serverClock: ServerClock },
-): Promise<string> {
+export async function acquireStartToken(rt: {
+  tokens: TokenProvider;
+  endpoints: ResolvedEndpoints;
+  serverClock: ServerClock;
+}): Promise<string> {
   const token = await rt.tokens.getToken(`${rt.endpoints.source.resource.replace(/\/+$/, "")}/.default`);
   // A token issued just now carries the login service's clock: enough to spot a cursor in the future
   // before the first data request.

@@ -5,7 +5,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { daemonLoop } from "../src/cli/run.js";
 import { createRuntime } from "../src/runtime.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
-import { compare, HOUR, MIN, parseNdjson, recordIds, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
+import {
+  compare,
+  HOUR,
+  MIN,
+  parseNdjson,
+  recordIds,
+  runCli,
+  simConfig,
+  simConfigInput,
+  tempDir,
+  truthIds,
+  writeConfig,
+} from "./helpers/harness.js";
 import { captureLogger } from "./helpers/reliability.js";
 import { PassThrough } from "node:stream";
 
@@ -25,7 +37,9 @@ describe("query ends", () => {
     sim.setNow(NOW);
     const dir = tempDir();
     const file = writeConfig(dir, simConfigInput(sim, dir, { retry: { count: 0 } }));
-    const r = await runCli(["backfill", "--config", file, "--from", "2 hours ago", "--to", "now", "--window", "60"], { env: { O365MT_NOW: new Date(NOW).toISOString() } });
+    const r = await runCli(["backfill", "--config", file, "--from", "2 hours ago", "--to", "now", "--window", "60"], {
+      env: { O365MT_NOW: new Date(NOW).toISOString() },
+    });
     expect(r.code, r.stderr).toBe(0);
     const from = Math.floor((NOW - 2 * HOUR) / MIN) * MIN;
     const to = Math.floor(NOW / MIN) * MIN;
@@ -38,7 +52,9 @@ describe("query ends", () => {
     sim.setNow(NOW + 999);
     const dir = tempDir();
     const file = writeConfig(dir, simConfigInput(sim, dir, { retry: { count: 0 } }));
-    const r = await runCli(["get-events", "--config", file, "--start", "30 minutes ago", "--limit", "0"], { env: { O365MT_NOW: new Date(NOW + 999).toISOString() } });
+    const r = await runCli(["get-events", "--config", file, "--start", "30 minutes ago", "--limit", "0"], {
+      env: { O365MT_NOW: new Date(NOW + 999).toISOString() },
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`, ${new Date(Math.floor((NOW + 999) / 1000) * 1000).toISOString()})`);
   });
@@ -53,7 +69,15 @@ describe("a range the API refuses", () => {
     const retry = { count: 1, backoff: { initial: 0, max: 0, jitter: 0 }, error_retry_span: 1, error_retry_count: 5 };
     const start = new Date(T - HOUR).toISOString();
     // Re-scans off: the request count below is the new windows' alone.
-    const config = simConfig(sim, dir, { start, window: 15, delay: 0, frequency: 1, max_windows_per_run: 10, retry, rescan: { horizon: 0 } });
+    const config = simConfig(sim, dir, {
+      start,
+      window: 15,
+      delay: 0,
+      frequency: 1,
+      max_windows_per_run: 10,
+      retry,
+      rescan: { horizon: 0 },
+    });
     const { logger, lines } = captureLogger("info");
     const out = new PassThrough();
     let text = "";
@@ -73,8 +97,7 @@ describe("a range the API refuses", () => {
           if (!ok) {
             sim.setNow(T + 20 * MIN);
             now = T + 40 * MIN;
-          }
-          else if (outcomes.includes(false)) ac.abort();
+          } else if (outcomes.includes(false)) ac.abort();
         },
       });
     } finally {
@@ -82,12 +105,17 @@ describe("a range the API refuses", () => {
     }
     expect(outcomes).toEqual([false, true]);
     const failed = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "cycle failed")!;
-    expect(failed.error).toBe(`Graph rejected the query for [${new Date(T).toISOString()}, ${new Date(T + 15 * MIN).toISOString()}] (HTTP 400: BadRequest: The end date ${new Date(T + 15 * MIN).toISOString()} cannot be later than the current date and time.)`);
+    expect(failed.error).toBe(
+      `Graph rejected the query for [${new Date(T).toISOString()}, ${new Date(T + 15 * MIN).toISOString()}] (HTTP 400: BadRequest: The end date ${new Date(T + 15 * MIN).toISOString()} cannot be later than the current date and time.)`,
+    );
     expect(String(failed.hint)).toMatch(/ending no later than the current time; .*tries this window again next cycle/);
     // Refused once, not retried at once: the four good windows, the refused one, then that one again.
     expect((sim.stats().requests.graph ?? 0) - graphBefore).toBe(6);
     expect(rt.store.load().state.cursor).toBe(new Date(T + 15 * MIN).toISOString());
-    const records = text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = text
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const truth = truthIds(sim.truth(new Date(T - HOUR), new Date(T + 15 * MIN)));
     expect(compare(truth, recordIds(records))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
   });

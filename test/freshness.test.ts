@@ -9,7 +9,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateStore } from "../src/cursor/store.js";
 import { PromMetrics } from "../src/metrics/prometheus.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
-import { BIN, compare, HOUR, parseNdjson, recordIds, simConfig, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
+import {
+  BIN,
+  compare,
+  HOUR,
+  parseNdjson,
+  recordIds,
+  simConfig,
+  simConfigInput,
+  tempDir,
+  truthIds,
+  writeConfig,
+} from "./helpers/harness.js";
 import { captureLogger, driveCycles, MIN } from "./helpers/reliability.js";
 import { captureRuntime } from "./helpers/harness.js";
 
@@ -21,8 +32,12 @@ let sim: Simulator;
 
 beforeAll(async () => {
   sim = await startSimulator({
-    seed: 14, ratePerHour: 60, maxRecipients: 3, lateness: { model: "field" },
-    throttle: { limit: 100, windowMs: 300_000 }, throttleClock: "sim",
+    seed: 14,
+    ratePerHour: 60,
+    maxRecipients: 3,
+    lateness: { model: "field" },
+    throttle: { limit: 100, windowMs: 300_000 },
+    throttleClock: "sim",
   });
 });
 afterAll(async () => {
@@ -32,7 +47,10 @@ afterAll(async () => {
 /** `once` as a subprocess at a pinned time, killed with SIGKILL as soon as its stderr matches `killOn`. */
 function onceKilled(config: string, now: number, killOn: RegExp): Promise<{ stdout: string; killed: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, "once", "--config", config], { env: { ...process.env, O365MT_NOW: new Date(now).toISOString() }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "once", "--config", config], {
+      env: { ...process.env, O365MT_NOW: new Date(now).toISOString() },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     let killed = false;
@@ -87,7 +105,11 @@ describe("default configuration with lateness up to 24 h", () => {
     sim.setNow(end);
     const tail = truthIds(sim.truth(from, new Date(from.getTime() + 8 * HOUR))).filter((id) => !by16h.has(id));
     expect(tail.length).toBeGreaterThan(0);
-    expect({ lost: r.lost, duplicates: r.duplicates, extra: compare(visible, delivered).extra }).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+    expect({ lost: r.lost, duplicates: r.duplicates, extra: compare(visible, delivered).extra }).toEqual({
+      lost: 0,
+      duplicates: 0,
+      extra: 0,
+    });
     expect(sim.stats().throttled - throttled0).toBe(0);
     // Rows found by re-scans, and how late: the per-cycle log line says it.
     const lines = [...before.logs, ...after.logs].join("");
@@ -99,8 +121,13 @@ describe("default configuration with lateness up to 24 h", () => {
 describe("status changes over time (the simulator's model, issue 12)", () => {
   it("every status a row showed for at least a cycle is delivered once, and the changes are counted per tier", async () => {
     const sc = await startSimulator({
-      seed: 16, ratePerHour: 60, maxRecipients: 3, lateness: { model: "field" }, statusChanges: { fraction: 0.3 },
-      throttle: { limit: 100, windowMs: 300_000 }, throttleClock: "sim",
+      seed: 16,
+      ratePerHour: 60,
+      maxRecipients: 3,
+      lateness: { model: "field" },
+      statusChanges: { fraction: 0.3 },
+      throttle: { limit: 100, windowMs: 300_000 },
+      throttleClock: "sim",
     });
     try {
       const dir = tempDir();
@@ -129,7 +156,9 @@ describe("status changes over time (the simulator's model, issue 12)", () => {
       expect(expected.filter((id) => !counts.has(id))).toEqual([]);
       expect([...counts.values()].filter((n) => n > 1)).toEqual([]);
       expect(sc.stats().throttled).toBe(0);
-      const found = run.logs.filter((l) => l.includes('"msg":"cycle freshness"')).map((l) => JSON.parse(l) as { tiers: Record<string, { statusChanges: number }> });
+      const found = run.logs
+        .filter((l) => l.includes('"msg":"cycle freshness"'))
+        .map((l) => JSON.parse(l) as { tiers: Record<string, { statusChanges: number }> });
       const changes = found.reduce((n, l) => n + Object.values(l.tiers).reduce((m, t) => m + t.statusChanges, 0), 0);
       expect(changes).toBeGreaterThan(0);
     } finally {
@@ -140,7 +169,14 @@ describe("status changes over time (the simulator's model, issue 12)", () => {
 
 describe("a budget too small for the horizon", () => {
   it("covers the youngest history first; the coverage metric and one log line tell the truth", async () => {
-    const big = await startSimulator({ seed: 15, ratePerHour: 4000, maxRecipients: 3, lateness: { model: "field" }, throttle: { limit: 30, windowMs: 300_000 }, throttleClock: "sim" });
+    const big = await startSimulator({
+      seed: 15,
+      ratePerHour: 4000,
+      maxRecipients: 3,
+      lateness: { model: "field" },
+      throttle: { limit: 30, windowMs: 300_000 },
+      throttleClock: "sim",
+    });
     try {
       const dir = tempDir();
       // ≈ 10 000 rows/hour at 500 rows a page against 30 requests per 5 minutes: 360 requests/hour, of which

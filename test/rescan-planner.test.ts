@@ -78,7 +78,16 @@ describe("planRescans: only what the budget leaves, youngest first", () => {
 describe("schedule", () => {
   const T = Date.UTC(2026, 0, 2, 0, 0, 0);
   const plan = planRescans({ horizon: 24 * H, cycle: 5, budgetPerHour: 1200, normalPerHour: 30, pagesPerHour: 1, tiers: DEFAULT_TIERS });
-  const ctx = (over: Partial<ChunkContext> = {}): ChunkContext => ({ now: T, anchor: T - 5 * MIN, plan, allowance: 100, pagesPerHour: 1, cycle: 5, maxSpanMinutes: 14_400, ...over });
+  const ctx = (over: Partial<ChunkContext> = {}): ChunkContext => ({
+    now: T,
+    anchor: T - 5 * MIN,
+    plan,
+    allowance: 100,
+    pagesPerHour: 1,
+    cycle: 5,
+    maxSpanMinutes: 14_400,
+    ...over,
+  });
 
   it("a fresh schedule merges all due bands into one query over the whole horizon", () => {
     const s = emptySchedule();
@@ -101,7 +110,8 @@ describe("schedule", () => {
     const floor = T - 10 * H * MIN;
     const first = nextChunk(s, ctx({ floor, allowance: 3, pagesPerHour: 1 }))!;
     expect(first.end.getTime()).toBe(T - 5 * MIN);
-    // Sized on 60 % of the allowance and a third more rows than measured: (3 × 0.6 − 1) / 1.33 h ≈ 36 min (37 whole minutes back from the anchor).
+    // Sized on 60 % of the allowance and a third more rows than measured:
+    // (3 × 0.6 − 1) / 1.33 h ≈ 36 min (37 whole minutes back from the anchor).
     expect(first.end.getTime() - first.start.getTime()).toBe(37 * MIN);
     expect(first.last).toBe(false);
     chunkDone(s, first);
@@ -149,7 +159,11 @@ describe("schedule: never below what dedupe remembers", () => {
     expect(plan.bands[0]!.end).toBeGreaterThan(200);
     expect(c.start.getTime()).toBe(T - 200 * MIN);
     // A job saved before the identities were forgotten is cut too.
-    const s2 = scheduleFrom({ lastDone: [], job: { lo: T - 600 * MIN, hi: T, pos: T - 100 * MIN, bands: [0], started: T }, keptFrom: T - 300 * MIN });
+    const s2 = scheduleFrom({
+      lastDone: [],
+      job: { lo: T - 600 * MIN, hi: T, pos: T - 100 * MIN, bands: [0], started: T },
+      keptFrom: T - 300 * MIN,
+    });
     const c2 = nextChunk(s2, { now: T, anchor: T, plan, allowance: 1e6, pagesPerHour: 1, cycle: 120, maxSpanMinutes: 14_400 })!;
     expect(c2.start.getTime()).toBe(T - 300 * MIN);
   });

@@ -206,11 +206,18 @@ export class Collector {
     if (!b || start.getTime() >= b.to) return start;
     const span = `[${new Date(b.from).toISOString()}, ${new Date(b.to).toISOString()})`;
     if (start.getTime() < b.from) {
-      throw new CollectorError("config", `start ${start.toISOString()} is before the backfill of ${span} stored for this tenant: both would deliver that span`, {
-        hint: `set start to ${new Date(b.to).toISOString()} or later, or backfill from ${start.toISOString()} instead`,
-      });
+      throw new CollectorError(
+        "config",
+        `start ${start.toISOString()} is before the backfill of ${span} stored for this tenant: both would deliver that span`,
+        {
+          hint: `set start to ${new Date(b.to).toISOString()} or later, or backfill from ${start.toISOString()} instead`,
+        },
+      );
     }
-    this.deps.logger.info("a backfill covers the start; the live cursor begins where it ends", { backfill: span, start: new Date(b.to).toISOString() });
+    this.deps.logger.info("a backfill covers the start; the live cursor begins where it ends", {
+      backfill: span,
+      start: new Date(b.to).toISOString(),
+    });
     return new Date(b.to);
   }
 
@@ -302,7 +309,10 @@ export class Collector {
     const rescan = !!opts.rescan;
     const cursor = book.state.cursor;
     if (!rescan && cursor !== undefined && Date.parse(cursor) !== w.start.getTime()) {
-      throw new CollectorError("internal", `window [${w.start.toISOString()}, ${w.end.toISOString()}) does not start at the cursor ${cursor}`);
+      throw new CollectorError(
+        "internal",
+        `window [${w.start.toISOString()}, ${w.end.toISOString()}) does not start at the cursor ${cursor}`,
+      );
     }
     const stats = opts.stats ?? emptyReadStats();
     let r: WindowResult;
@@ -324,7 +334,15 @@ export class Collector {
    * `settled` instead: never sent, but recorded like delivered ones, so a re-scan neither sends nor counts them
    * again and never fetches their details.
    */
-  private fresh(page: TraceRow[], w: Window, ledger: DeliveryLedger, details: DetailPlan, out: WindowResult, settled: Entry[], stats: ReadStats): Fresh[] {
+  private fresh(
+    page: TraceRow[],
+    w: Window,
+    ledger: DeliveryLedger,
+    details: DetailPlan,
+    out: WindowResult,
+    settled: Entry[],
+    stats: ReadStats,
+  ): Fresh[] {
     const start = w.start.getTime();
     const end = w.end.getTime();
     const fresh: Fresh[] = [];
@@ -360,7 +378,8 @@ export class Collector {
     // Never silent: rows the window cannot place, and rows sharing one identity on one page (only the first is sent).
     const at = { window_start: w.start.toISOString() };
     if (untimed > 0) this.deps.logger.warn("rows without a usable received time were skipped", { count: untimed, ...at });
-    if (collisions > 0) this.deps.logger.warn("rows with the same identity on one page: only the first was sent", { count: collisions, ...at });
+    if (collisions > 0)
+      this.deps.logger.warn("rows with the same identity on one page: only the first was sent", { count: collisions, ...at });
     return fresh;
   }
 
@@ -457,9 +476,15 @@ export class Collector {
     for (let i = 0; i < groups.length; i += batch) {
       const envelopes: Envelope[] = [];
       for (const members of groups.slice(i, i + batch)) {
-        const e = mapper.mapGroup(members.map((m) => m.row), w);
+        const e = mapper.mapGroup(
+          members.map((m) => m.row),
+          w,
+        );
         envelopes.push(e);
-        checkpoints.expect(e, members.map((m) => m.entry));
+        checkpoints.expect(
+          e,
+          members.map((m) => m.entry),
+        );
       }
       await sink.send(envelopes);
       out.records += envelopes.length;

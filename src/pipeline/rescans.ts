@@ -95,7 +95,8 @@ export class RescanRunner {
     const budgetPerHour = (this.o.budgetLimit * 3600) / this.o.budgetWindowSeconds;
     const windowsPerHour = 60 / this.o.windowMinutes;
     const pagesPerHour = (this.schedule.rowsPerHour ?? 0) / this.o.pageSize;
-    const normal = (this.schedule.normalPerHour ?? windowsPerHour * Math.max(1, Math.ceil(pagesPerHour / windowsPerHour))) + this.o.detailsPerHour;
+    const normal =
+      (this.schedule.normalPerHour ?? windowsPerHour * Math.max(1, Math.ceil(pagesPerHour / windowsPerHour))) + this.o.detailsPerHour;
     this.plan = planRescans({
       horizon: this.o.horizonMinutes,
       cycle: this.cycle,
@@ -135,13 +136,13 @@ export class RescanRunner {
     const hours = (w.end.getTime() - w.start.getTime()) / 3_600_000;
     if (hours > 0) {
       this.schedule.rowsPerHour = ewma(this.schedule.rowsPerHour, r.rows / hours);
-      this.schedule.normalPerHour = ewma(this.schedule.normalPerHour, (Math.max(1, r.pages) * (60 / this.o.windowMinutes)));
+      this.schedule.normalPerHour = ewma(this.schedule.normalPerHour, Math.max(1, r.pages) * (60 / this.o.windowMinutes));
     }
     this.count("new", r);
   }
 
   /** Requests this cycle may still spend on re-scans: what the budget has free now, minus the reserve. */
-  allowance(now: number): number {
+  allowance(_now: number): number {
     if (!this.budget) return Infinity;
     const reserve = Math.ceil(this.budget.limit * (this.o.reserve ?? 0.1));
     // Cycles shorter than the budget's window: what is spent now is still counted when the next cycle's new
@@ -214,7 +215,9 @@ export class RescanRunner {
       requests_new: this.tally.get("new")?.requests ?? 0,
       requests_rescan: rescanRequests,
       tiers,
-      rescan_in_progress: this.schedule.job ? { from: new Date(this.schedule.job.lo).toISOString(), at: new Date(this.schedule.job.pos).toISOString() } : undefined,
+      rescan_in_progress: this.schedule.job
+        ? { from: new Date(this.schedule.job.lo).toISOString(), at: new Date(this.schedule.job.pos).toISOString() }
+        : undefined,
     });
   }
 

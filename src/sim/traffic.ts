@@ -87,7 +87,7 @@ export class Traffic {
     const hex = id.replace(/-/g, "").toLowerCase();
     if (!/^[0-9a-f]{32}$/.test(hex)) return undefined;
     const w = [0, 8, 16, 24].map((o) => parseInt(hex.slice(o, o + 8), 16));
-    return ((w[0]! ^ hashInts(this.o.seed, w[1]!, w[2]!, w[3]!)) >>> 0);
+    return (w[0]! ^ hashInts(this.o.seed, w[1]!, w[2]!, w[3]!)) >>> 0;
   }
 
   find(traceId: string, recipient: string): SimRecord | undefined {
@@ -157,7 +157,11 @@ export class Traffic {
       const u2 = lateRng.next();
       const late = this.o.late;
       // GUESS: lateness is uniform up to maxLagMinutes (Microsoft only says "minutes to hours", docs §4).
-      const vis = this.o.lag ? ms + this.o.lag(u1, u2) : late && u1 < late.fraction ? ms + Math.max(1, Math.ceil(u2 * late.maxLagMinutes * 60_000)) : ms;
+      const vis = this.o.lag
+        ? ms + this.o.lag(u1, u2)
+        : late && u1 < late.fraction
+          ? ms + Math.max(1, Math.ceil(u2 * late.maxLagMinutes * 60_000))
+          : ms;
       for (const r of this.message(rng, statusRng, id, ms, vis, maxRecipients)) out.push(r);
     }
     sortTies(out);
@@ -195,7 +199,14 @@ export class Traffic {
       // anyway is a guess kept from before (no public evidence): 30 %.
       const toIP = outboundRcpt ? pool.ip(rng) : rng.chance(0.3) ? pool.publicIPv4(rng) : "";
       const item: GraphTraceItem = {
-        id, messageId, receivedDateTime, senderAddress: sender, recipientAddress, subject, size, status,
+        id,
+        messageId,
+        receivedDateTime,
+        senderAddress: sender,
+        recipientAddress,
+        subject,
+        size,
+        status,
       };
       // GUESS (no public evidence): some internal rows leave fromIP out entirely.
       if (fromIP !== undefined) item.fromIP = fromIP;
@@ -218,7 +229,7 @@ export class Traffic {
 
 /** Records are generated in time order; only runs with an equal timestamp need ordering by id, recipient. */
 function sortTies(out: SimRecord[]): void {
-  for (let i = 0; i < out.length; ) {
+  for (let i = 0; i < out.length;) {
     let j = i + 1;
     while (j < out.length && out[j]!.ms === out[i]!.ms) j++;
     if (j - i > 1 && out[i]!.item.id !== out[j - 1]!.item.id) {

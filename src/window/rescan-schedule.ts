@@ -36,7 +36,8 @@ export function scheduleFrom(data: unknown): RescanSchedule {
   const d = data as Record<string, unknown>;
   if (Array.isArray(d.lastDone)) s.lastDone = d.lastDone.map((x) => (Number.isFinite(x) ? Number(x) : 0));
   const j = d.job as RescanSchedule["job"] | undefined;
-  if (j && [j.lo, j.hi, j.pos, j.started].every(Number.isFinite) && Array.isArray(j.bands) && j.lo <= j.pos && j.pos <= j.hi) s.job = { ...j, bands: j.bands.filter(Number.isInteger) };
+  if (j && [j.lo, j.hi, j.pos, j.started].every(Number.isFinite) && Array.isArray(j.bands) && j.lo <= j.pos && j.pos <= j.hi)
+    s.job = { ...j, bands: j.bands.filter(Number.isInteger) };
   for (const k of ["rowsPerHour", "normalPerHour", "lastCycle", "keptFrom"] as const) if (Number.isFinite(d[k])) s[k] = Number(d[k]);
   return s;
 }

@@ -151,7 +151,8 @@ function planWith(input: BudgetInput): RescanPlan {
     // hourly, best effort (it catches many late rows, but the covered horizon says what is promised: 0 more).
     if (!fitted && bands.length === 0) {
       const width = Math.floor(((left * 60) / 60 - 1) * (60 / pph));
-      if (width >= 1) fitted = { start: band.start, end: band.start + Math.min(width, band.end - band.start), period: Math.max(60, band.period) };
+      if (width >= 1)
+        fitted = { start: band.start, end: band.start + Math.min(width, band.end - band.start), period: Math.max(60, band.period) };
     }
     if (fitted) {
       bands.push(fitted);
