@@ -41,7 +41,7 @@ describe("clock ahead of the service (subprocess once, simulator on real time)",
 
   it("a clock that jumps 2 days forward never moves the cursor past the service's time", async () => {
     const dir = tempDir();
-    const file = writeConfig(dir, simConfigInput(sim, dir, { start: "3 hours ago", delay: 0, window: 15, max_windows_per_run: 1000 }));
+    const file = writeConfig(dir, simConfigInput(sim, dir, { start: "3 hours ago", delay: 1, window: 15, max_windows_per_run: 1000 }));
     const first = await runCli(["once", "--config", file]);
     expect(first.code).toBe(0);
     const before = Date.parse(cursorOf(dir)!);
