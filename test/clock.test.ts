@@ -10,7 +10,7 @@ import { createLogger } from "../src/log/logger.js";
 import { ServerClock } from "../src/net/server-clock.js";
 import { refuseCommitAhead } from "../src/pipeline/clock-guard.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
-import { captureRuntime, compare, HOUR, MIN, recordIds, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
+import { captureRuntime, compare, HOUR, MIN, parseNdjson, recordIds, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
 
 const DAY = 24 * HOUR;
 let sim: Simulator;
@@ -41,7 +41,7 @@ describe("clock ahead of the service (subprocess once, simulator on real time)",
 
   it("a clock that jumps 2 days forward never moves the cursor past the service's time", async () => {
     const dir = tempDir();
-    const file = writeConfig(dir, simConfigInput(sim, dir, { start: "3 hours ago", delay: 1, window: 15, max_windows_per_run: 1000 }));
+    const file = writeConfig(dir, simConfigInput(sim, dir, { start: "3 hours ago", delay: 0, window: 15, max_windows_per_run: 1000 }));
     const first = await runCli(["once", "--config", file]);
     expect(first.code).toBe(0);
     const before = Date.parse(cursorOf(dir)!);
@@ -50,6 +50,24 @@ describe("clock ahead of the service (subprocess once, simulator on real time)",
     expect(jumped.code).toBe(0);
     expect(jumped.stderr, jumped.stderr).toMatch(/the local clock is 2 days ahead of the service.s clock/);
     expect(Date.parse(cursorOf(dir)!)).toBeLessThanOrEqual(Date.now());
+  });
+
+  it("with delay 0 the newest window ends at the service's now, not a moment past it (Date headers have whole seconds)", async () => {
+    // The first window starts at our now minus whole windows, so the newest one ends within milliseconds of
+    // now: planned by our clock it may end after the service's time as its Date header tells it.
+    const dir = tempDir();
+    const file = writeConfig(dir, simConfigInput(sim, dir, { start: "1 hour ago", delay: 0, window: 15, max_windows_per_run: 1000 }));
+    const begin = Date.now();
+    const r = await runCli(["once", "--config", file]);
+    expect(r.stderr).not.toMatch(/not committing|cannot be later than/);
+    expect(r.code, r.stderr).toBe(0);
+    const cursor = Date.parse(cursorOf(dir)!);
+    expect(cursor).toBeLessThanOrEqual(Date.now());
+    // At most the newest window waits for the next run (its end was past the service's whole second).
+    expect(cursor).toBeGreaterThanOrEqual(begin - 15 * MIN - 2000);
+    // From a little after the first window's start (set by the CLI's clock, a moment after `begin`).
+    const truth = truthIds(sim.truth(new Date(begin - HOUR + 10_000), new Date(cursor)));
+    expect(compare(truth, recordIds(parseNdjson(r.stdout)))).toMatchObject({ lost: 0, duplicates: 0 });
   });
 
   it("a stored cursor in the service's future is refused with one line, the state left as it is", async () => {

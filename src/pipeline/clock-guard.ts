@@ -23,6 +23,17 @@ export function refuseFutureCursor(cursor: Date, stored: boolean, serverNow: num
   });
 }
 
+/**
+ * The latest time a window planned now may end at: the earlier of our clock and the service's, rounded down
+ * to the whole second. The service's time is known from `Date` headers, which carry whole seconds only: a
+ * window ending a moment past the second would be past the service's clock as its next answer tells it
+ * (Graph refuses such an end, our commit guard would too), and `once` with `delay: 0` would fail.
+ */
+export function planningNow(local: number, serverNow: number | undefined): number {
+  const now = serverNow !== undefined ? Math.min(local, serverNow) : local;
+  return Math.floor(now / 1000) * 1000;
+}
+
 export function refuseCommitAhead(w: Window, clock: ServerClock | undefined): void {
   const serverNow = clock?.now();
   if (serverNow === undefined || w.end.getTime() <= serverNow) return;

@@ -16,7 +16,7 @@ import { defaultStart, planWindows, type PlanOptions } from "../window/planner.j
 import { parseTime } from "../window/time.js";
 import { noopMetrics, type PipelineMetrics } from "./metrics.js";
 import { statusDropper } from "./drop-status.js";
-import { refuseCommitAhead, refuseFutureCursor } from "./clock-guard.js";
+import { planningNow, refuseCommitAhead, refuseFutureCursor } from "./clock-guard.js";
 import type { ServerClock } from "../net/server-clock.js";
 import { readAhead } from "./read-ahead.js";
 import { emptyReadStats, RescanRunner, type BudgetView, type ReadStats } from "./rescans.js";
@@ -232,7 +232,7 @@ export class Collector {
     // read (and commit) windows the service has not finished.
     const server = this.deps.serverClock?.now();
     refuseFutureCursor(cursor, state.cursor !== undefined, server, o.start);
-    const now = server !== undefined ? Math.min(local, server) : local;
+    const now = planningNow(local, server);
     const plan = this.planOptions();
     const result: CycleResult = { windows: 0, rescanned: 0, records: 0, duplicates: 0, behind: false };
     const add = (r: WindowResult) => {
