@@ -20,8 +20,10 @@ case "${1:-}" in
     tgz=$2 prefix=$3
     # A global install into PREFIX puts the command at PREFIX/bin (PREFIX=/usr/local gives
     # /usr/local/bin/o365-message-trace, the path every example uses). --prefer-offline: the local npm
-    # cache (filled by npm ci) answers when it can.
-    npm install --global --prefix "$prefix" --omit=dev --prefer-offline --no-audit --no-fund --loglevel=error "$tgz"
+    # cache (filled by npm ci) answers when it can. --allow-scripts=fs-ext: a global install reads no
+    # project allowScripts, and npm 12 runs no unlisted install script (fs-ext builds the flock addon);
+    # npm 10 ignores the flag.
+    npm install --global --prefix "$prefix" --omit=dev --prefer-offline --no-audit --no-fund --loglevel=error --allow-scripts=fs-ext "$tgz"
     ;;
   *)
     echo "usage: production-install.sh pack SRC_DIR OUT_DIR | install TGZ PREFIX" >&2
