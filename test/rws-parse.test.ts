@@ -7,7 +7,22 @@ import { classifyRws, serviceMessage } from "../src/sources/rws/classify.js";
 import { datetimeLiteral, windowUrl } from "../src/sources/rws/filter.js";
 import { parseRwsJson } from "../src/sources/rws/json.js";
 import { entryToRow, parseRwsBody } from "../src/sources/rws/rws-source.js";
-import { odataTime } from "../src/sources/rws/values.js";
+import { odataTime, UnreadableEntry, type RwsEntry, type RwsPage } from "../src/sources/rws/values.js";
+import type { TraceRow } from "../src/types.js";
+
+/** The page's entry at `i`, which must be readable. */
+function entryAt(page: RwsPage, i: number): RwsEntry {
+  const e = page.entries[i];
+  if (e === undefined || e instanceof UnreadableEntry) throw new Error(`entry ${i} is ${e instanceof UnreadableEntry ? `unreadable: ${e.reason}` : "missing"}`);
+  return e;
+}
+
+/** The row of an entry, which must map. */
+function rowOf(e: RwsEntry | UnreadableEntry): TraceRow {
+  const row = entryToRow(e);
+  if (typeof row === "string") throw new Error(`not a row: ${row}`);
+  return row;
+}
 
 const PAGE = "https://reports.example/ecp/reportingwebservice/reporting.svc/MessageTrace?$filter=x";
 const NS = `xmlns="http://www.w3.org/2005/Atom" xmlns:d="http://schemas.microsoft.com/ado/2007/08/dataservices" xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata"`;
@@ -38,13 +53,13 @@ describe("Atom reader", () => {
     const page = parseAtom(feed([FULL]), PAGE);
     expect(page.next).toBeUndefined();
     expect(page.entries).toHaveLength(1);
-    const e = page.entries[0]!;
+    const e = entryAt(page, 0);
     expect(e.size).toBe(12345);
     expect(e.index).toBe(7);
     expect(e.toip).toBeNull();
     expect(e.received).toBe("2025-01-01T10:05:23.123Z"); // no zone = UTC; 7 fraction digits cut to ms
     expect(e.subject).toBe('Q&A <b> "x" é🚀 会议 &amp;'); // decoded exactly once
-    const row = entryToRow(e)!;
+    const row = rowOf(e);
     expect(row).toEqual({
       traceId: "4fad60af-a610-4474-853e-c44e4a7458fc", messageId: "<abc@contoso.com>", received: "2025-01-01T10:05:23.123Z",
       sender: "A@Contoso.com", recipient: "b@fabrikam.com", subject: 'Q&A <b> "x" é🚀 会议 &amp;', size: 12345, status: "Delivered",
@@ -54,14 +69,14 @@ describe("Atom reader", () => {
   });
 
   it("treats nulls, empty elements and missing properties as absent, keeps whitespace in subjects", () => {
-    const e = parseAtom(feed([`<d:Received m:type="Edm.DateTime">2025-01-01T10:00:00Z</d:Received><d:Subject>  two  spaces </d:Subject><d:FromIP/><d:Status m:null="true"></d:Status><d:Size m:type="Edm.Int32" m:null="true" />`]), PAGE).entries[0]!;
-    const row = entryToRow(e)!;
+    const e = parseAtom(feed([`<d:Received m:type="Edm.DateTime">2025-01-01T10:00:00Z</d:Received><d:Subject>  two  spaces </d:Subject><d:FromIP/><d:Status m:null="true"></d:Status><d:Size m:type="Edm.Int32" m:null="true" />`]), PAGE);
+    const row = rowOf(entryAt(e, 0));
     expect(row.subject).toBe("  two  spaces ");
     expect(row.fromIP).toBeUndefined();
     expect(row.status).toBeUndefined();
     expect(row.size).toBeUndefined();
     expect(row.recipient).toBeUndefined();
-    expect(entryToRow({ subject: "no time" })).toBeUndefined();
+    expect(entryToRow({ subject: "no time" })).toBe("received is missing");
   });
 
   it("resolves namespaces by URI, not by the conventional prefixes", () => {
@@ -83,7 +98,17 @@ describe("Atom reader", () => {
     expect(page.next).toBe("https://reports.example/ecp/ReportingWebService/Reporting.svc/MessageTrace?$skiptoken=abc");
   });
 
-  it("fails the page on truncated XML, a wrong root, a DTD, or a value that does not fit its type", () => {
+  it("a value that does not fit its type is that entry's problem, not the page's (issue 11)", () => {
+    const page = parseAtom(feed([
+      `<d:Received m:type="Edm.DateTime">yesterday</d:Received>`,
+      FULL,
+      `<d:Received m:type="Edm.DateTime">2025-01-01T10:00:00Z</d:Received><d:Size m:type="Edm.Int32">12k</d:Size>`,
+    ]), PAGE);
+    expect(page.entries.map((e) => (e instanceof UnreadableEntry ? e.reason : "ok"))).toEqual(['Received is Edm.DateTime but holds "yesterday"', "ok", 'Size is Edm.Int32 but holds "12k"']);
+    expect(page.raws![2]).toMatchObject({ Size: "12k" });
+  });
+
+  it("fails the page on truncated XML, a wrong root, a DTD", () => {
     const whole = feed([FULL, FULL]);
     const bad = [
       whole.slice(0, Math.floor(whole.length / 2)),
@@ -91,8 +116,6 @@ describe("Atom reader", () => {
       `<?xml version="1.0"?><error xmlns="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata"><message>x</message></error>`,
       `<feed xmlns="urn:not-atom"><entry/></feed>`,
       `<!DOCTYPE feed [<!ENTITY a "aaaa">]>` + feed([]),
-      feed([`<d:Received m:type="Edm.DateTime">yesterday</d:Received>`]),
-      feed([`<d:Received m:type="Edm.DateTime">2025-01-01T10:00:00Z</d:Received><d:Size m:type="Edm.Int32">12k</d:Size>`]),
       "",
     ];
     for (const body of bad) {
@@ -120,8 +143,8 @@ describe("JSON reader", () => {
     delete (light as Record<string, unknown>).__metadata;
     const v3 = parseRwsJson(JSON.stringify({ "odata.metadata": "x", value: [light], "odata.nextLink": "https://reports.example/n" }), PAGE);
     expect(v3.next).toBe("https://reports.example/n");
-    const r2 = entryToRow(v2.entries[0]!);
-    expect(r2).toEqual(entryToRow(v3.entries[0]!));
+    const r2 = rowOf(entryAt(v2, 0));
+    expect(r2).toEqual(rowOf(entryAt(v3, 0)));
     expect(r2).toMatchObject({ received: "2025-01-01T10:05:23.123Z", index: 3, size: 12345, toIP: undefined, windowEnd: "2025-01-01T11:00:00.000Z" });
     expect(parseRwsJson(JSON.stringify({ d: [] }), PAGE)).toEqual({ entries: [], next: undefined });
     expect(parseRwsJson(JSON.stringify({ value: [] }), PAGE)).toEqual({ entries: [], next: undefined });
@@ -129,9 +152,17 @@ describe("JSON reader", () => {
 
   it("fails the page on truncated JSON or JSON of another shape", () => {
     const whole = JSON.stringify({ d: { results: [item, item] } });
-    for (const body of [whole.slice(0, whole.length - 5), "{}", '{"d":{"results":"no"}}', '{"value":[1]}', '{"value":[],"odata.nextLink":5}', "[]"]) {
+    for (const body of [whole.slice(0, whole.length - 5), "{}", '{"d":{"results":"no"}}', '{"value":[],"odata.nextLink":5}', "[]"]) {
       expect(() => parseRwsJson(body, PAGE), body).toThrow(/not a usable MessageTrace report/);
     }
+  });
+
+  it("an entry that is not an object, or a field holding an object, is that entry's problem, not the page's (issue 11)", () => {
+    const page = parseRwsJson(JSON.stringify({ value: [1, null, item, { ...item, Subject: ["a"] }, { ...item, Nav: { __deferred: { uri: "x" } }, Extra: { x: 1 } }] }), PAGE);
+    expect(page.entries.map((e) => (e instanceof UnreadableEntry ? e.reason : "ok"))).toEqual([
+      "the entry is a number, not an object", "the entry is null, not an object", "ok", "Subject is an array, not a value", "ok",
+    ]);
+    expect(entryToRow({ ...entryAt(page, 2), status: 3, size: "big" })).toBe("size is a string that is not a number; status is a number, not a string");
   });
 
   it("reads whichever format the body is in, and refuses an HTML page", () => {

@@ -57,7 +57,7 @@ export class Quarantine implements RowRejects {
     try {
       let size = fstatSync(fd).size;
       for (const r of rows) {
-        let raw = JSON.stringify(r.raw) ?? "undefined";
+        let raw = JSON.stringify(r.raw) ?? "null";
         if (raw.length > MAX_ROW_BYTES) raw = JSON.stringify(raw.slice(0, MAX_ROW_BYTES) + "…(cut)");
         const line = Buffer.from(`{"time":"${new Date().toISOString()}","source":"${source}","window_start":"${window.start.toISOString()}","page":${r.page},"position":${r.position},"reason":${JSON.stringify(r.reason)},"row":${raw}}\n`);
         if (size + line.length > this.maxBytes) {

@@ -8,7 +8,7 @@ import { classifyGraph } from "./classify.js";
 import { graphFilterClauses } from "../trace-filter.js";
 import { classifyDetails, readGraphDetails } from "./details.js";
 import { maxPagesFor, PageWalker } from "../paging.js";
-import { isPlainObject, optionalNumber, optionalString, type RejectedRow, type RowRejects } from "../row-rejects.js";
+import { isPlainObject, kindOf, mapPage, optionalNumber, optionalString, reportRejected, type RowRejects } from "../row-rejects.js";
 
 export { classifyGraph, GRAPH_PERMISSION, MESSAGE_TRACE_SP_APP_ID } from "./classify.js";
 /**
@@ -39,7 +39,7 @@ interface GraphPage {
  * a wrong-typed value (a numeric status, a null item) is a rejected row and not a TypeError in the mapper.
  */
 export function graphItemToRow(item: unknown, index: number, organization: string | undefined): TraceRow | string {
-  if (!isPlainObject(item)) return `the item is ${item === null ? "null" : Array.isArray(item) ? "an array" : `a ${typeof item}`}, not an object`;
+  if (!isPlainObject(item)) return `the item is ${kindOf(item)}, not an object`;
   const problems: string[] = [];
   const text = optionalString(item, "receivedDateTime", problems);
   // One time parser for both APIs: a zone-less or offset time must not be read as local time.
@@ -112,18 +112,12 @@ export class GraphSource implements Source {
     while (url) {
       const pageUrl: string = url;
       const page = await this.api.get(pageUrl, "graph", "application/json", (res) => parseGraphPage(res.body, pageUrl), signal);
-      const rows: TraceRow[] = [];
-      const rejected: RejectedRow[] = [];
-      page.value!.forEach((item, position) => {
+      const { rows, rejected } = mapPage(page.value!, pageNo, (item) => {
         const row = graphItemToRow(item, index, this.opts.organization);
-        if (typeof row === "string") rejected.push({ page: pageNo, position, reason: row, raw: item });
-        else {
-          // The item as received, for preserve_original.
-          rows.push(Object.assign(row, { raw: item }));
-          index++;
-        }
+        if (typeof row !== "string") index++;
+        return row;
       });
-      if (rejected.length > 0) this.opts.rejects?.reject("graph", window, rejected);
+      reportRejected(this.opts.rejects, this.opts.logger, "graph", window, rejected);
       pageNo++;
       const next = walker.next(page["@odata.nextLink"], pageUrl);
       yield rows;

@@ -2,8 +2,10 @@
 // resolved from the xmlns declarations, not from the conventional `d:`/`m:` prefixes, so a feed that binds
 // other prefixes (or declares them on each entry) reads the same. Values are typed by `m:type`; `m:null`
 // is null. Any deviation from a well-formed feed is a garbled page: the caller retries it, never half-reads.
+// An entry of a well-formed feed that cannot be read (no m:properties, a value that does not fit its m:type)
+// is an UnreadableEntry at its position: that row is rejected and quarantined, the page's others delivered.
 import { XMLParser } from "fast-xml-parser";
-import { garbled, typedValue, type RwsEntry, type RwsPage, type RwsValue } from "./values.js";
+import { EntryProblem, garbled, typedValue, UnreadableEntry, type RwsEntry, type RwsPage, type RwsValue } from "./values.js";
 
 export const NS_ATOM = "http://www.w3.org/2005/Atom";
 export const NS_D = "http://schemas.microsoft.com/ado/2007/08/dataservices";
@@ -85,6 +87,7 @@ function properties(props: El, ns: Ns, raw: Record<string, RwsValue>): RwsEntry 
       const [u, local] = resolve(key, elNs);
       if (u !== NS_D) continue;
       let v: RwsValue;
+      raw[local] = text(el); // as received, for the quarantine file should it not fit its type
       if (attr(el, elNs, NS_M, "null") === "true") v = null;
       else v = typedValue(local, attr(el, elNs, NS_M, "type"), text(el));
       entry[local.toLowerCase()] = v;
@@ -109,16 +112,24 @@ export function parseAtom(body: string, pageUrl: string): RwsPage {
   if (feeds.length !== 1) throw garbled(`XML whose root is <${root.join(", ") || "nothing"}>, not an Atom <feed>`);
   const [feed, ns] = feeds[0]!;
 
-  const entries: RwsEntry[] = [];
+  const entries: RwsPage["entries"] = [];
   const raws: Array<Record<string, RwsValue>> = [];
   for (const [entry, entryNs] of children(feed, ns, NS_ATOM, "entry")) {
     // Properties live in <content>, or directly in <entry> for media-link entries.
     const holders: Array<[El, Ns]> = [...children(entry, entryNs, NS_ATOM, "content"), [entry, entryNs]];
     const props = holders.flatMap(([el, elNs]) => children(el, elNs, NS_M, "properties"));
-    if (props.length !== 1) throw garbled(`an <entry> with ${props.length} m:properties elements`);
     const raw: Record<string, RwsValue> = {};
-    entries.push(properties(props[0]![0], props[0]![1], raw));
     raws.push(raw);
+    if (props.length !== 1) {
+      entries.push(new UnreadableEntry(`an <entry> with ${props.length} m:properties elements`));
+      continue;
+    }
+    try {
+      entries.push(properties(props[0]![0], props[0]![1], raw));
+    } catch (e) {
+      if (!(e instanceof EntryProblem)) throw e;
+      entries.push(new UnreadableEntry(e.message));
+    }
   }
 
   let next: string | undefined;

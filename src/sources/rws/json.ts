@@ -2,17 +2,27 @@
 // `{"d":{"results":[…],"__next":"…"}}` (dates as `/Date(ms)/`, Int64 as strings) or OData v3 JSON light
 // `{"value":[…],"odata.nextLink":"…"}` (docs §2, unverified which one when): both are accepted, and so
 // are the v1 verbose `{"d":[…]}` and v4 `@odata.nextLink` spellings, which cost nothing to allow.
-import { garbled, jsonValue, type RwsEntry, type RwsPage } from "./values.js";
+import { kindOf } from "../row-rejects.js";
+import { garbled, jsonValue, MESSAGE_TRACE_FIELDS, UnreadableEntry, type RwsEntry, type RwsPage } from "./values.js";
 
-function entryOf(item: unknown): RwsEntry {
-  if (!item || typeof item !== "object" || Array.isArray(item)) throw garbled("a result that is not an object");
+/** A verbose-JSON navigation property (`{"__deferred":{"uri":…}}`): a link, not a field. */
+const isDeferred = (v: unknown) => typeof v === "object" && v !== null && "__deferred" in v;
+
+/**
+ * One result as an entry, or why it cannot be one (a null, a number, a MessageTrace field holding an object):
+ * that row is rejected and quarantined, the rest of the page delivered.
+ */
+function entryOf(item: unknown): RwsEntry | UnreadableEntry {
+  if (!item || typeof item !== "object" || Array.isArray(item)) return new UnreadableEntry(`the entry is ${kindOf(item)}, not an object`);
   const entry: RwsEntry = {};
+  const problems: string[] = [];
   for (const [key, value] of Object.entries(item as Record<string, unknown>)) {
     // Annotations (__metadata, odata.*, @odata.*) describe the entry, they are not fields.
-    if (key.startsWith("__") || key.includes(".") || key.startsWith("@")) continue;
+    if (key.startsWith("__") || key.includes(".") || key.startsWith("@") || isDeferred(value)) continue;
+    if (typeof value === "object" && value !== null && MESSAGE_TRACE_FIELDS.has(key.toLowerCase())) problems.push(`${key} is ${kindOf(value)}, not a value`);
     entry[key.toLowerCase()] = jsonValue(value);
   }
-  return entry;
+  return problems.length > 0 ? new UnreadableEntry(problems.join("; ")) : entry;
 }
 
 /** Parse one JSON page. `pageUrl` resolves a relative next link. */

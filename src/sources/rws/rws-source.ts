@@ -7,12 +7,12 @@ import type { HttpResponse } from "../../net/request.js";
 import type { Source, TraceFilter, TraceRow, Window } from "../../types.js";
 import { ApiClient, type ApiClientOptions } from "../api-client.js";
 import { maxPagesFor, PageWalker } from "../paging.js";
-import type { RowRejects } from "../row-rejects.js";
+import { mapPage, optionalNumber, optionalString, reportRejected, type MappedPage, type RowRejects } from "../row-rejects.js";
 import { parseAtom } from "./atom.js";
 import { classifyRws, htmlPageError, isHtml } from "./classify.js";
 import { acceptHeader, windowUrl, type RwsFormat } from "./filter.js";
 import { parseRwsJson } from "./json.js";
-import { odataTime, type RwsEntry, type RwsPage } from "./values.js";
+import { odataTime, UnreadableEntry, type RwsEntry, type RwsPage } from "./values.js";
 
 export interface RwsSourceOptions extends Omit<ApiClientOptions, "classify" | "scope"> {
   /** e.g. https://reports.office365.com/ecp/reportingwebservice/reporting.svc */
@@ -26,49 +26,52 @@ export interface RwsSourceOptions extends Omit<ApiClientOptions, "classify" | "s
 }
 
 /** A page as the collector sees it, plus what paging needs. */
-interface ReadPage {
-  rows: TraceRow[];
+interface ReadPage extends MappedPage {
   next?: string;
-  rejected: Array<{ position: number; raw: unknown }>;
 }
 
-function str(e: RwsEntry, key: string): string | undefined {
-  const v = e[key];
-  return v === null || v === undefined || v === "" ? undefined : String(v);
+/** A value the service may type as a string or not at all; "" is absent (Atom's empty element). */
+function str(e: RwsEntry, key: string, problems: string[]): string | undefined {
+  const v = optionalString(e, key, problems);
+  return v === "" ? undefined : v;
 }
 
-function num(e: RwsEntry, key: string): number | undefined {
-  const v = e[key];
-  if (v === null || v === undefined || v === "") return undefined;
-  const n = typeof v === "number" ? v : Number(v);
-  return Number.isFinite(n) ? n : undefined;
+/** A DateTime property: typed by the reader already (ISO) or a string in one of the service's spellings. */
+function time(e: RwsEntry, key: string, problems: string[]): string | undefined {
+  const v = str(e, key, problems);
+  if (v === undefined) return undefined;
+  const iso = odataTime(v);
+  if (iso === undefined) problems.push(`${key} is not a time`);
+  return iso;
 }
 
-function time(e: RwsEntry, key: string): string | undefined {
-  const v = str(e, key);
-  return v === undefined ? undefined : odataTime(v);
-}
-
-/** One MessageTrace entry → TraceRow; undefined when it has no usable Received time (cannot be windowed). */
-export function entryToRow(e: RwsEntry): TraceRow | undefined {
-  const received = time(e, "received");
-  if (!received) return undefined;
-  return {
-    traceId: str(e, "messagetraceid"),
-    messageId: str(e, "messageid"),
-    received,
-    sender: str(e, "senderaddress"),
-    recipient: str(e, "recipientaddress"),
-    subject: str(e, "subject"),
-    size: num(e, "size"),
-    status: str(e, "status"),
-    fromIP: str(e, "fromip"),
-    toIP: str(e, "toip"),
-    index: num(e, "index"),
-    organization: str(e, "organization"),
-    windowStart: time(e, "startdate"),
-    windowEnd: time(e, "enddate"),
+/**
+ * One MessageTrace entry → TraceRow, or why it cannot be one. Every field is type-checked, as Graph's items
+ * are (graphItemToRow): a numeric status, a size that is not a number or a Received that is not a time is a
+ * rejected row, never a TypeError later and never a guess. An entry the reader could not read is rejected too.
+ */
+export function entryToRow(e: RwsEntry | UnreadableEntry): TraceRow | string {
+  if (e instanceof UnreadableEntry) return e.reason;
+  const problems: string[] = [];
+  const received = time(e, "received", problems);
+  if (received === undefined && problems.length === 0) problems.push("received is missing");
+  const row: TraceRow = {
+    traceId: str(e, "messagetraceid", problems),
+    messageId: str(e, "messageid", problems),
+    received: received ?? "",
+    sender: str(e, "senderaddress", problems),
+    recipient: str(e, "recipientaddress", problems),
+    subject: str(e, "subject", problems),
+    size: optionalNumber(e, "size", problems),
+    status: str(e, "status", problems),
+    fromIP: str(e, "fromip", problems),
+    toIP: str(e, "toip", problems),
+    index: optionalNumber(e, "index", problems),
+    organization: str(e, "organization", problems),
+    windowStart: time(e, "startdate", problems),
+    windowEnd: time(e, "enddate", problems),
   };
+  return problems.length > 0 ? problems.join("; ") : row;
 }
 
 /** Read a response body as whichever format it is in: some tenants ignore $format. */
@@ -94,17 +97,12 @@ export class RwsSource implements Source {
     return windowUrl(this.opts.rwsBase, window, this.opts.format, filter);
   }
 
-  /** Parse a response into rows; throws (inside the retry loop) when the page is unusable. */
-  private readPage(res: HttpResponse, pageUrl: string): ReadPage {
+  /** Parse a response into rows; throws (inside the retry loop) only when the body is not a page at all. */
+  private readPage(res: HttpResponse, pageUrl: string, pageNo: number): ReadPage {
     const page = parseRwsBody(res, pageUrl);
-    const rows: TraceRow[] = [];
-    const rejected: ReadPage["rejected"] = [];
-    page.entries.forEach((e, position) => {
-      const row = entryToRow(e);
-      if (row) rows.push(page.raws ? Object.assign(row, { raw: page.raws[position] }) : row);
-      else rejected.push({ position, raw: page.raws?.[position] ?? e });
-    });
-    return { rows, next: page.next, rejected };
+    // The entry as received, for preserve_original and the quarantine file.
+    const mapped = mapPage(page.entries, pageNo, entryToRow, (e, position) => (page.raws ? page.raws[position] : e instanceof UnreadableEntry ? undefined : e));
+    return { ...mapped, next: page.next };
   }
 
   async *readWindow(window: Window, signal?: AbortSignal, filter?: TraceFilter): AsyncIterable<TraceRow[]> {
@@ -114,12 +112,8 @@ export class RwsSource implements Source {
     let pageNo = 0;
     while (url) {
       const pageUrl: string = url;
-      const page = await this.api.get(pageUrl, "rws", acceptHeader(this.opts.format), (res) => this.readPage(res, pageUrl), signal);
-      if (page.rejected.length > 0) {
-        const rows = page.rejected.map((r) => ({ page: pageNo, position: r.position, reason: "Received is missing or not a time", raw: r.raw }));
-        if (this.opts.rejects) this.opts.rejects.reject("rws", window, rows);
-        else this.opts.logger.warn("MessageTrace entries without a Received time were skipped", { skipped: rows.length, start: window.start.toISOString() });
-      }
+      const page = await this.api.get(pageUrl, "rws", acceptHeader(this.opts.format), (res) => this.readPage(res, pageUrl, pageNo), signal);
+      reportRejected(this.opts.rejects, this.opts.logger, "rws", window, page.rejected);
       pageNo++;
       const next = walker.next(page.next, pageUrl);
       yield page.rows;

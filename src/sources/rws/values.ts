@@ -10,9 +10,28 @@ export type RwsValue = string | number | boolean | null;
 /** One MessageTrace entry: property names lower-cased (the service is not consistent about casing). */
 export type RwsEntry = Record<string, RwsValue>;
 
+/**
+ * An entry of a well-formed page that cannot be read as a MessageTrace entry (a null, a number, a value that
+ * does not fit its declared type): a row problem, rejected and quarantined like any row that cannot be
+ * mapped (src/sources/row-rejects.ts), never a reason to fail the whole page.
+ */
+export class UnreadableEntry {
+  readonly #unreadable = true;
+  constructor(readonly reason: string) {}
+}
+
+/** Thrown while reading one entry's values; the reader turns it into an UnreadableEntry at that position. */
+export class EntryProblem extends Error {}
+
+/** The MessageTrace properties a row is made of (lower-cased): others are not read, whatever they hold. */
+export const MESSAGE_TRACE_FIELDS: ReadonlySet<string> = new Set([
+  "messagetraceid", "messageid", "received", "senderaddress", "recipientaddress", "subject", "size", "status",
+  "fromip", "toip", "index", "organization", "startdate", "enddate",
+]);
+
 /** One response page: its entries and the absolute URL of the next page, if any. */
 export interface RwsPage {
-  entries: RwsEntry[];
+  entries: Array<RwsEntry | UnreadableEntry>;
   next?: string;
   /** Each entry as received (original property names), for `preserve_original`; same order as entries. */
   raws?: unknown[];
@@ -34,19 +53,19 @@ const NUMBER_TYPES = new Set(["edm.double", "edm.single", "edm.decimal"]);
 
 /**
  * A property text typed by its `m:type` (Atom). Unknown types stay strings; a value that does not fit its
- * declared type means the page is garbled, which the caller treats as a failed (retried) response.
+ * declared type is a problem of that entry (EntryProblem), not of the page.
  */
 export function typedValue(name: string, type: string | undefined, text: string): RwsValue {
   const t = (type ?? "").toLowerCase();
   if (INTEGER_TYPES.has(t) || NUMBER_TYPES.has(t)) {
     const n = Number(text.trim());
-    if (text.trim() === "" || !Number.isFinite(n)) throw garbled(`${name} is ${type} but holds ${JSON.stringify(text.slice(0, 40))}`);
+    if (text.trim() === "" || !Number.isFinite(n)) throw new EntryProblem(`${name} is ${type} but holds ${JSON.stringify(text.slice(0, 40))}`);
     return n;
   }
   if (t === "edm.boolean") return text.trim() === "true";
   if (t === "edm.datetime" || t === "edm.datetimeoffset") {
     const iso = odataTime(text);
-    if (iso === undefined) throw garbled(`${name} is ${type} but holds ${JSON.stringify(text.slice(0, 40))}`);
+    if (iso === undefined) throw new EntryProblem(`${name} is ${type} but holds ${JSON.stringify(text.slice(0, 40))}`);
     return iso;
   }
   return text;
