@@ -8,7 +8,6 @@ import { CLOUDS } from "./config/clouds.js";
 import type { Config } from "./config/schema.js";
 import { StateStore } from "./cursor/store.js";
 import { Quarantine } from "./cursor/quarantine.js";
-import { backfillCoverage } from "./cursor/coverage.js";
 import type { Logger } from "./log/logger.js";
 import { budgetHooks, type RequestBudget } from "./net/budget.js";
 import { createDispatcher } from "./net/dispatcher.js";
@@ -268,8 +267,6 @@ export function open<N extends Needs>(config: Config, needs: N, opts: RuntimeOpt
         clock: opts.clock,
         metrics: opts.metrics,
         serverClock: parts.serverClock,
-        // The live state's first cursor starts after a stored backfill's span, never inside it.
-        backfilled: needs.store === "state" ? () => backfillCoverage(config) : undefined,
         budget,
       });
     }

@@ -1,4 +1,4 @@
-// Issue 6: backfill through the real CLI — exact records, non-TTY progress lines, its own state, resume after
+// Issue 6: backfill through the real CLI — exact records, non-TTY progress lines, its state, resume after
 // a failure without loss or duplicates, refusal of a different range, --restart.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
@@ -27,7 +27,7 @@ function setup(extra: Record<string, unknown> = {}) {
 }
 
 describe("backfill", () => {
-  it("delivers exactly the span, prints plain progress lines when stderr is not a TTY, and keeps its own state", async () => {
+  it("delivers exactly the span, prints plain progress lines when stderr is not a TTY, and records its progress", async () => {
     const { dir, file } = setup();
     const r = await runCli(["backfill", "--config", file, "--from", "30 hours ago", "--to", "6 hours ago", "--window", "360", "--progress-every", "0"], { env });
     expect(r.code).toBe(0);
@@ -44,12 +44,13 @@ describe("backfill", () => {
     expect(progress.reduce((n, e) => Math.max(n, e.progress.records as number), 0)).toBe(truth.length);
     expect(r.stderr).not.toContain("\r"); // no redraw codes in a pipe
     expect(logMessages(r.stderr)).toContain(`backfill of [${new Date(FROM).toISOString()}, ${new Date(TO).toISOString()}) complete, ${truth.length} record(s)`);
+    // Recorded in the live collector's state (one state, one set of identities: test/backfill-shared-state.test.ts),
+    // which has no live cursor yet.
     const files = readdirSync(join(dir, "state"));
-    expect(files.some((f) => f.endsWith(".graph.backfill.json"))).toBe(true);
-    expect(files.some((f) => f.endsWith(".graph.state.json"))).toBe(false);
-    const state = JSON.parse(readFileSync(join(dir, "state", files.find((f) => f.endsWith(".backfill.json"))!), "utf8"));
-    expect(state.cursor).toBe(new Date(TO).toISOString());
-    expect(state.extra.backfill).toEqual({ from: new Date(FROM).toISOString(), to: new Date(TO).toISOString() });
+    expect(files.some((f) => f.endsWith(".graph.backfill.json"))).toBe(false);
+    const state = JSON.parse(readFileSync(join(dir, "state", files.find((f) => f.endsWith(".graph.state.json"))!), "utf8"));
+    expect(state.cursor).toBeUndefined();
+    expect(state.backfill).toEqual({ from: new Date(FROM).toISOString(), to: new Date(TO).toISOString(), cursor: new Date(TO).toISOString() });
 
     const again = await runCli(["backfill", "--config", file, "--from", "30 hours ago", "--to", "6 hours ago"], { env });
     expect(again.code).toBe(0);

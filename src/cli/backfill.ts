@@ -1,12 +1,16 @@
 // `backfill`: pull a historical span into the configured sink, window by window (each ≤ the API's 10-day
-// query limit), through the same Collector as `once` (dedupe, journal, commit after the sink confirms),
-// but on its own state file and lock, so it can run beside the live collector and resume after a stop.
+// query limit), through the same Collector as `once` (dedupe, journal, commit after the sink confirms), on
+// the same state as the live collector: one lock, one set of delivered identities. Where backfill and live
+// collection overlap, the identities drop what was delivered already (an overlap costs requests, never
+// duplicates); a span delivered so long ago that its identities are forgotten is skipped, not read again.
+// The backfill's range and progress are kept in the state, so it resumes after a stop.
 import { processLogger } from "../log/logger.js";
 import type { Config } from "../config/schema.js";
-import type { StateStore, State } from "../cursor/store.js";
-import { liveOrigin } from "../cursor/coverage.js";
-import { SeenSet } from "../dedupe/seen.js";
+import type { State } from "../cursor/store.js";
+import { backfillProgress, forgottenSpans, mergeSpans, nextForgotten, skipForgotten } from "../cursor/coverage.js";
+import { LockBusyError } from "../cursor/lock.js";
 import { CollectorError } from "../errors.js";
+import type { Collector } from "../pipeline/collector.js";
 import { open, type Runtime } from "../runtime.js";
 import { sourceDescriptor, sourceDescriptors } from "../sources/registry.js";
 import { clampToPresent, parseTime } from "../window/time.js";
@@ -18,13 +22,14 @@ export const backfillHelp = () => `Usage: o365-message-trace backfill --config F
 
 Pulls messages received in [from, to) into the configured sink (stdout NDJSON by default), one window at a
 time, with the same no-loss / no-duplicate guarantees as \`once\`. Progress and ETA go to stderr (a bar on
-a terminal, a plain line every --progress-every seconds otherwise). Its cursor is kept apart from the live
-collector's (…backfill.json in state_dir), so it runs beside \`run\` and resumes where it stopped:
-run the same command again, or \`backfill --config FILE\` without --from/--to.
+a terminal, a plain line every --progress-every seconds otherwise). It shares the live collector's state
+(its lock and its delivered identities): where the two overlap nothing is sent twice, and it waits for no
+one: while \`run\` holds the state, backfill refuses to start (stop \`run\`, backfill, start \`run\` again).
+It resumes where it stopped: run the same command again, or \`backfill --config FILE\` without --from/--to.
   --from TIME            ISO 8601 or relative ("7 days ago"); rounded down to the minute
   --to TIME              default "now"; rounded up to the minute, but never past the present
   --window MINUTES       query span per request chain (default 1440, at most the API's span per query: 14400 = 10 days)
-  --restart              discard an unfinished backfill of another range and start this one
+  --restart              leave an unfinished backfill of another range (what it delivered stays delivered) and start this one
   --progress-every SECS  non-terminal progress line interval (default 10; 0 = after every window)
 History limits: ${sourceDescriptors().map((d) => `${d.shortName} keeps ${d.historyDays} days`).join(", ")}.`;
 
@@ -37,21 +42,7 @@ export interface BackfillRange {
 }
 
 function rangeOf(state: State): BackfillRange | undefined {
-  const b = state.extra?.backfill as BackfillRange | undefined;
-  return b && typeof b.from === "string" && typeof b.to === "string" ? b : undefined;
-}
-
-function freshState(config: Config, range: BackfillRange): State {
-  return {
-    version: 1,
-    tenant_id: config.tenant_id,
-    source: config.source.type,
-    cursor: range.from,
-    windows_done: 0,
-    records_delivered: 0,
-    cycles: 0,
-    extra: { backfill: range },
-  };
+  return state.backfill ? { from: state.backfill.from, to: state.backfill.to } : undefined;
 }
 
 export interface BackfillRequest {
@@ -60,44 +51,38 @@ export interface BackfillRequest {
   windowMinutes: number;
   restart: boolean;
   now: number;
-  /**
-   * Where the live collector of this tenant+source began (its state's origin), if it has a state: from there
-   * on it owns the timeline, so a new backfill ends there. Backfill and live never read the same span, so an
-   * overlap costs neither requests nor duplicates (identities are pruned as each cursor moves, so they could
-   * not be shared across the two states).
-   */
-  liveOrigin?: number;
 }
 
 /**
- * Decide what to run: a new range, the unfinished stored one, or nothing. Writes the range into the backfill
- * state before anything is read, so an interrupted run knows what it was doing. The caller holds the lock.
+ * Decide what to run: a new range, the unfinished stored one, or nothing. Writes the range into the state
+ * before anything is read, so an interrupted run knows what it was doing. The caller holds the lock.
  */
 export function planBackfill(
   config: Config,
-  store: StateStore,
+  collector: Pick<Collector, "currentState" | "updateState">,
   req: BackfillRequest,
-): { range: BackfillRange; cursor: number; complete: boolean; clamped?: boolean } {
-  const { state } = store.load();
+): { range: BackfillRange; cursor: number; complete: boolean } {
+  const state = collector.currentState();
   const stored = rangeOf(state);
-  const storedDone = !!stored && !!state.cursor && Date.parse(state.cursor) >= Date.parse(stored.to);
+  const progress = backfillProgress(state);
+  const storedDone = !!progress?.done;
   if (req.from === undefined) {
     if (req.to !== undefined)
       throw new CollectorError("config", "--to given without --from", {
         hint: "give --from too (or neither, to resume the stored backfill)",
       });
-    if (!stored)
+    if (!stored || !progress)
       throw new CollectorError("config", "backfill needs --from (no unfinished backfill to resume)", {
         hint: 'e.g. backfill --from "7 days ago" --to now',
       });
-    return { range: stored, cursor: Date.parse(state.cursor ?? stored.from), complete: storedDone };
+    return { range: stored, cursor: progress.cursor, complete: storedDone };
   }
   const from = Math.floor(parseTime(req.from, req.now, "--from").getTime() / MIN) * MIN;
   const asked = Math.ceil(parseTime(req.to ?? "now", req.now, "--to").getTime() / MIN) * MIN;
   if (asked > Math.ceil(req.now / MIN) * MIN)
     throw new CollectorError("config", `--to ${new Date(asked).toISOString()} is in the future`, { hint: "use --to now or an earlier time" });
   // Rounding up must not reach into the future: Graph refuses a query end later than now (docs §5).
-  let to = clampToPresent(asked, req.now, MIN);
+  const to = clampToPresent(asked, req.now, MIN);
   if (from >= to)
     throw new CollectorError("config", `--from ${new Date(from).toISOString()} is not before --to ${new Date(to).toISOString()}`, {
       hint: "give an earlier --from",
@@ -113,41 +98,44 @@ export function planBackfill(
       },
     );
   }
-  const unclamped = to;
-  if (req.liveOrigin !== undefined && to > req.liveOrigin) {
-    if (from >= req.liveOrigin) {
-      throw new CollectorError("config", `the live collector already covers from ${new Date(req.liveOrigin).toISOString()} on, which includes all of --from ${new Date(from).toISOString()} --to ${new Date(asked).toISOString()}`, {
-        hint: "nothing to backfill; give an earlier --from",
-      });
-    }
-    to = req.liveOrigin;
-  }
   const range = { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
   const same = stored && stored.from === range.from && stored.to === range.to;
-  if (same && !req.restart) return { range, cursor: Date.parse(state.cursor ?? range.from), complete: storedDone };
+  if (same && !req.restart) return { range, cursor: progress!.cursor, complete: storedDone };
   if (stored && !storedDone && !req.restart) {
     throw new CollectorError(
       "config",
-      `an unfinished backfill of [${stored.from}, ${stored.to}) is stored (done up to ${state.cursor ?? stored.from}); this asks for [${range.from}, ${range.to})`,
+      `an unfinished backfill of [${stored.from}, ${stored.to}) is stored (done up to ${state.backfill!.cursor}); this asks for [${range.from}, ${range.to})`,
       {
-        hint: "run `backfill` without --from/--to to resume it, or add --restart to discard it and start this range",
+        hint: "run `backfill` without --from/--to to resume it, or add --restart to leave it and start this range",
       },
     );
   }
-  // New range (or --restart): forget the old cursor and identities; the journal is emptied by commit.
-  store.commit(freshState(config, range), config.dedupe ? new SeenSet() : undefined);
-  return { range, cursor: from, complete: false, clamped: to < unclamped };
+  // A new range (or --restart): what the previous backfill delivered stays delivered (a covered span, and its
+  // identities as long as they are kept).
+  collector.updateState((s) => {
+    const spans = (s.covered ?? []).map((c) => ({ from: Date.parse(c.from), to: Date.parse(c.to) }));
+    if (progress && progress.cursor > progress.from) spans.push({ from: progress.from, to: Math.min(progress.cursor, progress.to) });
+    const iso = (ms: number) => new Date(ms).toISOString();
+    s.covered = mergeSpans(spans).map((c) => ({ from: iso(c.from), to: iso(c.to) }));
+    if (s.covered.length === 0) delete s.covered;
+    s.backfill = { ...range, cursor: range.from };
+  });
+  return { range, cursor: from, complete: false };
 }
 
-/** What backfill opens: source, sink, and a collector over its own locked state ("…backfill.json"). */
-export const BACKFILL_NEEDS = { source: true, sink: true, store: "backfill", lock: true, collector: { rescanHorizonMinutes: 0 } } as const;
+/** What backfill opens: source, sink, and a collector over the live collector's locked state. */
+export const BACKFILL_NEEDS = { source: true, sink: true, store: "state", lock: true, collector: true } as const;
 
 export interface BackfillRunOptions {
   signal?: AbortSignal;
   progress: Progress | ((done: number, total: number) => Progress);
 }
 
-/** Windows from the stored cursor to the range end, each delivered by the collector; returns records delivered. */
+/**
+ * Windows from the stored cursor to the range end, each delivered by the collector as a backfill window (the
+ * state's backfill cursor moves, the live cursor stays); spans delivered before whose identities are
+ * forgotten are skipped. Returns the records delivered.
+ */
 export async function runBackfill(
   rt: Runtime<typeof BACKFILL_NEEDS>,
   range: BackfillRange,
@@ -158,20 +146,32 @@ export async function runBackfill(
   const from = Date.parse(range.from);
   const to = Date.parse(range.to);
   const progress = typeof opts.progress === "function" ? opts.progress(startCursor - from, to - from) : opts.progress;
+  const forgotten = forgottenSpans(rt.collector.currentState(), rt.collector.options.dedupe);
   let records = 0;
   let cursor = startCursor;
   try {
     while (cursor < to) {
-      const end = Math.min(cursor + windowMinutes * MIN, to);
+      const start = Math.min(skipForgotten(cursor, forgotten), to);
+      if (start > cursor) {
+        const skipped = { from: new Date(cursor).toISOString(), to: new Date(start).toISOString() };
+        processLogger().info("skipping a span delivered before whose identities are no longer kept", skipped);
+        if (start >= to) {
+          rt.collector.updateState((s) => void (s.backfill = { ...s.backfill!, cursor: range.to }));
+          cursor = to;
+          progress.update(cursor - from, 0, `up to ${range.to}`);
+          break;
+        }
+      }
+      const end = Math.min(start + windowMinutes * MIN, to, nextForgotten(start, forgotten) ?? Infinity);
       // The service's clock (from earlier responses) bounds a backfill too: --to "now" on a host whose clock
       // is ahead must not read, let alone commit, a window the service has not finished.
       const serverNow = rt.serverClock.now();
       if (serverNow !== undefined && end > serverNow) {
-        throw new CollectorError("transient", `the backfill window [${new Date(cursor).toISOString()}, ${new Date(end).toISOString()}) ends after the service's clock (${new Date(serverNow).toISOString()}); it is not read yet`, {
+        throw new CollectorError("transient", `the backfill window [${new Date(start).toISOString()}, ${new Date(end).toISOString()}) ends after the service's clock (${new Date(serverNow).toISOString()}); it is not read yet`, {
           hint: "run the same backfill again later to finish it (check NTP if this host's clock is ahead)",
         });
       }
-      const r = await rt.collector.deliverWindow({ start: new Date(cursor), end: new Date(end) }, { signal: opts.signal });
+      const r = await rt.collector.deliverWindow({ start: new Date(start), end: new Date(end) }, { backfill: true, signal: opts.signal });
       records += r.records;
       cursor = end;
       progress.update(cursor - from, r.records, `up to ${new Date(cursor).toISOString()}`);
@@ -212,12 +212,19 @@ export const command = defineCommand({
       if (!Number.isInteger(windowMinutes) || windowMinutes < 1 || windowMinutes > maxSpan) {
         throw new CollectorError("config", `--window ${values.window} is not a whole number of minutes from 1 to ${maxSpan}`, { hint: `the API allows at most ${maxSpan / 1440} days (${maxSpan} minutes) per query` });
       }
-      rt = open(config, BACKFILL_NEEDS, { logger });
+      try {
+        rt = open(config, BACKFILL_NEEDS, { logger });
+      } catch (err) {
+        if (!(err instanceof LockBusyError)) throw err;
+        // Not "skipping this run" with exit 0, as for a scheduled once: someone asked for this backfill.
+        throw new CollectorError("state", `cannot backfill now: ${err.message}`, {
+          hint: "backfill shares the live collector's state (its delivered identities); stop `run` (or let the `once` finish), backfill, then start it again",
+        });
+      }
       const now = (clockFromEnv() ?? Date.now)();
-      const request = { from: values.from, to: values.to, windowMinutes, restart: !!values.restart, now, liveOrigin: liveOrigin(config) };
-      const plan = planBackfill(config, rt.store, request);
+      const request = { from: values.from, to: values.to, windowMinutes, restart: !!values.restart, now };
+      const plan = planBackfill(config, rt.collector, request);
       const span = `[${plan.range.from}, ${plan.range.to})`;
-      if (plan.clamped) process.stderr.write(`o365-message-trace: the live collector covers from ${plan.range.to} on; backfilling ${span} only\n`);
       if (plan.complete) {
         say.info(`the backfill of ${span} is already complete; give another --from/--to to start a new one`);
         return EXIT_OK;

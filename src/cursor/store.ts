@@ -28,8 +28,24 @@ export interface State {
   cycles: number;
   /** Re-scan schedule and measured rates (src/window/rescan-schedule.ts); validated when read. */
   rescan?: unknown;
-  /** Free-form per-command data (backfill range…), never secrets. */
+  /**
+   * A backfill of this tenant+source (src/cli/backfill.ts): its range and how far it is done. Backfill and
+   * the live collector share this state and its identities; a state may lack a cursor while it has one.
+   */
+  backfill?: { from: string; to: string; cursor: string };
+  /** Spans earlier backfills delivered completely (src/cursor/coverage.ts). */
+  covered?: Array<{ from: string; to: string }>;
+  /** Every identity delivered from this time on is still in the state (older ones were forgotten). */
+  seen_from?: string;
+  /** Free-form per-command data, never secrets. */
   extra?: Record<string, unknown>;
+}
+
+/** A state's backfill record, when it is a well-formed one. */
+function validBackfill(b: unknown): boolean {
+  if (!b || typeof b !== "object") return false;
+  const r = b as Record<string, unknown>;
+  return ["from", "to", "cursor"].every((k) => typeof r[k] === "string" && Number.isFinite(Date.parse(r[k] as string)));
 }
 
 /** What the collector and the delivery ledger use of a store (an in-memory one in unit tests). */
@@ -84,7 +100,7 @@ export class StateStore {
   /**
    * The state and identities. A file that is not exactly ours is refused with one line, never reset (that
    * would re-send history) and never jumped over (that would lose it): unreadable, another format version,
-   * another tenant or source, or no cursor. We never write a state without a cursor (see Collector).
+   * another tenant or source, or no cursor (and no backfill). We never write such a state (see Collector).
    * `makeSeen`: the empty identity set to fill (src/dedupe/spill.ts passes one that spills to disk).
    */
   load(makeSeen: () => SeenSet = () => new SeenSet()): { state: State; seen: SeenSet } {
@@ -106,7 +122,12 @@ export class StateStore {
     if (typeof parsed.tenant_id !== "string" || parsed.tenant_id.toLowerCase() !== this.tenantId.toLowerCase() || parsed.source !== this.source) {
       throw this.refuse(`belongs to tenant ${JSON.stringify(parsed.tenant_id)} source ${JSON.stringify(parsed.source)}, not to tenant ${this.tenantId} source ${this.source}`, "check tenant_id/source and state_dir; never copy one tenant's state file to another");
     }
-    if (typeof parsed.cursor !== "string" || !Number.isFinite(Date.parse(parsed.cursor))) {
+    if (parsed.backfill !== undefined && !validBackfill(parsed.backfill)) {
+      throw this.refuse("has a backfill record that is not a range with a cursor", "restore it from backup, or move it away (records may repeat)");
+    }
+    // Without a cursor only while a backfill is recorded: the live collector has not started yet.
+    const liveNotStarted = parsed.cursor === undefined && parsed.backfill !== undefined;
+    if (!liveNotStarted && (typeof parsed.cursor !== "string" || !Number.isFinite(Date.parse(parsed.cursor)))) {
       throw this.refuse(parsed.cursor === undefined ? "has no cursor" : "has a cursor that is not a time", "restore it from backup, or move it away to start again from `start` (records may repeat)");
     }
     const { seen, ...state } = parsed;
@@ -200,8 +221,8 @@ export class StateStore {
 
   /** Atomically persist state + identities, then empty the journal (its content is now in the state). */
   commit(state: State, seen?: SeenSet): void {
-    // load() refuses a state without a cursor, so never write one.
-    if (state.cursor === undefined) throw new CollectorError("internal", `refusing to write state file ${this.file} without a cursor`);
+    // load() refuses a state without a cursor (unless a backfill is recorded), so never write one.
+    if (state.cursor === undefined && state.backfill === undefined) throw new CollectorError("internal", `refusing to write state file ${this.file} without a cursor`);
     this.ensureDir();
     const head = JSON.stringify({ ...state, updated: new Date().toISOString() });
     // The same JSON as stringifying {…state, seen}, written piece by piece: with millions of identities one

@@ -12,7 +12,8 @@ import { CollectorError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { identity, type RecordMapper } from "../schema/mapper.js";
 import type { Envelope, Sink, Source, TraceRow, Window } from "../types.js";
-import { defaultStart, planWindows, type PlanOptions } from "../window/planner.js";
+import { defaultStart, planWindowsSkipping, type PlanOptions } from "../window/planner.js";
+import { backfillProgress, forgottenSpans, identitiesFrom, skipForgotten, type Span } from "../cursor/coverage.js";
 import { parseTime } from "../window/time.js";
 import { noopMetrics, type PipelineMetrics } from "./metrics.js";
 import { statusDropper } from "./drop-status.js";
@@ -61,8 +62,6 @@ export interface CollectorDeps {
   metrics?: PipelineMetrics;
   /** The service's clock (Date headers, token iat): windows are planned and committed by it. */
   serverClock?: ServerClock;
-  /** The span a backfill of this tenant+source covers: a new live cursor starts after it, never inside. */
-  backfilled?: () => { from: number; to: number } | undefined;
   /** The runtime's request budget: re-scans spend only what it has free. */
   budget?: BudgetView;
 }
@@ -101,6 +100,8 @@ const openMark = (row: TraceRow) => `${row.traceId ?? ""}|${(row.recipient ?? ""
 const PROVISIONAL = new Set(["gettingstatus", "pending"]);
 
 type Fresh = { row: TraceRow; entry: Entry };
+/** A new window moves the live cursor, a re-scan moves nothing, a backfill window moves the backfill's cursor. */
+type WindowKind = "new" | "rescan" | "backfill";
 
 /** Which rows' detail events to fetch in this window, within details_max_per_window. */
 class DetailPlan {
@@ -200,25 +201,19 @@ export class Collector {
     if (seen instanceof SpillingSeenSet) seen.trim(cursor - this.rescans.hotMinutes(this.options.delayMinutes) * 60_000);
   }
 
-  /** A first start inside a backfilled span moves to its end; one before it would deliver the span twice. */
-  private afterBackfill(start: Date): Date {
-    const b = this.deps.backfilled?.();
-    if (!b || start.getTime() >= b.to) return start;
-    const span = `[${new Date(b.from).toISOString()}, ${new Date(b.to).toISOString()})`;
-    if (start.getTime() < b.from) {
-      throw new CollectorError(
-        "config",
-        `start ${start.toISOString()} is before the backfill of ${span} stored for this tenant: both would deliver that span`,
-        {
-          hint: `set start to ${new Date(b.to).toISOString()} or later, or backfill from ${start.toISOString()} instead`,
-        },
-      );
-    }
-    this.deps.logger.info("a backfill covers the start; the live cursor begins where it ends", {
-      backfill: span,
-      start: new Date(b.to).toISOString(),
+  /**
+   * A first start inside a span a backfill delivered and whose identities are forgotten moves to its end (read
+   * again, it would be delivered twice). Where identities are still known, the live collector reads the span
+   * again and they drop what was delivered: an overlap costs requests, not duplicates.
+   */
+  private firstCursor(start: Date, forgotten: Span[]): Date {
+    const at = skipForgotten(start.getTime(), forgotten);
+    if (at === start.getTime()) return start;
+    this.deps.logger.info("a backfill delivered the start and its identities are no longer kept; the live cursor begins after it", {
+      start: start.toISOString(),
+      begins: new Date(at).toISOString(),
     });
-    return new Date(b.to);
+    return new Date(at);
   }
 
   /** Run one cycle. The caller holds the state lock. */
@@ -227,7 +222,8 @@ export class Collector {
     const book = (this.book = this.open());
     const { state } = book;
     const local = this.clock();
-    const cursor = state.cursor ? new Date(state.cursor) : this.afterBackfill(this.initialCursor(local));
+    const forgotten = forgottenSpans(state, o.dedupe);
+    const cursor = state.cursor ? new Date(state.cursor) : this.firstCursor(this.initialCursor(local), forgotten);
     // Plan by the earlier of our clock and the service's: a local clock that jumped ahead must not make us
     // read (and commit) windows the service has not finished.
     const server = this.deps.serverClock?.now();
@@ -245,9 +241,14 @@ export class Collector {
     this.rescans.begin(state, now, cursor.getTime());
 
     // New windows first: re-scans spend only what the budget has left, so they never delay fresh data.
-    const windows = planWindows(cursor, now, { ...plan, maxWindows: plan.maxWindows + 1 });
+    // Around spans a backfill delivered whose identities are forgotten: the cursor steps over them.
+    const windows = planWindowsSkipping(cursor, now, { ...plan, maxWindows: plan.maxWindows + 1 }, forgotten);
     result.behind = windows.length > plan.maxWindows;
     for (const w of windows.slice(0, plan.maxWindows)) {
+      if (state.cursor !== undefined && Date.parse(state.cursor) < w.start.getTime()) {
+        this.deps.logger.info("skipping a span a backfill delivered (its identities are no longer kept)", { from: state.cursor, to: w.start.toISOString() });
+        state.cursor = w.start.toISOString();
+      }
       const stats = emptyReadStats();
       add(await this.deliverWindow(w, { signal, stats }));
       this.rescans.noteNew(w, stats);
@@ -291,12 +292,15 @@ export class Collector {
 
   /**
    * Read, dedupe and send one window; commit once the sink has all of it. A new window (not a re-scan) must
-   * start at the cursor and moves it to the window's end. The caller holds the state lock.
+   * start at the cursor and moves it to the window's end. A backfill window moves the state's backfill cursor
+   * instead (the live cursor is left alone), with the same identities. The caller holds the state lock.
    */
   async deliverWindow(
     w: Window,
     opts: {
       rescan?: boolean;
+      /** A window of the backfill recorded in the state (src/cli/backfill.ts). */
+      backfill?: boolean;
       signal?: AbortSignal;
       stats?: ReadStats;
       tier?: string;
@@ -307,8 +311,10 @@ export class Collector {
   ): Promise<WindowResult> {
     const book = (this.book ??= this.open());
     const rescan = !!opts.rescan;
+    const kind: WindowKind = rescan ? "rescan" : opts.backfill ? "backfill" : "new";
     const cursor = book.state.cursor;
-    if (!rescan && cursor !== undefined && Date.parse(cursor) !== w.start.getTime()) {
+    if (kind === "backfill" && !book.state.backfill) throw new CollectorError("internal", "a backfill window without a backfill recorded in the state");
+    if (kind === "new" && cursor !== undefined && Date.parse(cursor) !== w.start.getTime()) {
       throw new CollectorError(
         "internal",
         `window [${w.start.toISOString()}, ${w.end.toISOString()}) does not start at the cursor ${cursor}`,
@@ -317,7 +323,7 @@ export class Collector {
     const stats = opts.stats ?? emptyReadStats();
     let r: WindowResult;
     try {
-      r = await this.processWindow(w, rescan, book, stats, opts.signal, opts.beforeCommit, rescan ? opts.stopEarly : undefined);
+      r = await this.processWindow(w, kind, book, stats, opts.signal, opts.beforeCommit, rescan ? opts.stopEarly : undefined);
     } catch (err) {
       book.checkpoints.abandon();
       throw err;
@@ -406,7 +412,7 @@ export class Collector {
 
   private async processWindow(
     w: Window,
-    rescan: boolean,
+    kind: WindowKind,
     book: Book,
     stats: ReadStats,
     signal?: AbortSignal,
@@ -500,26 +506,65 @@ export class Collector {
     if (ledger.enabled && dropped.length > 0) await ledger.record(dropped.splice(0));
 
     await sink.flush();
-    if (!rescan) {
-      refuseCommitAhead(w, this.deps.serverClock);
+    if (kind !== "rescan") refuseCommitAhead(w, this.deps.serverClock);
+    if (kind === "new") {
       if (state.cursor === undefined) state.origin = w.start.toISOString();
       state.cursor = w.end.toISOString();
       state.windows_done++;
+    } else if (kind === "backfill") {
+      state.backfill = { ...state.backfill!, cursor: w.end.toISOString() };
     }
     state.records_delivered += out.records;
     beforeCommit?.(out.readFrom);
-    // Identities older than every future re-scan can never come back: forgotten, to keep the state bounded.
-    // A source selecting on processing time can return rows received before the window: keep those too.
-    const sel = this.deps.source.windowSelection;
-    const slack = sel?.by === "processing" ? sel.slackMinutes : 0;
-    const before = state.cursor && ledger.enabled ? this.forgetBefore(Date.parse(state.cursor)) - slack * 60_000 : undefined;
+    const before = ledger.enabled ? this.pruneFloor(state, kind) : undefined;
     if (before !== undefined) {
-      this.rescans.forgotten(before);
-      this.trim(seen, Date.parse(state.cursor!));
+      if (kind !== "backfill") this.rescans.forgotten(before);
+      this.trim(seen, Date.parse(state.cursor ?? w.end.toISOString()));
+      const from = identitiesFrom(state);
+      state.seen_from = new Date(Number.isFinite(from) ? Math.max(from, before) : before).toISOString();
     }
-    this.rescans.save(state);
+    // A backfill leaves the live re-scan schedule as it is (its runner never planned a cycle).
+    if (kind !== "backfill") this.rescans.save(state);
     ledger.commit(state, before);
     return out;
+  }
+
+  /**
+   * Identities older than this (epoch ms) are forgotten at this commit, to keep the state bounded; undefined:
+   * none. The live collector's: those older than every future re-scan. Before the live collector has started,
+   * a backfill keeps a re-scan horizon behind its frontier (a live start there reads the span again and its
+   * identities drop what was sent). A backfill window never forgets what the live collector still needs (it
+   * goes no higher than what is already forgotten), and while a backfill is unfinished, nothing from its
+   * cursor on is forgotten by any commit: a crash mid-window re-reads that window, and the journaled
+   * identities of its delivered pages must still be there.
+   */
+  private pruneFloor(state: State, kind: WindowKind): number | undefined {
+    // A source selecting on processing time can return rows received before the window: keep those too.
+    const sel = this.deps.source.windowSelection;
+    const slack = (sel?.by === "processing" ? sel.slackMinutes : 0) * 60_000;
+    const b = backfillProgress(state);
+    let floor: number;
+    if (state.cursor !== undefined) floor = kind === "backfill" ? identitiesFrom(state) : this.forgetBefore(Date.parse(state.cursor)) - slack;
+    else if (b) floor = (b.done ? b.to : b.cursor) - (this.options.rescanHorizonMinutes + this.options.windowMinutes) * 60_000 - slack;
+    else return undefined;
+    if (b && !b.done) floor = Math.min(floor, b.cursor - slack);
+    return Number.isFinite(floor) ? floor : undefined;
+  }
+
+  /** The state as loaded for this collector's windows (the caller holds the state lock). */
+  currentState(): State {
+    return (this.book ??= this.open()).state;
+  }
+
+  /**
+   * Record or change the state's backfill (src/cli/backfill.ts) and commit it with the identities as they
+   * are. The caller holds the state lock.
+   */
+  updateState(change: (state: State) => void): State {
+    const book = (this.book ??= this.open());
+    change(book.state);
+    book.ledger.commit(book.state);
+    return book.state;
   }
 
   private async sendDetails(rows: TraceRow[], w: Window, { ledger, checkpoints }: Book, signal?: AbortSignal): Promise<number> {

@@ -50,10 +50,19 @@ export function mapPage<T>(
 }
 
 /** Report a page's rejected rows: to the quarantine when there is one, else at least as a warning line. */
-export function reportRejected(rejects: RowRejects | undefined, logger: Logger, source: SourceKind, window: Window, rows: RejectedRow[]): void {
+export function reportRejected(
+  rejects: RowRejects | undefined,
+  logger: Logger,
+  source: SourceKind,
+  window: Window,
+  rows: RejectedRow[],
+): void {
   if (rows.length === 0) return;
   if (rejects) rejects.reject(source, window, rows);
-  else logger.warn("rows that cannot be mapped were skipped", { source, window_start: window.start.toISOString(), rejected: rows.length, first: rows.slice(0, 5).map((r) => `page ${r.page} row ${r.position}: ${r.reason}`) });
+  else {
+    const first = rows.slice(0, 5).map((r) => `page ${r.page} row ${r.position}: ${r.reason}`);
+    logger.warn("rows that cannot be mapped were skipped", { source, window_start: window.start.toISOString(), rejected: rows.length, first });
+  }
 }
 
 /** The kind of a JSON value, for a reason: "null", "an array", "a number"… */

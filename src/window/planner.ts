@@ -50,3 +50,27 @@ export function planRescan(cursor: Date, opts: PlanOptions, floor?: Date): Windo
   for (let s = start; s < end; s += size) out.push({ start: new Date(s), end: new Date(Math.min(s + size, end)) });
   return out;
 }
+
+/**
+ * planWindows, around spans that must not be read (delivered, their identities forgotten: src/cursor/coverage.ts):
+ * a window never reaches into one (it ends at its start), and the next begins at its end.
+ */
+export function planWindowsSkipping(
+  cursor: Date,
+  now: number,
+  opts: PlanOptions,
+  skip: ReadonlyArray<{ from: number; to: number }>,
+): Window[] {
+  if (skip.length === 0) return planWindows(cursor, now, opts);
+  const out: Window[] = [];
+  let start = cursor.getTime();
+  while (out.length < opts.maxWindows) {
+    for (const s of skip) if (s.from <= start && start < s.to) start = s.to;
+    const [w] = planWindows(new Date(start), now, { ...opts, maxWindows: 1 });
+    if (!w) break;
+    const stop = skip.find((s) => s.from > start && s.from < w.end.getTime())?.from;
+    out.push(stop === undefined ? w : { start: w.start, end: new Date(stop) });
+    start = out[out.length - 1]!.end.getTime();
+  }
+  return out;
+}

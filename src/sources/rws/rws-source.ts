@@ -101,7 +101,9 @@ export class RwsSource implements Source {
   private readPage(res: HttpResponse, pageUrl: string, pageNo: number): ReadPage {
     const page = parseRwsBody(res, pageUrl);
     // The entry as received, for preserve_original and the quarantine file.
-    const mapped = mapPage(page.entries, pageNo, entryToRow, (e, position) => (page.raws ? page.raws[position] : e instanceof UnreadableEntry ? undefined : e));
+    const raw = (e: RwsEntry | UnreadableEntry, position: number) =>
+      page.raws ? page.raws[position] : e instanceof UnreadableEntry ? undefined : e;
+    const mapped = mapPage(page.entries, pageNo, entryToRow, raw);
     return { ...mapped, next: page.next };
   }
 

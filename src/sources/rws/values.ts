@@ -16,7 +16,6 @@ export type RwsEntry = Record<string, RwsValue>;
  * mapped (src/sources/row-rejects.ts), never a reason to fail the whole page.
  */
 export class UnreadableEntry {
-  readonly #unreadable = true;
   constructor(readonly reason: string) {}
 }
 
