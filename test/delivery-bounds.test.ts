@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
 import type { Envelope, Sink } from "../src/types.js";
-import { captureRuntime, compare, HOUR, parseNdjson, recordIds, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
+import { captureRuntime, HOUR, simConfig, tempDir } from "./helpers/harness.js";
 
 let sim: Simulator;
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
