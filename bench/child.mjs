@@ -70,7 +70,8 @@ try {
     report(await baseline(JSON.parse(rest[0])));
     process.exitCode = 0;
   } else if (mode === "collector") {
-    const { main } = await import("../dist/cli/main.js");
+    // The same bundle the command runs (bin/o365-message-trace.js).
+    const { main } = await import("../dist/bundle/main.js");
     const code = await main(rest);
     report({ exitCode: code });
     process.exitCode = code;

@@ -168,11 +168,14 @@ try {
   }
   if (want("coldstart")) {
     // What the exec input pays every few minutes: `once` with nothing due (start, config, state, plan, exit).
-    // The cursor starts at the window end and the clock is half a window later, so no window is ever due and
-    // no token is needed. The first run creates the state; the median of the next COLD_RUNS is reported.
+    // The cursor starts at the window end and the clock is half a window later, and re-scans are off, so no
+    // window is ever due; `once` still signs in (a token at start, issue 11). The first run creates the state;
+    // the median of the next COLD_RUNS is reported. The simulator's CA comes in through NODE_EXTRA_CA_CERTS,
+    // not http.ca_file: that is the system trust store, as in a deployment without a TLS-inspecting proxy
+    // (http.ca_file costs one parse of Node's ~140 root certificates more, about 0.03 s; docs/performance.md).
     console.error(`bench: cold start (${COLD_RUNS} runs)`);
-    const file = configFor(sim, "coldstart", { sink: { type: "stdout" }, start: new Date(T1).toISOString(), window: 60 });
-    const env = { O365MT_NOW: new Date(T1 + 30 * 60_000).toISOString() };
+    const file = configFor(sim, "coldstart", { sink: { type: "stdout" }, start: new Date(T1).toISOString(), window: 60, rescan: { horizon: 0 }, http: { timeout: 120 } });
+    const env = { O365MT_NOW: new Date(T1 + 30 * 60_000).toISOString(), NODE_EXTRA_CA_CERTS: sim.caFile };
     const runs = [];
     for (let i = 0; i <= COLD_RUNS; i++) {
       const r = await runCase("collector", ["once", "--config", file], { env, nodeArgs: flags["node-args"] ? flags["node-args"].split(" ").filter(Boolean) : [] });

@@ -12,7 +12,7 @@ case "${1:-}" in
     mkdir -p "$out" && out=$(cd "$out" && pwd)
     # --ignore-scripts: `prepare` (tsc) already ran in the checkout; rebuilding here would rewrite dist/
     # under tests that run it.
-    test -f "$src/dist/cli/main.js" || { echo "production-install.sh: $src/dist is not built; run npm ci or npm run build first" >&2; exit 2; }
+    test -f "$src/dist/cli/main.js" && test -f "$src/dist/bundle/main.js" || { echo "production-install.sh: $src/dist is not built; run npm ci or npm run build first" >&2; exit 2; }
     name=$(cd "$src" && npm pack --silent --ignore-scripts --pack-destination "$out" | tail -n 1)
     mv "$out/$name" "$out/o365-message-trace.tgz"
     ;;

@@ -13,7 +13,7 @@ import { describeError } from "../src/errors.js";
 import { createDispatcherFor, resolveEndpoints } from "../src/runtime.js";
 import { createTokenProvider } from "../src/auth/registry.js";
 import { authCodeFiles } from "../src/auth/auth-code.js";
-import { captureRuntime, compare, HOUR, recordIds, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig, lastLogMessage } from "./helpers/harness.js";
+import { captureRuntime, compare, HOUR, parseNdjson, recordIds, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig, lastLogMessage } from "./helpers/harness.js";
 
 let sim: Simulator;
 const logger = createLogger({ level: "error", write: () => {} });
@@ -71,6 +71,26 @@ describe("certificate credentials (generated RSA key + self-signed certificate)"
       duplicates: 0,
       extra: 0,
     });
+  });
+
+  it("the command itself (the bundled build) signs with the certificate and delivers every record once", async () => {
+    // The bundle loads jsonwebtoken only at the first certificate sign (scripts/bundle/jsonwebtoken-lazy.cjs).
+    const dir = tempDir();
+    writeFileSync(join(dir, "app.key"), keyPem, { mode: 0o600 });
+    writeFileSync(join(dir, "app.crt"), certPem);
+    const T0 = Date.UTC(2026, 10, 22, 0, 0, 0);
+    const input = simConfigInput(sim, dir, {
+      auth: { method: "certificate", client_id: CERT_APP, certificate: { private_key_file: "app.key", certificate_file: "app.crt" } },
+      start: new Date(T0).toISOString(),
+      window: 60,
+      rescan: { horizon: 0 },
+    });
+    const r = await runCli(["once", "--config", writeConfig(dir, input)], { env: { O365MT_NOW: new Date(T0 + 2 * HOUR + 10 * 60_000).toISOString() } });
+    expect(r.stderr).not.toMatch(/"level":"error"/);
+    expect(r.code).toBe(0);
+    const got = recordIds(parseNdjson(r.stdout));
+    expect(got.length).toBeGreaterThan(0);
+    expect(compare(truthIds(sim.truth(new Date(T0), new Date(T0 + 2 * HOUR))), got)).toEqual({ lost: 0, duplicates: 0, extra: 0 });
   });
 
   it("works from the key + SHA-256 thumbprint alone, and from the SHA-1 thumbprint", async () => {

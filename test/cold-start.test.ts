@@ -8,6 +8,7 @@ import { startSimulator, type Simulator } from "../src/sim/index.js";
 import { HOUR, parseNdjson, runCli, simConfigInput, tempDir, writeConfig } from "./helpers/harness.js";
 
 const TRACKER = fileURLToPath(new URL("./fixtures/module-log.mjs", import.meta.url));
+const BUNDLE = fileURLToPath(new URL("../dist/bundle/", import.meta.url));
 let sim: Simulator;
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
 
@@ -18,7 +19,11 @@ afterAll(async () => {
   await sim?.close();
 });
 
-/** Run the CLI under the tracker: its result and the packages (node_modules names) it loaded. */
+/**
+ * Run the CLI under the tracker: its result and the packages it loaded. The command runs the bundle
+ * (scripts/bundle.mjs), whose files list the packages each holds (dist/bundle/packages.json); packages left
+ * outside the bundle load from node_modules.
+ */
 async function runTracked(args: string[], dir: string, now: number) {
   const log = join(dir, `modules-${Math.random().toString(36).slice(2)}.log`);
   const r = await runCli(args, { env: { O365MT_NOW: new Date(now).toISOString(), MODULE_LOG: log, NODE_OPTIONS: `--import=${TRACKER}` } });
@@ -28,8 +33,15 @@ async function runTracked(args: string[], dir: string, now: number) {
   } catch {
     /* nothing loaded through the hook */
   }
-  const packages = new Set(urls.map((u) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1]).filter((p): p is string => !!p));
-  return { ...r, packages };
+  const inBundle = JSON.parse(readFileSync(join(BUNDLE, "packages.json"), "utf8")) as Record<string, string[]>;
+  const packages = new Set<string>();
+  for (const u of urls) {
+    const path = u.startsWith("file:") ? fileURLToPath(u) : u;
+    const external = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1];
+    if (external) packages.add(external);
+    if (path.startsWith(BUNDLE)) for (const p of inBundle[path.slice(BUNDLE.length)] ?? []) if (p !== ".") packages.add(p);
+  }
+  return { ...r, packages, bundleFiles: urls.filter((u) => u.includes("/dist/bundle/")).length };
 }
 
 describe("cold start: once loads only what it needs", () => {
@@ -46,6 +58,7 @@ describe("cold start: once loads only what it needs", () => {
     expect(idle.stderr).toMatch(/"msg":"cycle done","windows":0/);
     expect(idle.code).toBe(0);
     expect(idle.stdout).toBe("");
+    expect(idle.bundleFiles).toBeGreaterThan(0); // the command runs the bundle
     expect(idle.packages.has("zod")).toBe(true); // the config is validated
     // `once` acquires a token at start even with nothing due, so a wrong credential fails at deploy time.
     expect(idle.packages.has("@azure/msal-node")).toBe(true);

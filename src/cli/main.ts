@@ -1,9 +1,11 @@
 // Command dispatch: find the command (suggesting the closest name for a typo), run it, turn a usage error
 // into one line and exit 2. Commands are listed in ./commands.ts; each defines its flags and --help.
 import { processLogger } from "../log/logger.js";
+import { packageVersion } from "../package-version.js";
 import { closest } from "../text/closest.js";
 import { COMMANDS } from "./commands.js";
 import { EXIT_CONFIG, EXIT_OK } from "./common.js";
+import { applySidecarV8Flags } from "./v8-flags.js";
 
 /** Environment variables that are not config overrides (those come from the config loader). */
 const OTHER_ENV: Array<[string, string]> = [
@@ -34,14 +36,14 @@ async function usage(): Promise<string> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  applySidecarV8Flags();
   const [name, ...rest] = argv;
   if (!name || name === "help" || name === "--help" || name === "-h") {
     process.stdout.write((await usage()) + "\n");
     return EXIT_OK;
   }
   if (name === "--version" || name === "-V" || name === "version") {
-    const { createRequire } = await import("node:module");
-    process.stdout.write(createRequire(import.meta.url)("../../package.json").version + "\n");
+    process.stdout.write(packageVersion() + "\n");
     return EXIT_OK;
   }
   const cmd = COMMANDS.find((c) => c.name === name);

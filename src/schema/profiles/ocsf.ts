@@ -2,15 +2,13 @@
 // Trace (4: "follow an email message as it travels through an organization", the activity OCSF names for
 // Office 365 message trace). Checked by a test against a JSON Schema compiled from OCSF's published class
 // definition (test/fixtures/ocsf-1.8.0-email_activity.schema.json, scripts/ocsf-fixture.mjs).
-import { createRequire } from "node:module";
+import { packageVersion } from "../../package-version.js";
 import { o, recipients, str, type Profile, type SourceView } from "./table.js";
 
 export const OCSF_VERSION = "1.8.0";
 export const CLASS_UID = 4009;
 export const CATEGORY_UID = 4;
 export const ACTIVITY_TRACE = 4;
-
-const COLLECTOR_VERSION: string = createRequire(import.meta.url)("../../../package.json").version;
 
 /** direction (from local_domains) → direction_id; `external` (neither side local) is OCSF's Other. */
 const DIRECTION: Record<string, [number, string]> = { inbound: [1, "Inbound"], outbound: [2, "Outbound"], internal: [3, "Internal"], external: [99, "external"] };
@@ -103,7 +101,7 @@ export const ocsfProfile: Profile = {
     { field: "metadata.product.feature.name", type: "string_t", from: '"Message Trace"', value: () => "Message Trace" },
     { field: "metadata.log_provider", type: "string_t", from: "o365.message.source (graph | rws)", value: (v) => str(v, "source") },
     { field: "metadata.tenant_uid", type: "string_t", from: "o365.message.tenant_id", value: (v) => str(v, "tenant_id") },
-    { field: "metadata.loggers", type: "logger[]", from: "this collector: name and version", value: () => [{ name: "o365-message-trace", product: { name: "o365-message-trace", version: COLLECTOR_VERSION }, version: COLLECTOR_VERSION }] },
+    { field: "metadata.loggers", type: "logger[]", from: "this collector: name and version", value: () => [{ name: "o365-message-trace", product: { name: "o365-message-trace", version: packageVersion() }, version: packageVersion() }] },
     { field: "raw_data", type: "string_t", from: "the API item as received, JSON (preserve_original: true)", value: (v) => v.original },
     { field: "unmapped.o365.message.sender", type: "unmapped", from: "o365.message.sender when it is no email_t address", value: (v) => {
       const a = str(v, "sender");
