@@ -4,7 +4,7 @@
 // reading and compiling some 600 modules one by one (docs/performance.md, "Cold start"). One ESM file per
 // command, with the components that only some configs use (forward client, XML reader, simulator, setup)
 // kept in chunks loaded by the same dynamic imports as in dist/, cuts that to a few files.
-// Not bundled: fs-ext (a native addon, loaded through createRequire at the first lock). dist/ itself stays
+// Not bundled: fs-ext and @fluent-org/logger (see `external` below). dist/ itself stays
 // as tsc wrote it: tests import it, and it is the readable form of the same code.
 import { build } from "esbuild";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -46,7 +46,10 @@ const result = await build({
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: "linked",
-  external: ["fs-ext"],
+  // fs-ext: a native addon. @fluent-org/logger: src/sinks/forward patches its protocol module through
+  // require(), which can only reach the copy in node_modules, so the sink must send with that copy too (it
+  // loads only when the forward sink is configured).
+  external: ["fs-ext", "@fluent-org/logger"],
   // The version is a constant of the build (src/package-version.ts): no package.json read at run time.
   define: { __O365MT_VERSION__: JSON.stringify(version) },
   // CommonJS dependencies (undici, msal-node's helpers) require Node built-ins; in an ESM bundle that needs a

@@ -125,6 +125,20 @@ describe("forward handshake failure stops the daemon", () => {
     await sim?.close();
   });
 
+  it("the command itself (the bundled build) digests Fluent Bit's raw-byte nonce and delivers", async () => {
+    // The bundle must patch the same @fluent-org/logger it sends with (src/sinks/forward/exact-bytes.ts).
+    const r = await receiver({ handshake: "fluent-bit", sharedKey: "s3cret-key" });
+    const dir = tempDir();
+    const T0 = Date.UTC(2026, 10, 20, 6, 0, 0);
+    const sinkCfg = { type: "forward", forward: { port: r.port, ack_timeout: 5, shared_key: "s3cret-key", require_ack_response: true } };
+    const file = writeConfig(dir, simConfigInput(sim, dir, { start: new Date(T0).toISOString(), window: 60, rescan: { horizon: 0 }, log: { level: "info" }, sink: sinkCfg }));
+    const res = await runCli(["once", "--config", file], { env: { O365MT_NOW: new Date(T0 + 3_600_000 + 600_000).toISOString() }, timeoutMs: 60_000 });
+    expect(res.code, res.stderr).toBe(0);
+    expect(r.handshakeErrors).toEqual([]);
+    expect(r.events.length).toBeGreaterThan(0);
+    expect(res.stderr).toMatch(new RegExp(`"msg":"cycle done".*"records":${r.events.length}\\b`));
+  });
+
   for (const handshake of ["fluent-bit", "fluentd"] as const) {
     it(`${handshake}: run exits 2 with one line naming the handshake`, async () => {
       const r = await receiver({ handshake, sharedKey: "s3cret-key" });
