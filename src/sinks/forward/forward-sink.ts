@@ -12,6 +12,7 @@ import type { Logger } from "../../log/logger.js";
 import { backoffMs, sleep, type RetryPolicy } from "../../net/retry.js";
 import type { ConfirmListener, Envelope, Sink } from "../../types.js";
 import { ackTimeout, connectFailed, handshakeClosed, handshakeProblem, noConnection, noHelo, receiverClosed } from "./errors.js";
+import { encodeEntriesFaster } from "./entry-encoder.js";
 import { decodeHandshakeBytesExactly } from "./exact-bytes.js";
 import { clientOptions, type ForwardConfig } from "./options.js";
 
@@ -65,6 +66,7 @@ export class ForwardSink implements Sink {
     private readonly retry: RetryPolicy = NO_RETRY,
   ) {
     decodeHandshakeBytesExactly();
+    encodeEntriesFaster();
     this.options = clientOptions(c);
     // The library's own ack timer starts when a chunk is written; ours also covers records that could not be
     // written at all (receiver unreachable), measured from the last sign of progress.
