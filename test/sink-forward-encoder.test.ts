@@ -33,7 +33,8 @@ describe("forward entry encoder: the library's bytes", () => {
   it("numbers: every integer width either side of each boundary, floats, -0, NaN, infinities", () => {
     const edges = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xffffffff, 0x100000000, 2 ** 53 - 1, 2 ** 40 + 12345];
     const ints = edges.flatMap((n) => [n, -n, n - 1, -n + 1, -n - 1]);
-    const more = [-0x20, -0x21, -0x80, -0x81, -0x8000, -0x8001, -0x80000000, -0x80000001, -(2 ** 53 - 1), 1.5, -2.25, 1e300, 5e-324, -0, NaN, Infinity, -Infinity, 2 ** 53, 0.1];
+    const more = [-0x20, -0x21, -0x80, -0x81, -0x8000, -0x8001, -0x80000000, -0x80000001, -(2 ** 53 - 1)];
+    more.push(1.5, -2.25, 1e300, 5e-324, -0, NaN, Infinity, -Infinity, 2 ** 53, 0.1);
     for (const n of [...ints, ...more]) same({ n });
     same({ all: [...ints, ...more] });
   });
@@ -82,7 +83,8 @@ describe("forward entry encoder in the sink", () => {
 
   it("mapped records from the simulator: the library's bytes, and a receiver decodes them as sent, acked", async () => {
     const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
-    const { rt, records } = captureRuntime(simConfig(sim, tempDir(), { start: new Date(T0).toISOString(), window: 60 }), sim, { clock: () => T0 + 2 * HOUR });
+    const config = simConfig(sim, tempDir(), { start: new Date(T0).toISOString(), window: 60 });
+    const { rt, records } = captureRuntime(config, sim, { clock: () => T0 + 2 * HOUR });
     await rt.collector.runCycle();
     await rt.close();
     const envs: Envelope[] = records().map((record, i) => ({ id: String(i), time: Date.parse(record["o365.message.received"] as string), record }));
@@ -90,7 +92,8 @@ describe("forward entry encoder in the sink", () => {
     for (const e of envs) same(e.record, eventTime(e.time));
 
     const r = await new ForwardReceiver().start({});
-    const s = new ForwardSink(forwardSinkSchema.parse({ host: "127.0.0.1", port: r.port, ack_timeout: 5, require_ack_response: true, batch_size: 100 }), silentLogger);
+    const options = forwardSinkSchema.parse({ host: "127.0.0.1", port: r.port, ack_timeout: 5, require_ack_response: true, batch_size: 100 });
+    const s = new ForwardSink(options, silentLogger);
     // The sink installed ours in the library's queue path.
     expect(protocol.packEntry).not.toBe(libraryPackEntry);
     try {

@@ -21,6 +21,7 @@ type Protocol = { packEntry?: (entry: unknown) => Uint8Array };
 type WellFormed = string & { isWellFormed(): boolean };
 
 const fcc = String.fromCharCode;
+// eslint-disable-next-line no-control-regex -- control characters are ASCII too: copied as they are
 const ASCII = /^[\x00-\x7f]*$/;
 const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
@@ -64,7 +65,9 @@ function key(k: string): string {
 function float64(n: number): string {
   f64[0] = n;
   const b = f64Bytes;
-  return bigEndian ? fcc(0xcb, b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!) : fcc(0xcb, b[7]!, b[6]!, b[5]!, b[4]!, b[3]!, b[2]!, b[1]!, b[0]!);
+  return bigEndian
+    ? fcc(0xcb, b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!)
+    : fcc(0xcb, b[7]!, b[6]!, b[5]!, b[4]!, b[3]!, b[2]!, b[1]!, b[0]!);
 }
 
 /** @msgpack/msgpack 2.x's encodeNumber: the smallest integer form for safe integers, else float 64. */
