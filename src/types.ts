@@ -20,6 +20,8 @@ export interface TraceRow {
   messageId?: string;
   /** ISO 8601 UTC with Z (sources convert with window/time.ts `apiTimeIso`, never `Date.parse`). */
   received: string;
+  /** `received` as epoch milliseconds, when the source has it (saves parsing it again per record). */
+  receivedMs?: number;
   sender?: string;
   recipient?: string;
   subject?: string;
@@ -99,6 +101,11 @@ export interface Source {
  */
 export interface Sink {
   readonly name: string;
+  /**
+   * Most records the sink wants per `send` (default: a whole API page). The collector maps and sends a page in
+   * batches of this size, so each batch's record objects die young instead of living through the whole page.
+   */
+  readonly batchHint?: number;
   send(batch: Envelope[]): Promise<void>;
   flush(): Promise<void>;
   close(): Promise<void>;

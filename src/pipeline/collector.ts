@@ -358,7 +358,7 @@ export class Collector {
     let collisions = 0;
     let untimed = 0;
     for (const row of page) {
-      const time = Date.parse(row.received);
+      const time = row.receivedMs ?? Date.parse(row.received);
       if (Number.isNaN(time)) untimed++;
       // Half-open window: a row at exactly `end` belongs to the next window.
       if (inWindowOnly && !(time >= start && time < end)) continue;
@@ -441,7 +441,7 @@ export class Collector {
         break;
       }
       for (const row of page) {
-        const t = Date.parse(row.received);
+        const t = row.receivedMs ?? Date.parse(row.received);
         if (t < oldest) oldest = Math.max(t, w.start.getTime());
       }
       const fresh = this.fresh(page, w, ledger, details, out, dropped, stats);
@@ -457,11 +457,17 @@ export class Collector {
         continue;
       }
       if (fresh.length === 0) continue;
-      const envelopes = fresh.map((f) => mapper.mapRow(f.row, w));
-      // Nothing goes out before the previous page's identities are durable: a crash re-sends at most one page.
-      await durable;
-      for (let i = 0; i < envelopes.length; i++) checkpoints.expect(envelopes[i]!, [fresh[i]!.entry]);
-      await sink.send(envelopes);
+      // Mapped and sent in the sink's batch size: each batch's records are garbage once sent (the stdout sink's
+      // are bytes by then), instead of a page's worth of record objects outliving young-generation collections.
+      const batch = Math.max(1, sink.batchHint ?? fresh.length);
+      for (let i = 0; i < fresh.length; i += batch) {
+        const part = fresh.length <= batch ? fresh : fresh.slice(i, i + batch);
+        const envelopes = part.map((f) => mapper.mapRow(f.row, w));
+        // Nothing goes out before the previous page's identities are durable: a crash re-sends at most one page.
+        await durable;
+        for (let k = 0; k < envelopes.length; k++) checkpoints.expect(envelopes[k]!, [part[k]!.entry]);
+        await sink.send(envelopes);
+      }
       out.records += fresh.length;
       if (ledger.enabled) {
         // Each confirmation inside the page was recorded as it came, so a receiver failure later repeats only

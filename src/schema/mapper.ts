@@ -1,7 +1,7 @@
 // TraceRow (either API) → `o365.message.*` record. Hot path: build the flat object directly, nest only on request.
 import { hash } from "node:crypto";
 import type { Envelope, OutRecord, SourceKind, TraceDetailRow, TraceRow, Window } from "../types.js";
-import { parseApiTime } from "../window/time.js";
+import { apiTimeIso, parseApiTime } from "../window/time.js";
 import { PREFIX, STATUSES } from "./fields.js";
 
 export interface MapOptions {
@@ -19,17 +19,9 @@ export function normaliseStatus(status: string): string {
   return STATUS_BY_LOWER.get(status.toLowerCase()) ?? status;
 }
 
-// Already canonical UTC (seconds, or milliseconds), on a day every month has: Date.parse + toISOString would
-// give the same text back, so skip both (the hot path: one call per record). Anything else takes the slow path.
-const ISO_MS = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
-const ISO_S = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$/;
-
 /** ISO 8601 UTC with Z and milliseconds, whatever the API sent (zone-less = UTC, 7 digits, offsets, `/Date(ms)/`). */
 export function isoTime(value: string): string {
-  if (value.length === 24 && ISO_MS.test(value)) return value;
-  if (value.length === 20 && ISO_S.test(value)) return value.slice(0, 19) + ".000Z";
-  const t = parseApiTime(value);
-  return t === undefined ? value : new Date(t).toISOString();
+  return apiTimeIso(value) ?? value;
 }
 
 /**
@@ -135,7 +127,7 @@ export class RecordMapper {
     if (recipient) r[K.recipient] = recipient;
     const dir = this.local.length === 0 ? undefined : this.direction(row.sender, recipient ? [recipient] : []);
     if (dir) r[K.direction] = dir;
-    return { id: identity(row.traceId, recipient, row.status), time: Date.parse(row.received), record: this.finish(r) };
+    return { id: identity(row.traceId, recipient, row.status), time: row.receivedMs ?? Date.parse(row.received), record: this.finish(r) };
   }
 
   /** group_by: message — one record per trace id with every recipient seen (rows share trace id). */

@@ -40,6 +40,8 @@ const API_ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7
  * millisecond, so a row cannot cross a window edge); `+00:00` and `/Date(ms)/` give the same instant as `Z`.
  */
 export function parseApiTime(text: string): number | undefined {
+  const fast = canonicalUtcMs(text);
+  if (fast >= 0) return fast;
   const s = text.trim();
   const d = MS_DATE.exec(s);
   if (d) return Number(d[1]);
@@ -58,8 +60,54 @@ export function parseApiTime(text: string): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The digits at [from, to) of `s` as a number, or -1 when one of them is not a digit. */
+function digits(s: string, from: number, to: number): number {
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/**
+ * The hot path (one call per row): `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ`, the forms Graph and
+ * our own output use, read digit by digit (no regex, no Date.parse). -1 for anything else, which then takes
+ * the general parser: same result, only slower.
+ */
+function canonicalUtcMs(s: string): number {
+  const n = s.length;
+  if (n !== 20 && n !== 24) return -1;
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return -1;
+  if (s.charCodeAt(n - 1) !== 90 || (n === 24 && s.charCodeAt(19) !== 46)) return -1;
+  const y = digits(s, 0, 4);
+  const mo = digits(s, 5, 7);
+  const da = digits(s, 8, 10);
+  const hh = digits(s, 11, 13);
+  const mi = digits(s, 14, 16);
+  const ss = digits(s, 17, 19);
+  const ms = n === 24 ? digits(s, 20, 23) : 0;
+  if (y < 100 || ms < 0 || mo < 1 || mo > 12 || da < 1 || hh < 0 || hh > 23 || mi < 0 || mi > 59 || ss < 0 || ss > 59) return -1;
+  const leap = mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (da > DAYS_IN_MONTH[mo - 1]! + (leap ? 1 : 0)) return -1;
+  return Date.UTC(y, mo - 1, da, hh, mi, ss, ms);
+}
+
+/** An API timestamp as epoch milliseconds and as canonical ISO text, read once (the sources' per-row path). */
+export function apiTime(text: string): { ms: number; iso: string } | undefined {
+  const fast = canonicalUtcMs(text);
+  if (fast >= 0) return { ms: fast, iso: text.length === 24 ? text : text.slice(0, 19) + ".000Z" };
+  const ms = parseApiTime(text);
+  return ms === undefined ? undefined : { ms, iso: new Date(ms).toISOString() };
+}
+
 /** ISO 8601 UTC with Z and milliseconds of an API timestamp, or undefined when it is not one. */
 export function apiTimeIso(text: string): string | undefined {
+  // Already canonical: the text is what toISOString would give (with `.000` added to a whole second).
+  if (canonicalUtcMs(text) >= 0) return text.length === 24 ? text : text.slice(0, 19) + ".000Z";
   const ms = parseApiTime(text);
   return ms === undefined ? undefined : new Date(ms).toISOString();
 }

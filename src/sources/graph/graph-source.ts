@@ -2,7 +2,7 @@
 // receivedDateTime filter, following @odata.nextLink until it is absent (docs §1).
 import type { Source, TraceDetailRow, TraceFilter, TraceRow, Window } from "../../types.js";
 import { CollectorError } from "../../errors.js";
-import { apiTimeIso } from "../../window/time.js";
+import { apiTime } from "../../window/time.js";
 import { ApiClient, type ApiClientOptions } from "../api-client.js";
 import { classifyGraph } from "./classify.js";
 import { graphFilterClauses } from "../trace-filter.js";
@@ -43,13 +43,14 @@ export function graphItemToRow(item: unknown, index: number, organization: strin
   const problems: string[] = [];
   const text = optionalString(item, "receivedDateTime", problems);
   // One time parser for both APIs: a zone-less or offset time must not be read as local time.
-  const received = text !== undefined ? apiTimeIso(text) : undefined;
+  const received = text !== undefined ? apiTime(text) : undefined;
   if (text === undefined && problems.length === 0) problems.push("receivedDateTime is missing");
   else if (text !== undefined && received === undefined) problems.push("receivedDateTime is not a time");
   const row: TraceRow = {
     traceId: optionalString(item, "id", problems),
     messageId: optionalString(item, "messageId", problems),
-    received: received ?? "",
+    received: received?.iso ?? "",
+    receivedMs: received?.ms,
     sender: optionalString(item, "senderAddress", problems),
     recipient: optionalString(item, "recipientAddress", problems),
     subject: optionalString(item, "subject", problems),
