@@ -88,7 +88,7 @@ export class PromMetrics implements PipelineMetrics {
     this.lag.set(Math.max(0, (nowMs - cursorMs) / 1000));
     this.cursorTs.set(cursorMs / 1000);
   }
-  rowsFound(tier: string, lateSeconds: readonly number[], statusChanges: number): void {
+  rowsFound(tier: string, lateSeconds: Iterable<number>, statusChanges: number): void {
     for (const s of lateSeconds) this.foundLate.observe({ tier }, s);
     if (statusChanges > 0) this.statusChanges.inc({ tier }, statusChanges);
   }

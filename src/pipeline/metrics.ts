@@ -14,7 +14,7 @@ export interface PipelineMetrics {
    * Rows first delivered by a read of `tier` ("new" for new windows, "rescan_1".. for re-scan bands): how long
    * after their receivedDateTime they were found, and how many of them were status changes.
    */
-  rowsFound(tier: string, lateSeconds: readonly number[], statusChanges: number): void;
+  rowsFound(tier: string, lateSeconds: Iterable<number>, statusChanges: number): void;
   /** API requests (pages) spent reading new windows vs re-scans. */
   requestsSpent(kind: "new" | "rescan", n: number): void;
   /** Re-scan horizon actually guaranteed under the request budget, and the configured one (seconds). */
