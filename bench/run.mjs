@@ -3,6 +3,7 @@
 // Flags: --records N (default 1 000 000) · --quick (100 000) · --only a,b · --profile (CPU profiles of the
 // collector cases into bench/profiles/) · --throttle LIMIT/WINSEC (default 10/6) · --throttle-records N ·
 // --cold-runs N (default 7) · --node-args=… (extra node flags for the collector cases, e.g. V8 heap sizes) ·
+// --heap-growth P (O365_HEAP_GROWTH for the collector cases: V8 heap growth in percent, 0 = V8's own) ·
 // --out FILE (default bench/results.json).
 // Every case reports records per CPU-second next to the wall-clock rate: the wall clock depends on how the
 // two cores are shared with the simulator (and anything else running), CPU time far less. The targets of
@@ -16,12 +17,12 @@ import { cpuSecondsOf, killAll, ROOT, runCase, simControl, startService, startSi
 const { values: flags } = parseArgs({
   options: {
     records: { type: "string" }, quick: { type: "boolean" }, only: { type: "string" }, profile: { type: "boolean" },
-    throttle: { type: "string" }, "throttle-records": { type: "string" }, "cold-runs": { type: "string" }, "node-args": { type: "string" }, out: { type: "string" },
+    throttle: { type: "string" }, "throttle-records": { type: "string" }, "cold-runs": { type: "string" }, "node-args": { type: "string" }, "heap-growth": { type: "string" }, out: { type: "string" },
     help: { type: "boolean" },
   },
 });
 if (flags.help) {
-  process.stdout.write("usage: npm run bench -- [--records N | --quick] [--only stdout,small,nodedupe,forward,rws,coldstart,throttled,freshness] [--profile] [--throttle 10/6] [--throttle-records N] [--out FILE]\n");
+  process.stdout.write("usage: npm run bench -- [--records N | --quick] [--only stdout,small,nodedupe,forward,rws,coldstart,throttled,freshness] [--profile] [--throttle 10/6] [--throttle-records N] [--node-args=…] [--heap-growth P] [--out FILE]\n");
   process.exit(0);
 }
 const N = Number(flags.records ?? (flags.quick ? 100_000 : 1_000_000));
@@ -70,7 +71,8 @@ async function collectorCase(name, sim, extra, { env = {} } = {}) {
   const simCpu0 = cpuSecondsOf(sim.pid);
   const nodeArgs = flags["node-args"] ? flags["node-args"].split(" ").filter(Boolean) : [];
   if (flags.profile) nodeArgs.push("--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `${name}.cpuprofile`);
-  const r = await runCase("collector", ["once", "--config", configFor(sim, name, extra)], { env: { O365MT_NOW: new Date(T1).toISOString(), ...env }, nodeArgs });
+  const heap = flags["heap-growth"] !== undefined ? { O365_HEAP_GROWTH: flags["heap-growth"] } : {};
+  const r = await runCase("collector", ["once", "--config", configFor(sim, name, extra)], { env: { O365MT_NOW: new Date(T1).toISOString(), ...heap, ...env }, nodeArgs });
   const after = await simControl(sim, "/_sim/stats");
   const simCpu = simCpu0 === undefined ? undefined : cpuSecondsOf(sim.pid) - simCpu0;
   const diff = (k) => (after.requests[k] ?? 0) - (before.requests[k] ?? 0);

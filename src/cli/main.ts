@@ -1,5 +1,6 @@
 // Command dispatch: find the command (suggesting the closest name for a typo), run it, turn a usage error
 // into one line and exit 2. Commands are listed in ./commands.ts; each defines its flags and --help.
+import { sidecarHeap } from "../heap.js";
 import { processLogger } from "../log/logger.js";
 import { packageVersion } from "../package-version.js";
 import { closest } from "../text/closest.js";
@@ -12,6 +13,7 @@ const OTHER_ENV: Array<[string, string]> = [
   ["O365_CONFIG", "config file when --config is not given"],
   ["O365_CERT_PRIVATE_KEY", "PEM private key for auth.method certificate (instead of a file)"],
   ["HTTPS_PROXY / NO_PROXY", "proxy for the Microsoft endpoints (http.proxy wins)"],
+  ["O365_HEAP_GROWTH", "V8 heap growth after a full GC, percent (default 100; 0 = V8's own)"],
 ];
 
 async function usage(): Promise<string> {
@@ -37,6 +39,7 @@ async function usage(): Promise<string> {
 
 export async function main(argv: string[]): Promise<number> {
   applySidecarV8Flags();
+  sidecarHeap();
   const [name, ...rest] = argv;
   if (!name || name === "help" || name === "--help" || name === "-h") {
     process.stdout.write((await usage()) + "\n");

@@ -1,0 +1,146 @@
+// Issue 19: the per-record shortcuts of the stdout path give exactly what the general code gives. A page goes to
+// the stdout sink in small batches yet is confirmed (journaled) once, canonical API times skip the general
+// parser, the sink writes each line into one buffer (reused only for the process's own stdout), and a read's
+// lateness is counted per second instead of kept per row. Speed and memory are measured in bench/, not here.
+import { spawnSync } from "node:child_process";
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { StdoutSink } from "../src/sinks/stdout/stdout-sink.js";
+import { LateSeconds } from "../src/pipeline/rescans.js";
+import { DEFAULT_HEAP_GROWTH_PERCENT, sidecarHeap } from "../src/heap.js";
+import { apiTime, apiTimeIso, parseApiTime } from "../src/window/time.js";
+import type { Envelope } from "../src/types.js";
+
+describe("a page sent in the stdout sink's batches", () => {
+  it("is confirmed once, at the flush, with every record of the page (one journal line per page)", async () => {
+    const out = new PassThrough();
+    out.resume();
+    const sink = new StdoutSink(out);
+    const calls: Envelope[][] = [];
+    sink.onConfirm((records) => calls.push(records));
+    expect(sink.batchHint).toBeGreaterThan(0);
+    const page = Array.from({ length: 1234 }, (_, i) => ({ id: `id${i}`, time: i, record: { i } }));
+    for (let i = 0; i < page.length; i += sink.batchHint) await sink.send(page.slice(i, i + sink.batchHint));
+    expect(calls).toEqual([]);
+    await sink.flush();
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.map((e) => e.id)).toEqual(page.map((e) => e.id));
+    await sink.flush();
+    expect(calls).toHaveLength(1);
+  });
+});
+
+describe("canonical API times skip the general parser with the same result", () => {
+  /** What the general parser says (the platform's own reading of an ISO time with Z, and its canonical text). */
+  const reference = (text: string) => {
+    const ms = Date.parse(text);
+    const [y, mo, d] = text.slice(0, 10).split("-").map(Number);
+    // Date.parse rolls over impossible days in some engines; the API parser refuses them.
+    if (!Number.isFinite(ms) || new Date(ms).getUTCDate() !== d || new Date(ms).getUTCMonth() !== mo! - 1 || y! < 100) return undefined;
+    return ms;
+  };
+
+  it("agrees on valid and impossible dates, month ends and leap years, both lengths", () => {
+    const days = ["2024-02-29", "2025-02-29", "2100-02-29", "2000-02-29", "2025-04-30", "2025-04-31", "2025-12-31", "2025-13-01", "2025-00-10", "2025-01-00", "2025-01-32"];
+    const clocks = ["00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "07:08:09"];
+    for (const day of days) {
+      for (const clock of clocks) {
+        for (const text of [`${day}T${clock}Z`, `${day}T${clock}.123Z`, `${day}T${clock}.000Z`]) {
+          const want = /T(2[4-9]|[3-9]\d)|:(6\d)/.test(text) ? undefined : reference(text);
+          expect(parseApiTime(text), text).toBe(want);
+          const iso = want === undefined ? undefined : new Date(want).toISOString();
+          expect(apiTimeIso(text), text).toBe(iso);
+          expect(apiTime(text), text).toEqual(want === undefined ? undefined : { ms: want, iso });
+        }
+      }
+    }
+  });
+
+  it("leaves everything else to the general parser", () => {
+    for (const text of ["2025-01-01T00:00:00z", "2025-01-01t00:00:00Z", "2025-01-01T00:00:00.1Z", "2025-01-01T00:00:00+00:00", "2025-01-01 00:00:00Z", "２025-01-01T00:00:00Z", "2025-01-01T00:00:0xZ"]) {
+      const ms = parseApiTime(text);
+      if (ms === undefined) expect(apiTime(text), text).toBeUndefined();
+      else expect(apiTime(text), text).toEqual({ ms, iso: new Date(ms).toISOString() });
+    }
+    expect(parseApiTime("2025-01-01T00:00:00.1Z")).toBe(Date.UTC(2025, 0, 1, 0, 0, 0, 100));
+    expect(parseApiTime("2025-01-01T00:00:0xZ")).toBeUndefined();
+  });
+});
+
+describe("the stdout sink's line buffer", () => {
+  const env = (i: number, record?: Record<string, unknown>): Envelope => ({ id: `id${i}`, time: i, record: record ?? { n: i, s: `r${i} é` } });
+
+  it("writes each record's JSON line, grows past its first buffer, and never reuses a buffer another stream may still hold", async () => {
+    const out = new PassThrough();
+    const sink = new StdoutSink(out);
+    // The reader keeps every chunk it was given, as a consumer that has not parsed them yet would.
+    const chunks: Buffer[] = [];
+    out.on("data", (c: Buffer) => chunks.push(c));
+    const big = "x".repeat(3 << 20); // larger than the first buffer: it grows mid-batch
+    // Each batch's write has completed before the next is encoded: the point where a buffer could be reused.
+    await sink.send([env(1), env(2, { n: 2, s: "line" })]);
+    await sink.flush();
+    await sink.send([env(3), env(4, { big })]);
+    await sink.flush();
+    await sink.send([env(5)]);
+    await sink.flush();
+    const lines = Buffer.concat(chunks).toString("utf8").split("\n");
+    expect(lines.pop()).toBe("");
+    expect(lines.map((l) => JSON.parse(l))).toEqual([{ n: 1, s: "r1 é" }, { n: 2, s: "line" }, { n: 3, s: "r3 é" }, { big }, { n: 5, s: "r5 é" }]);
+  });
+
+  it("reuses its buffer on the process's stdout without mixing batches (real pipe, subprocess)", () => {
+    const script = `
+      import { StdoutSink } from ${JSON.stringify(new URL("../dist/sinks/stdout/stdout-sink.js", import.meta.url).href)};
+      const sink = new StdoutSink(process.stdout);
+      for (let b = 0; b < 40; b++) {
+        const batch = [];
+        for (let i = 0; i < 500; i++) batch.push({ id: b + ":" + i, time: 0, record: { b, i, pad: "é".repeat((b * 7 + i) % 300) } });
+        await sink.send(batch);
+      }
+      await sink.flush();`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", maxBuffer: 64 << 20 });
+    expect(r.stderr).toBe("");
+    const lines = r.stdout.split("\n");
+    expect(lines.pop()).toBe("");
+    expect(lines).toHaveLength(40 * 500);
+    lines.forEach((l, k) => expect(JSON.parse(l)).toEqual({ b: Math.floor(k / 500), i: k % 500, pad: "é".repeat(((Math.floor(k / 500)) * 7 + (k % 500)) % 300) }));
+  });
+});
+
+describe("a read's lateness", () => {
+  it("is counted per second, rounded up: every row stays in its histogram bucket (whole minutes)", () => {
+    const late = new LateSeconds();
+    for (const s of [0, 0.2, 59.9, 60, 60.001, 299.5, 59.9]) late.push(s);
+    expect(late.length).toBe(7);
+    expect([...late].sort((a, b) => a - b)).toEqual([0, 1, 60, 60, 60, 61, 300]);
+  });
+});
+
+describe("the sidecar's heap growth", () => {
+  it("is 100 % by default, overridable by O365_HEAP_GROWTH (0 = V8's own), and node's own flag wins", () => {
+    try {
+      expect(sidecarHeap({}, [])).toBe(DEFAULT_HEAP_GROWTH_PERCENT);
+      expect(DEFAULT_HEAP_GROWTH_PERCENT).toBe(100);
+      expect(sidecarHeap({ O365_HEAP_GROWTH: "50" }, [])).toBe(50);
+      expect(sidecarHeap({ O365_HEAP_GROWTH: "0" }, [])).toBeUndefined();
+      // Not a whole percent: ignored (V8's defaults stay), never a reason to fail a start.
+      expect(sidecarHeap({ O365_HEAP_GROWTH: "lots" }, [])).toBeUndefined();
+      expect(sidecarHeap({ O365_HEAP_GROWTH: "12.5" }, [])).toBeUndefined();
+      expect(sidecarHeap({}, ["--heap-growing-percent=30"])).toBeUndefined();
+    } finally {
+      sidecarHeap({ O365_HEAP_GROWTH: "0" }, []);
+    }
+  });
+
+  it("lets the CLI start with it and with it turned off (real subprocess)", () => {
+    for (const growth of ["100", "0"]) {
+      const r = spawnSync(process.execPath, [new URL("../bin/o365-message-trace.js", import.meta.url).pathname, "--version"], {
+        encoding: "utf8",
+        env: { ...process.env, O365_HEAP_GROWTH: growth },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^\d+\.\d+\.\d+/);
+    }
+  });
+});
