@@ -43,7 +43,9 @@ export function mapPage<T>(
     if (typeof row === "string") out.rejected.push({ page, position, reason: row, raw: raw(item, position) });
     else {
       const original = raw(item, position);
-      out.rows.push(original === undefined ? row : Object.assign(row, { raw: original }));
+      // Set directly: no object per row to copy it from (a hot path: one call per row).
+      if (original !== undefined) row.raw = original;
+      out.rows.push(row);
     }
   });
   return out;
