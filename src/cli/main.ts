@@ -39,8 +39,9 @@ async function usage(): Promise<string> {
 
 export async function main(argv: string[]): Promise<number> {
   applySidecarV8Flags();
-  sidecarHeap();
   const [name, ...rest] = argv;
+  // The simulator is a development tool with a large working set, not the sidecar: V8's defaults suit it.
+  if (name !== "simulate") sidecarHeap();
   if (!name || name === "help" || name === "--help" || name === "-h") {
     process.stdout.write((await usage()) + "\n");
     return EXIT_OK;
