@@ -81,7 +81,9 @@ function digits(s: string, from: number, to: number): number {
 function canonicalUtcMs(s: string): number {
   const n = s.length;
   if (n !== 20 && n !== 24) return -1;
-  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return -1;
+  // "-", "-", "T", ":", ":" where ISO 8601 puts them.
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84) return -1;
+  if (s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return -1;
   if (s.charCodeAt(n - 1) !== 90 || (n === 24 && s.charCodeAt(19) !== 46)) return -1;
   const y = digits(s, 0, 4);
   const mo = digits(s, 5, 7);
@@ -90,6 +92,7 @@ function canonicalUtcMs(s: string): number {
   const mi = digits(s, 14, 16);
   const ss = digits(s, 17, 19);
   const ms = n === 24 ? digits(s, 20, 23) : 0;
+  // Years below 100 (Date.UTC reads them as 19xx) and before 1970 (a negative result) take the general path.
   if (y < 100 || ms < 0 || mo < 1 || mo > 12 || da < 1 || hh < 0 || hh > 23 || mi < 0 || mi > 59 || ss < 0 || ss > 59) return -1;
   const leap = mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
   if (da > DAYS_IN_MONTH[mo - 1]! + (leap ? 1 : 0)) return -1;
