@@ -7,7 +7,7 @@ import { existsSync, closeSync, fdatasync, fstatSync, ftruncateSync, readSync, w
 import { join } from "node:path";
 import { CollectorError } from "../errors.js";
 import { SeenSet, fingerprint } from "../dedupe/seen.js";
-import { ensurePrivateDir, openPrivateAppend, readPrivateFile, removeStaleTemps, writeFileAtomic } from "./atomic.js";
+import { ensurePrivateDir, openPrivateAppend, readPrivateFile, removeStaleTemps, writeFileAtomic, writeFileAtomicAsync } from "./atomic.js";
 import { acquireLock, type Lock } from "./lock.js";
 
 /** The state file's format version; a file of any other version is refused, never guessed at. */
@@ -49,7 +49,7 @@ function validBackfill(b: unknown): boolean {
 }
 
 /** What the collector and the delivery ledger use of a store (an in-memory one in unit tests). */
-export type StateBackend = Pick<StateStore, "load" | "journal" | "commit">;
+export type StateBackend = Pick<StateStore, "load" | "journal" | "commit" | "commitAsync">;
 
 function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]/g, "_");
@@ -228,6 +228,23 @@ export class StateStore {
     // The same JSON as stringifying {…state, seen}, written piece by piece: with millions of identities one
     // string (and its UTF-8 copy) would be the process's largest allocation.
     writeFileAtomic(this.file, seen ? stateChunks(head, seen) : head + "\n");
+    this.emptyJournal();
+  }
+
+  /**
+   * `commit` with the writes and fsyncs in the thread pool: the collector's path, so that many tenants in
+   * one process never wait for each other's disk flushes. Nothing may change `seen` until it resolves.
+   */
+  async commitAsync(state: State, seen?: SeenSet): Promise<void> {
+    if (state.cursor === undefined) throw new CollectorError("internal", `refusing to write state file ${this.file} without a cursor`);
+    this.ensureDir();
+    const head = JSON.stringify({ ...state, updated: new Date().toISOString() });
+    await writeFileAtomicAsync(this.file, seen ? stateChunks(head, seen) : head + "\n");
+    this.emptyJournal();
+  }
+
+  /** After a commit: the journal's content is in the state file now. */
+  private emptyJournal(): void {
     // Through our own descriptor (O_NOFOLLOW), never truncate(path): that would follow a planted symlink.
     const open = this.journalFd;
     const fd = open ?? (existsSync(this.journalFile) ? openPrivateAppend(this.journalFile) : undefined);

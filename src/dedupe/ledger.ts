@@ -67,4 +67,10 @@ export class DeliveryLedger {
     if (this.enabled && forgetBefore !== undefined) this.seen.prune(forgetBefore);
     this.store.commit(state, this.enabled ? this.seen : undefined);
   }
+
+  /** `commit` with the disk work in the thread pool (the collector's windows: many tenants share one loop). */
+  commitAsync(state: State, forgetBefore?: number): Promise<void> {
+    if (this.enabled && forgetBefore !== undefined) this.seen.prune(forgetBefore);
+    return this.store.commitAsync(state, this.enabled ? this.seen : undefined);
+  }
 }

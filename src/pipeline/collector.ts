@@ -283,7 +283,7 @@ export class Collector {
     if (result.windows === 0 && result.rescanned === 0) {
       // Nothing due yet: persist where we start, so a state file always has a cursor (load refuses one without).
       if (state.cursor === undefined) state.origin = state.cursor = cursor.toISOString();
-      book.ledger.commit(state);
+      await book.ledger.commitAsync(state);
     }
     result.cursor = state.cursor ?? cursor.toISOString();
     this.metrics.cursor(Date.parse(result.cursor), now);
@@ -531,7 +531,7 @@ export class Collector {
     }
     // A backfill leaves the live re-scan schedule as it is (its runner never planned a cycle).
     if (kind !== "backfill") this.rescans.save(state);
-    ledger.commit(state, before);
+    await ledger.commitAsync(state, before);
     return out;
   }
 

@@ -108,6 +108,10 @@ export class MemoryStore implements StateBackend {
     this.events.push({ kind: "commit", cursor: state.cursor });
   }
 
+  async commitAsync(state: State, seen?: SeenSet): Promise<void> {
+    this.commit(state, seen);
+  }
+
   get cursor(): string | undefined {
     return this.state ? (JSON.parse(this.state) as State).cursor : undefined;
   }
