@@ -131,6 +131,10 @@ describe("CLI with many tenants", () => {
       expect(metrics).toMatch(/o365mt_records_emitted_total\{tenant="t1"\} [1-9]/);
       expect(metrics).toMatch(/o365mt_cycles_total\{tenant="t0",result="error"\} [1-9]/);
       expect(metrics).toMatch(/o365mt_tenant_healthy\{tenant="t0"\} 0/);
+      // Lateness and latency per tenant, from real deliveries (issue 14's series, labelled).
+      expect(metrics).toMatch(/o365mt_delivery_latency_seconds_count\{tenant="t1"\} [1-9]/);
+      expect(metrics).toMatch(/o365mt_found_lateness_seconds_count\{tenant="t2",tier="new"\} [1-9]/);
+      expect(metrics).toMatch(/o365mt_list_requests_total\{tenant="t1",kind="new"\} [1-9]/);
     } finally {
       child.kill("SIGTERM");
     }

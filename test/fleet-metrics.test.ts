@@ -46,4 +46,25 @@ describe("FleetMetrics health", () => {
     expect(text).toMatch(/o365mt_api_requests_total\{tenant="a",route="graph",status="200"\} 1/);
     expect(text).toMatch(/o365mt_tenant_healthy\{tenant="b"\} 1/);
   });
+
+  it("lateness and delivery latency per tenant, as the single-tenant series (issue 14)", async () => {
+    const { m, a, b } = setup("any");
+    a.rowsFound("new", [30, 400], 0);
+    a.rowsFound("rescan_1", [5000], 2);
+    a.deliveryLatency([90, 700, 700]);
+    a.requestsSpent("rescan", 3);
+    a.rescanCoverage(3600, 7200);
+    b.deliveryLatency([10]);
+    const text = await m.registry.metrics();
+    expect(text).toMatch(/o365mt_found_lateness_seconds_count\{tenant="a",tier="new"\} 2/);
+    expect(text).toMatch(/o365mt_found_lateness_seconds_bucket\{le="60",tenant="a",tier="new"\} 1/);
+    expect(text).toMatch(/o365mt_status_changes_found_total\{tenant="a",tier="rescan_1"\} 2/);
+    expect(text).toMatch(/o365mt_delivery_latency_seconds_count\{tenant="a"\} 3/);
+    expect(text).toMatch(/o365mt_delivery_latency_seconds_sum\{tenant="a"\} 1490/);
+    expect(text).toMatch(/o365mt_delivery_latency_seconds_count\{tenant="b"\} 1/);
+    expect(text).toMatch(/o365mt_list_requests_total\{tenant="a",kind="rescan"\} 3/);
+    expect(text).toMatch(/o365mt_list_requests_total\{tenant="b",kind="new"\} 0/);
+    expect(text).toMatch(/o365mt_rescan_covered_horizon_seconds\{tenant="a"\} 3600/);
+    expect(text).toMatch(/o365mt_rescan_horizon_seconds\{tenant="a"\} 7200/);
+  });
 });

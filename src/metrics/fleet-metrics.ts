@@ -1,7 +1,8 @@
 // Metrics and health of many tenants in one process: the same series as PromMetrics, each labelled with
 // `tenant`, and a health verdict per tenant. /healthz is healthy while any (or, configured, all) tenants
 // are; /healthz?tenant=NAME answers for one.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { LATENESS_BUCKETS } from "./prometheus.js";
 import type { PipelineMetrics } from "../pipeline/metrics.js";
 import type { HealthReport } from "./server.js";
 
@@ -24,6 +25,12 @@ export class FleetMetrics {
   private readonly cursorTs: Gauge<"tenant">;
   private readonly lastSuccess: Gauge<"tenant">;
   private readonly healthyGauge: Gauge<"tenant">;
+  private readonly foundLate: Histogram<"tenant" | "tier">;
+  private readonly statusChanges: Counter<"tenant" | "tier">;
+  private readonly requests: Counter<"tenant" | "kind">;
+  private readonly covered: Gauge<"tenant">;
+  private readonly horizon: Gauge<"tenant">;
+  private readonly latency: Histogram<"tenant">;
   private readonly tenants = new Map<string, TenantHealth>();
   private readonly startedAt: number;
 
@@ -59,6 +66,14 @@ export class FleetMetrics {
         for (const [tenant, h] of self.tenants) this.set({ tenant }, self.tenantHealthy(h) ? 1 : 0);
       },
     });
+    // Lateness and latency (issue 14), as PromMetrics has them, per tenant.
+    const buckets = LATENESS_BUCKETS;
+    this.foundLate = new Histogram({ name: "o365mt_found_lateness_seconds", help: "Found time minus receivedDateTime of newly delivered rows, by the read that found them (tier=new: new windows; rescan_N: re-scan band N, youngest = 1)", labelNames: ["tenant", "tier"], buckets, registers });
+    this.statusChanges = new Counter({ name: "o365mt_status_changes_found_total", help: "Rows delivered again because their status changed, by the read that found them", labelNames: ["tenant", "tier"], registers });
+    this.requests = new Counter({ name: "o365mt_list_requests_total", help: "List requests (pages) spent, kind=new for new windows, kind=rescan for re-scans", labelNames: ["tenant", "kind"], registers });
+    this.covered = new Gauge({ name: "o365mt_rescan_covered_horizon_seconds", help: "Re-scan horizon guaranteed within the request budget (less than the configured horizon when the budget is short)", labelNames: t, registers });
+    this.horizon = new Gauge({ name: "o365mt_rescan_horizon_seconds", help: "Configured re-scan horizon (rescan.horizon)", labelNames: t, registers });
+    this.latency = new Histogram({ name: "o365mt_delivery_latency_seconds", help: "Sink confirmation time minus receivedDateTime of delivered records", labelNames: t, buckets, registers });
     collectDefaultMetrics({ register: this.registry, prefix: "o365mt_" });
   }
 
@@ -68,6 +83,7 @@ export class FleetMetrics {
     this.lastSuccess.set({ tenant }, 0);
     for (const result of ["ok", "error"]) this.cycles.inc({ tenant, result }, 0);
     this.records.inc({ tenant }, 0);
+    for (const kind of ["new", "rescan"]) this.requests.inc({ tenant, kind }, 0);
     return {
       recordsEmitted: (n) => this.records.inc({ tenant }, n),
       duplicatesDropped: (n) => this.duplicates.inc({ tenant }, n),
@@ -80,12 +96,25 @@ export class FleetMetrics {
         this.cursorTs.set({ tenant }, cursorMs / 1000);
       },
       cycle: (ok) => this.cycle(tenant, ok),
-      // Lateness series (issue 14) are exported per process by PromMetrics; the fleet registry does not carry
-      // them per tenant yet.
-      rowsFound: () => {},
-      requestsSpent: () => {},
-      rescanCoverage: () => {},
-      deliveryLatency: () => {},
+      rowsFound: (tier, lateSeconds, changes) => {
+        if (lateSeconds.length > 0) {
+          const h = this.foundLate.labels({ tenant, tier });
+          for (const x of lateSeconds) h.observe(x);
+        }
+        if (changes > 0) this.statusChanges.inc({ tenant, tier }, changes);
+      },
+      requestsSpent: (kind, n) => {
+        if (n > 0) this.requests.inc({ tenant, kind }, n);
+      },
+      rescanCoverage: (coveredSeconds, horizonSeconds) => {
+        this.covered.set({ tenant }, coveredSeconds);
+        this.horizon.set({ tenant }, horizonSeconds);
+      },
+      deliveryLatency: (seconds) => {
+        if (seconds.length === 0) return;
+        const h = this.latency.labels({ tenant });
+        for (const x of seconds) h.observe(x);
+      },
     };
   }
 

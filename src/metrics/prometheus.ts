@@ -10,6 +10,9 @@ export interface HealthOptions {
   now?: () => number;
 }
 
+/** Lateness and latency buckets in seconds: minutes (the bulk) to a day and beyond (the tail the re-scans exist for). */
+export const LATENESS_BUCKETS = [60, 300, 600, 1200, 1800, 3600, 7200, 14400, 21600, 43200, 86400, 172800];
+
 export class PromMetrics implements PipelineMetrics {
   readonly registry = new Registry();
   private readonly records: Counter;
@@ -49,7 +52,7 @@ export class PromMetrics implements PipelineMetrics {
     this.cursorTs = new Gauge({ name: "o365mt_cursor_timestamp_seconds", help: "The cursor as Unix time", registers });
     this.lastSuccess = new Gauge({ name: "o365mt_last_success_timestamp_seconds", help: "Unix time of the last successful cycle (0: none yet)", registers });
     // Lateness in seconds: minutes (the bulk) to a day and beyond (the tail the re-scans exist for).
-    const buckets = [60, 300, 600, 1200, 1800, 3600, 7200, 14400, 21600, 43200, 86400, 172800];
+    const buckets = LATENESS_BUCKETS;
     this.foundLate = new Histogram({ name: "o365mt_found_lateness_seconds", help: "Found time minus receivedDateTime of newly delivered rows, by the read that found them (tier=new: new windows; rescan_N: re-scan band N, youngest = 1)", labelNames: ["tier"], buckets, registers });
     this.statusChanges = new Counter({ name: "o365mt_status_changes_found_total", help: "Rows delivered again because their status changed, by the read that found them", labelNames: ["tier"], registers });
     this.requests = new Counter({ name: "o365mt_list_requests_total", help: "List requests (pages) spent, kind=new for new windows, kind=rescan for re-scans", labelNames: ["kind"], registers });
