@@ -1,7 +1,7 @@
 // Issue 17, the real CLI with a tenants config: `once` summarises per tenant and fails when one did,
 // `status` reads the state directories, `run` serves tenant-labelled metrics and per-tenant health.
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
@@ -140,4 +140,42 @@ describe("CLI with many tenants", () => {
     }
     expect(await exited).toBe(0);
   }, 60_000);
+
+  it("backfill, get-events and auth-test work on one tenant: --tenant NAME or tenant_id, required when there are several", async () => {
+    const dir = tempDir();
+    const file = fleetConfig(dir);
+    for (const cmd of [["get-events"], ["auth-test"], ["backfill", "--from", new Date(T0).toISOString()]]) {
+      const r = await runCli([cmd[0]!, "--config", file, ...cmd.slice(1)], { env: ENV });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(new RegExp(`${cmd[0]}: the config lists 3 tenants; say which one with --tenant NAME.*tenants: t0, t1, t2`));
+      expect(r.stdout).toBe("");
+    }
+    const typo = await runCli(["get-events", "--config", file, "--tenant", "t9"], { env: ENV });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/--tenant t9: no tenant of this name or tenant_id in the config.*did you mean --tenant t\d/);
+
+    // get-events by name: that tenant's rows only, exactly its truth.
+    const span = ["--start", new Date(T0).toISOString(), "--end", new Date(T0 + HOUR).toISOString(), "--limit", "0"];
+    const ev = await runCli(["get-events", "--config", file, "--tenant", "t1", ...span], { env: ENV });
+    expect(ev.code, ev.stderr).toBe(0);
+    const truth1 = truthIds(sims.sims[1]!.truth(new Date(T0), new Date(T0 + HOUR)));
+    expect(compare(truth1, recordIds(parseNdjson(ev.stdout)))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+
+    // auth-test by tenant_id (any case): the right tenant's credentials; t0's wrong secret fails alone.
+    const ok = await runCli(["auth-test", "--config", file, "--tenant", sims.sims[2]!.tenantId.toUpperCase()], { env: ENV });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/auth-test: collection would work/);
+    const bad = await runCli(["auth-test", "--config", file, "--tenant", "t0"], { env: ENV });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/client secret is wrong/);
+
+    // backfill: that tenant's records, its cursor in its own state directory.
+    const bf = await runCli(["backfill", "--config", file, "--tenant", "t2", "--from", new Date(T0).toISOString(), "--to", new Date(T0 + HOUR).toISOString(), "--window", "30", "--progress-every", "0"], { env: ENV });
+    expect(bf.code, bf.stderr).toBe(0);
+    const truth2 = truthIds(sims.sims[2]!.truth(new Date(T0), new Date(T0 + HOUR)));
+    expect(compare(truth2, recordIds(parseNdjson(bf.stdout)))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+    expect(readdirSync(join(dir, "state", "t2")).some((f) => f.endsWith(".backfill.json"))).toBe(true);
+    expect(existsSync(join(dir, "state", "t1"))).toBe(false);
+  }, 90_000);
 });

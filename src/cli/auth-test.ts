@@ -9,9 +9,9 @@ import { describeUrl, httpRequest } from "../net/request.js";
 import { open } from "../runtime.js";
 import { sourceDescriptor } from "../sources/registry.js";
 import { defineCommand } from "./command.js";
-import { clockFromEnv, EXIT_OK, requireConfigPath, setup } from "./common.js";
+import { clockFromEnv, EXIT_OK, requireConfigPath, setupTenant } from "./common.js";
 
-export const AUTH_TEST_HELP = `Usage: o365-message-trace auth-test --config FILE
+export const AUTH_TEST_HELP = `Usage: o365-message-trace auth-test --config FILE [--tenant NAME|ID]
 
 Checks, in order: the login endpoint is reachable (proxy, CA) and the tenant exists; the clock agrees with
 the server's; a token can be obtained (secret, certificate, app id); the token carries the permission the
@@ -165,9 +165,9 @@ export async function diagnose(config: Config, opts: DiagnoseOptions): Promise<s
 export const command = defineCommand({
   name: "auth-test",
   help: AUTH_TEST_HELP,
-  options: { config: { type: "string", short: "c" } },
+  options: { config: { type: "string", short: "c" }, tenant: { type: "string" } },
   async run(values) {
-    const { config, logger } = setup(requireConfigPath(values.config, "auth-test"));
+    const { config, logger } = setupTenant(requireConfigPath(values.config, "auth-test"), values.tenant, "auth-test");
     const ok = await diagnose(config, { logger, clock: clockFromEnv(), step: (line) => process.stdout.write(`ok: ${line}\n`) });
     process.stdout.write(`auth-test: ${ok}\n`);
     return EXIT_OK;

@@ -15,10 +15,10 @@ import { open, type Runtime } from "../runtime.js";
 import { sourceDescriptor, sourceDescriptors } from "../sources/registry.js";
 import { clampToPresent, parseTime } from "../window/time.js";
 import { defineCommand } from "./command.js";
-import { answerLogger, clockFromEnv, EXIT_FAILURE, EXIT_OK, printError, requireConfigPath, setup } from "./common.js";
+import { answerLogger, clockFromEnv, EXIT_FAILURE, EXIT_OK, printError, requireConfigPath, setupTenant } from "./common.js";
 import { Progress } from "./progress.js";
 
-export const backfillHelp = () => `Usage: o365-message-trace backfill --config FILE --from TIME [--to TIME] [--window MINUTES] [--restart]
+export const backfillHelp = () => `Usage: o365-message-trace backfill --config FILE [--tenant NAME|ID] --from TIME [--to TIME] [--window MINUTES] [--restart]
 
 Pulls messages received in [from, to) into the configured sink (stdout NDJSON by default), one window at a
 time, with the same no-loss / no-duplicate guarantees as \`once\`. Progress and ETA go to stderr (a bar on
@@ -187,6 +187,7 @@ export const command = defineCommand({
   help: backfillHelp(),
   options: {
     config: { type: "string", short: "c" },
+    tenant: { type: "string" },
     from: { type: "string" },
     to: { type: "string" },
     window: { type: "string" },
@@ -206,7 +207,7 @@ export const command = defineCommand({
       const windowMinutes = values.window === undefined ? 1440 : Number(values.window);
       const every = values["progress-every"] === undefined ? 10 : Number(values["progress-every"]);
       if (!Number.isFinite(every) || every < 0) throw new CollectorError("config", `--progress-every ${values["progress-every"]} is not a number of seconds ≥ 0`, { hint: "e.g. --progress-every 30" });
-      const { config, logger } = setup(requireConfigPath(values.config, "backfill"));
+      const { config, logger } = setupTenant(requireConfigPath(values.config, "backfill"), values.tenant, "backfill");
       const say = answerLogger(config);
       const maxSpan = sourceDescriptor(config.source).maxSpanMinutes ?? Infinity;
       if (!Number.isInteger(windowMinutes) || windowMinutes < 1 || windowMinutes > maxSpan) {

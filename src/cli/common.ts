@@ -1,6 +1,7 @@
 // Shared CLI plumbing: config + logger from flags, the one-line error, exit codes.
 import { CollectorError, describeError } from "../errors.js";
 import { loadConfig } from "../config/load.js";
+import { loadFleet, pickTenant } from "../config/tenants.js";
 import type { Config } from "../config/schema.js";
 import { createLogger, processLogger, setProcessLogger, type Logger } from "../log/logger.js";
 import { LockBusyError } from "../cursor/lock.js";
@@ -32,6 +33,17 @@ export function requireConfigPath(value: string | undefined, command: string): s
 
 export function setup(file: string, overrides: Record<string, unknown> = {}): { config: Config; logger: Logger } {
   const config = loadConfig(file, { overrides });
+  const logger = loggerFor(config);
+  configureRequestTrace({ file: config.log.requests, maxBytes: config.log.requests_max_bytes, logger: config.log.level === "debug" ? logger : undefined });
+  return { config, logger };
+}
+
+/**
+ * `setup` for a command that works on one tenant (backfill, get-events, auth-test): a single-tenant config as
+ * is, or the tenant `--tenant` names in a config with `tenants:` (required when it lists several).
+ */
+export function setupTenant(file: string, tenant: string | undefined, command: string): { config: Config; logger: Logger } {
+  const { config } = pickTenant(loadFleet(file), tenant, command);
   const logger = loggerFor(config);
   configureRequestTrace({ file: config.log.requests, maxBytes: config.log.requests_max_bytes, logger: config.log.level === "debug" ? logger : undefined });
   return { config, logger };

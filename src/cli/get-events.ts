@@ -10,9 +10,9 @@ import { checkTraceFilter, hasFilter, matchesFilter } from "../sources/trace-fil
 import type { OutRecord, TraceFilter, Window } from "../types.js";
 import { clampToPresent, parseTime } from "../window/time.js";
 import { defineCommand } from "./command.js";
-import { answerLogger, clockFromEnv, EXIT_OK, requireConfigPath, setup } from "./common.js";
+import { answerLogger, clockFromEnv, EXIT_OK, requireConfigPath, setupTenant } from "./common.js";
 
-export const GET_EVENTS_HELP = `Usage: o365-message-trace get-events --config FILE [--start TIME] [--end TIME] [--limit N] [--format json|table]
+export const GET_EVENTS_HELP = `Usage: o365-message-trace get-events --config FILE [--tenant NAME|ID] [--start TIME] [--end TIME] [--limit N] [--format json|table]
                                    [--sender A] [--recipient A] [--status S] [--trace-id GUID] [--message-id ID]
 
 Queries the configured API for messages received in [start, end) and prints them; for debugging.
@@ -95,6 +95,7 @@ export const command = defineCommand({
   help: GET_EVENTS_HELP,
   options: {
     config: { type: "string", short: "c" },
+    tenant: { type: "string" },
     start: { type: "string" },
     end: { type: "string" },
     limit: { type: "string" },
@@ -123,7 +124,7 @@ export const command = defineCommand({
       traceId: values["trace-id"],
       messageId: values["message-id"],
     });
-    const { config, logger } = setup(file);
+    const { config, logger } = setupTenant(file, values.tenant, "get-events");
     if (format === "table") process.stdout.write(tableHeader() + "\n");
     const emit = format === "table" ? (r: OutRecord) => process.stdout.write(tableLine(r) + "\n") : (r: OutRecord) => process.stdout.write(JSON.stringify(r) + "\n");
     // The table reads o365.message.* columns; NDJSON shows records as the configured profile shapes them.

@@ -7,6 +7,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { CollectorError } from "../errors.js";
+import { closest } from "../text/closest.js";
 import { owns, resolveShard, type Shard } from "../fleet/shard.js";
 import { envOverrides, interpolate, loadConfig, resolvePaths, setPath, validateConfig, type LoadOptions } from "./load.js";
 import type { Config } from "./schema.js";
@@ -183,3 +184,21 @@ export function loadFleet(file: string, opts: LoadOptions = {}): FleetConfig {
   };
 }
 
+/**
+ * The one tenant a single-tenant command (backfill, get-events, auth-test) works on: `--tenant NAME|ID`, by
+ * name or tenant_id (any case), among every tenant of the file (a replica may backfill a tenant it does not
+ * own: the tenant's lock keeps two writers apart). Without it, a file with one tenant means that one.
+ */
+export function pickTenant(fleet: FleetConfig, wanted: string | undefined, command: string): TenantConfig {
+  const names = fleet.all.map((t) => t.name);
+  const listed = names.length > 10 ? `${names.slice(0, 10).join(", ")}, … (${names.length} in all)` : names.join(", ");
+  if (wanted === undefined) {
+    if (fleet.all.length === 1) return fleet.all[0]!;
+    throw configError(`${command}: the config lists ${fleet.all.length} tenants; say which one with --tenant NAME`, `e.g. o365-message-trace ${command} --tenant ${names[0]} … (tenants: ${listed}; a tenant_id works too)`);
+  }
+  const w = wanted.toLowerCase();
+  const hit = fleet.all.find((t) => t.name.toLowerCase() === w) ?? fleet.all.find((t) => t.config.tenant_id.toLowerCase() === w);
+  if (hit) return hit;
+  const near = closest(wanted, names);
+  throw configError(`--tenant ${wanted}: no tenant of this name or tenant_id in the config`, near ? `did you mean --tenant ${near}? (tenants: ${listed})` : `tenants: ${listed}`);
+}
