@@ -165,6 +165,30 @@ export function validateConfig(input: unknown, where = "config"): Config {
   });
 }
 
+/**
+ * auth.client_secret_file: the secret from a file (a mounted Kubernetes or Docker secret), relative to the
+ * config file; replaces auth.client_secret. O365_CLIENT_SECRET, applied after, still wins.
+ */
+export function secretFromFile(data: Record<string, unknown>, baseDir: string, where: string): void {
+  const auth = data.auth;
+  if (!auth || typeof auth !== "object" || Array.isArray(auth)) return;
+  const a = auth as Record<string, unknown>;
+  if (a.client_secret_file === undefined) return;
+  const file = String(a.client_secret_file);
+  const path = isAbsolute(file) ? file : resolve(baseDir, file);
+  delete a.client_secret_file;
+  let secret: string;
+  try {
+    secret = readFileSync(path, "utf8").trim();
+  } catch (err) {
+    throw new CollectorError("config", `${where}: auth.client_secret_file ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+      hint: "mount the secret there or fix the path (relative paths are relative to the config file)",
+    });
+  }
+  if (!secret) throw new CollectorError("config", `${where}: auth.client_secret_file ${path} is empty`, { hint: "write the client secret into it (one line)" });
+  a.client_secret = secret;
+}
+
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Overrides applied after the file (CLI flags), as dotted paths. */
@@ -197,6 +221,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): Config {
     });
   }
   const data = interpolate(raw, env, "") as Record<string, unknown>;
+  secretFromFile(data, dirname(resolve(file)), file);
   for (const [name, path] of envOverrides()) {
     const v = env[name];
     if (v !== undefined && v !== "") setPath(data, path, v);

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { CollectorError } from "../errors.js";
 import { closest } from "../text/closest.js";
 import { owns, resolveShard, type Shard } from "../fleet/shard.js";
-import { envOverrides, interpolate, loadConfig, resolvePaths, setPath, validateConfig, type LoadOptions } from "./load.js";
+import { envOverrides, interpolate, loadConfig, resolvePaths, secretFromFile, setPath, validateConfig, type LoadOptions } from "./load.js";
 import type { Config } from "./schema.js";
 
 export interface TenantConfig {
@@ -104,20 +104,6 @@ function entries(fleet: z.infer<typeof fleetSchema>, baseDir: string): Entry[] {
     for (const f of files) out.push({ where: `tenants_dir/${f}`, raw: readYamlMap(join(dir, f), `tenants_dir/${f}`), defaultName: basename(f, extname(f)) });
   }
   return out;
-}
-
-/** auth.client_secret_file: the secret from a file (a mounted Kubernetes secret), read relative to the config file. */
-function secretFromFile(data: Record<string, unknown>, baseDir: string, where: string): void {
-  const auth = data.auth;
-  if (!isMap(auth) || auth.client_secret_file === undefined) return;
-  const file = String(auth.client_secret_file);
-  const path = isAbsolute(file) ? file : resolve(baseDir, file);
-  delete auth.client_secret_file;
-  try {
-    auth.client_secret = readFileSync(path, "utf8").trim();
-  } catch (err) {
-    throw configError(`${where}: auth.client_secret_file ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, "mount the secret there or fix the path");
-  }
 }
 
 /** Load a config file as a fleet: every tenant's validated Config, the fleet options, and this replica's share. */
