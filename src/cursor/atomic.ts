@@ -125,7 +125,11 @@ export function removeStaleTemps(file: string): number {
  * the slowest disk flush. `durable: false` skips both fsyncs (still atomic: readers see the old or the new
  * file) for files that only report, like a tenant's status.
  */
-export async function writeFileAtomicAsync(file: string, data: string | Buffer | Iterable<string>, opts: { durable?: boolean } = {}): Promise<void> {
+export async function writeFileAtomicAsync(
+  file: string,
+  data: string | Buffer | Iterable<string>,
+  opts: { durable?: boolean } = {},
+): Promise<void> {
   const durable = opts.durable !== false;
   const dir = dirname(file);
   const tmp = join(dir, `${tempPrefix(file)}${process.pid}-${randomBytes(6).toString("hex")}`);
