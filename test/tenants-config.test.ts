@@ -1,5 +1,5 @@
 // Issue 17: a config with `tenants:` / `tenants_dir:` expands into one validated Config per tenant.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
@@ -105,5 +105,24 @@ describe("tenants config", () => {
     expect(owned({ POD_NAME: "o365mt-2" }, { count: 3 })).toEqual(byConfig[2]);
     expect(errorOf(() => owned({ HOSTNAME: "box" }, { count: 3 }))).toMatch(/no shard index/);
     expect(errorOf(() => owned({ O365_SHARD_INDEX: "3", O365_SHARD_COUNT: "3" }))).toMatch(/not within 0…2/);
+  });
+
+  it("the example conf/o365-message-trace-tenants.yaml loads as documented (with its tenants_dir)", () => {
+    const dir = tempDir();
+    const root = join(__dirname, "..");
+    writeFileSync(join(dir, "fabrikam.secret"), "secret-of-fabrikam\n");
+    const text = readFileSync(join(root, "conf/o365-message-trace-tenants.yaml"), "utf8")
+      .replace("/run/secrets/fabrikam", join(dir, "fabrikam.secret"))
+      .replace("# tenants_dir: ./tenants.d", `tenants_dir: ${join(root, "conf/tenants.d")}`);
+    const file = join(dir, "fleet.yaml");
+    writeFileSync(file, text);
+    const fleet = loadFleet(file, { env: { O365_SECRET_CONTOSO: "a", O365_SECRET_NORTHWIND: "n" } });
+    expect(fleet.all.map((t) => t.name)).toEqual(["contoso", "fabrikam", "northwind"]);
+    expect([fleet.concurrency, fleet.health, fleet.cycleTimeoutSeconds]).toEqual([8, "any", 900]);
+    const [c, f, n] = fleet.all.map((t) => t.config);
+    expect([c!.auth.client_secret, f!.auth.client_secret, n!.auth.client_secret]).toEqual(["a", "secret-of-fabrikam", "n"]);
+    expect([c!.source.type, f!.source.type, f!.delay]).toEqual(["graph", "rws", 15]);
+    expect((f!.sink as { forward: { tag: string } }).forward.tag).toBe("o365.message_trace.fabrikam");
+    expect(n!.state_dir).toBe("/var/lib/o365mt/northwind");
   });
 });
