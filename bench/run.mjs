@@ -22,7 +22,7 @@ const { values: flags } = parseArgs({
   },
 });
 if (flags.help) {
-  process.stdout.write("usage: npm run bench -- [--records N | --quick] [--only stdout,small,nodedupe,forward,rws,coldstart,throttled,freshness] [--profile] [--throttle 10/6] [--throttle-records N] [--node-args=…] [--heap-growth P] [--out FILE]\n");
+  process.stdout.write("usage: npm run bench -- [--records N | --quick] [--only stdout,small,nodedupe,forward,rws,coldstart,throttled,freshness,tenants] [--profile] [--throttle 10/6] [--throttle-records N] [--node-args=…] [--heap-growth P] [--out FILE]\n");
   process.exit(0);
 }
 const N = Number(flags.records ?? (flags.quick ? 100_000 : 1_000_000));
@@ -270,4 +270,11 @@ if (want("freshness")) {
   const { spawnSync } = await import("node:child_process");
   const r = spawnSync(process.execPath, [join(ROOT, "bench/freshness.mjs"), ...(flags.quick ? ["--quick"] : [])], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], timeout: 30 * 60_000 });
   if (r.status !== 0) console.log(`freshness: failed (exit ${r.status})`);
+}
+
+// Case "tenants" (issue 17): 500 tenants in one process, time-scaled (bench/tenants.mjs; --quick: 100 tenants).
+if (want("tenants")) {
+  const { spawnSync } = await import("node:child_process");
+  const r = spawnSync(process.execPath, [join(ROOT, "bench/tenants.mjs"), ...(flags.quick ? ["--quick"] : [])], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], timeout: 20 * 60_000 });
+  if (r.status !== 0) console.log(`tenants: failed (exit ${r.status})`);
 }
