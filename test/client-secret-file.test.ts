@@ -22,7 +22,7 @@ afterAll(async () => {
 /** A single-tenant config whose secret is in `secret.txt` beside it. */
 function configWithSecretFile(dir: string, secret = sim.clientSecret): string {
   const input = simConfigInput(sim, dir, { start: new Date(T0).toISOString(), state_dir: join(dir, "state") });
-  const auth = { ...(input.auth as Record<string, unknown>), client_secret_file: "secret.txt" };
+  const auth: Record<string, unknown> = { ...(input.auth as Record<string, unknown>), client_secret_file: "secret.txt" };
   delete auth.client_secret;
   writeFileSync(join(dir, "secret.txt"), `${secret}\n`, { mode: 0o600 });
   return writeConfig(dir, { ...input, auth });
