@@ -199,6 +199,8 @@ export class TenantFleet {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.fleet.concurrency, this.workers.length) }, lane));
+    // Each tenant's status file is on disk when `once` reports.
+    await Promise.all(this.workers.map((w) => w.persisting));
     return out.filter(Boolean);
   }
 
