@@ -175,7 +175,7 @@ describe("CLI with many tenants", () => {
     expect(bf.code, bf.stderr).toBe(0);
     const truth2 = truthIds(sims.sims[2]!.truth(new Date(T0), new Date(T0 + HOUR)));
     expect(compare(truth2, recordIds(parseNdjson(bf.stdout)))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
-    expect(readdirSync(join(dir, "state", "t2")).some((f) => f.endsWith(".backfill.json"))).toBe(true);
+    expect(readdirSync(join(dir, "state", "t2")).some((f) => f.endsWith(".state.json"))).toBe(true);
     expect(existsSync(join(dir, "state", "t1"))).toBe(false);
   }, 90_000);
 });

@@ -221,10 +221,7 @@ export class StateStore {
 
   /** Atomically persist state + identities, then empty the journal (its content is now in the state). */
   commit(state: State, seen?: SeenSet): void {
-    // load() refuses a state without a cursor (unless a backfill is recorded), so never write one.
-    if (state.cursor === undefined && state.backfill === undefined) throw new CollectorError("internal", `refusing to write state file ${this.file} without a cursor`);
-    this.ensureDir();
-    const head = JSON.stringify({ ...state, updated: new Date().toISOString() });
+    const head = this.headOf(state);
     // The same JSON as stringifying {…state, seen}, written piece by piece: with millions of identities one
     // string (and its UTF-8 copy) would be the process's largest allocation.
     writeFileAtomic(this.file, seen ? stateChunks(head, seen) : head + "\n");
@@ -236,11 +233,17 @@ export class StateStore {
    * one process never wait for each other's disk flushes. Nothing may change `seen` until it resolves.
    */
   async commitAsync(state: State, seen?: SeenSet): Promise<void> {
-    if (state.cursor === undefined) throw new CollectorError("internal", `refusing to write state file ${this.file} without a cursor`);
-    this.ensureDir();
-    const head = JSON.stringify({ ...state, updated: new Date().toISOString() });
+    const head = this.headOf(state);
     await writeFileAtomicAsync(this.file, seen ? stateChunks(head, seen) : head + "\n");
     this.emptyJournal();
+  }
+
+  /** The state's JSON without the identities, once it is known to be writable. */
+  private headOf(state: State): string {
+    // load() refuses a state without a cursor (unless a backfill is recorded), so never write one.
+    if (state.cursor === undefined && state.backfill === undefined) throw new CollectorError("internal", `refusing to write state file ${this.file} without a cursor`);
+    this.ensureDir();
+    return JSON.stringify({ ...state, updated: new Date().toISOString() });
   }
 
   /** After a commit: the journal's content is in the state file now. */
