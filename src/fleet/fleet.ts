@@ -55,7 +55,9 @@ export interface TenantOutcome {
   busy?: boolean;
 }
 
-type TenantRuntime = Runtime<typeof EVERYTHING & { lock: true }>;
+/** What each tenant opens: the live collector with its lock, committing off the event loop (shared by all tenants). */
+const FLEET_NEEDS = { ...EVERYTHING, lock: true, collector: { asyncCommit: true } } as const;
+type TenantRuntime = Runtime<typeof FLEET_NEEDS>;
 
 class Worker {
   rt?: TenantRuntime;
@@ -109,7 +111,7 @@ export class TenantFleet {
   }
 
   private runtime(w: Worker): TenantRuntime {
-    w.rt ??= open(w.t.config, { ...EVERYTHING, lock: true }, {
+    w.rt ??= open(w.t.config, { ...FLEET_NEEDS }, {
       logger: w.logger,
       env: this.deps.env,
       clock: this.deps.clock,

@@ -49,6 +49,11 @@ export interface CollectorOptions {
   pageSize?: number;
   /** The request budget re-scans must fit in (requests per running window). Default 100 per 300 s. */
   budget?: { limit: number; windowSeconds: number };
+  /**
+   * Commit windows with the fsyncs in the thread pool: many tenants in one process then never wait for each
+   * other's disk flushes (the fleet sets it). Off: one process, one tenant, the plain synchronous commit.
+   */
+  asyncCommit?: boolean;
 }
 
 export interface CollectorDeps {
@@ -283,7 +288,7 @@ export class Collector {
     if (result.windows === 0 && result.rescanned === 0) {
       // Nothing due yet: persist where we start, so a state file always has a cursor (load refuses one without).
       if (state.cursor === undefined) state.origin = state.cursor = cursor.toISOString();
-      await book.ledger.commitAsync(state);
+      await this.commit(book.ledger, state);
     }
     result.cursor = state.cursor ?? cursor.toISOString();
     this.metrics.cursor(Date.parse(result.cursor), now);
@@ -531,7 +536,7 @@ export class Collector {
     }
     // A backfill leaves the live re-scan schedule as it is (its runner never planned a cycle).
     if (kind !== "backfill") this.rescans.save(state);
-    await ledger.commitAsync(state, before);
+    await this.commit(ledger, state, before);
     return out;
   }
 
@@ -560,6 +565,11 @@ export class Collector {
   /** The state as loaded for this collector's windows (the caller holds the state lock). */
   currentState(): State {
     return (this.book ??= this.open()).state;
+  }
+
+  private async commit(ledger: Book["ledger"], state: State, forgetBefore?: number): Promise<void> {
+    if (this.deps.options.asyncCommit) await ledger.commitAsync(state, forgetBefore);
+    else ledger.commit(state, forgetBefore);
   }
 
   /**
