@@ -97,10 +97,8 @@ export class FleetMetrics {
       },
       cycle: (ok) => this.cycle(tenant, ok),
       rowsFound: (tier, lateSeconds, changes) => {
-        if (lateSeconds.length > 0) {
-          const h = this.foundLate.labels({ tenant, tier });
-          for (const x of lateSeconds) h.observe(x);
-        }
+        let h: ReturnType<typeof this.foundLate.labels> | undefined;
+        for (const x of lateSeconds) (h ??= this.foundLate.labels({ tenant, tier })).observe(x);
         if (changes > 0) this.statusChanges.inc({ tenant, tier }, changes);
       },
       requestsSpent: (kind, n) => {
