@@ -3,90 +3,26 @@
 // drop rows outside the window and identities already delivered, map, send, and tell the delivery ledger
 // what the sink confirmed. Nothing here knows which API, which sink or which config file is in use: the
 // composition root (runtime.ts) gives it narrow options, the source's query limit among them.
-import type { State, StateBackend } from "../cursor/store.js";
+import type { State } from "../cursor/store.js";
 import { Checkpoints } from "../dedupe/checkpoints.js";
 import { DeliveryLedger, type Entry } from "../dedupe/ledger.js";
 import type { SeenSet } from "../dedupe/seen.js";
 import { SpillingSeenSet } from "../dedupe/spill.js";
 import { CollectorError } from "../errors.js";
-import type { Logger } from "../log/logger.js";
-import { identity, type RecordMapper } from "../schema/mapper.js";
-import type { Envelope, Sink, Source, TraceRow, Window } from "../types.js";
+import { identity } from "../schema/mapper.js";
+import type { Envelope, TraceRow, Window } from "../types.js";
 import { defaultStart, planWindowsSkipping, type PlanOptions } from "../window/planner.js";
 import { backfillProgress, forgottenSpans, identitiesFrom, skipForgotten, type Span } from "../cursor/coverage.js";
 import { parseTime } from "../window/time.js";
 import { noopMetrics, type PipelineMetrics } from "./metrics.js";
 import { statusDropper } from "./drop-status.js";
 import { planningNow, refuseCommitAhead, refuseFutureCursor } from "./clock-guard.js";
-import type { ServerClock } from "../net/server-clock.js";
 import { readAhead } from "./read-ahead.js";
-import { emptyReadStats, RescanRunner, type BudgetView, type ReadStats } from "./rescans.js";
+import { emptyReadStats, RescanRunner, type ReadStats } from "./rescans.js";
 
-/** What the collector needs to know of the configuration, and no more. */
-export interface CollectorOptions {
-  delayMinutes: number;
-  windowMinutes: number;
-  /** New windows per cycle. */
-  maxWindows: number;
-  /** The source's longest span per query (Graph: 10 days); windows never exceed it. */
-  maxSpanMinutes?: number;
-  /** Where a state without a cursor starts: ISO or relative time; default now − delay − window. */
-  start?: string;
-  rescanHorizonMinutes: number;
-  rescanEvery: number;
-  /** Remember delivered identities (journal + state) so re-reads never send a record twice. */
-  dedupe: boolean;
-  details: boolean;
-  detailsMaxPerWindow: number;
-  groupBy: "recipient" | "message";
-  /** `drop_status`: rows with these (normalised) statuses are never sent. */
-  dropStatus?: readonly string[];
-  /** group_by message: grouped records per confirmed and journaled batch (the source's page size). */
-  groupBatch?: number;
-  /** Seconds between cycles (`frequency`): the re-scan planner's shortest period. Default 300. */
-  frequencySeconds?: number;
-  /** Rows per list page the source returns: what a re-read of history costs. Default 5000. */
-  pageSize?: number;
-  /** The request budget re-scans must fit in (requests per running window). Default 100 per 300 s. */
-  budget?: { limit: number; windowSeconds: number };
-  /**
-   * Commit windows with the fsyncs in the thread pool: many tenants in one process then never wait for each
-   * other's disk flushes (the fleet sets it). Off: one process, one tenant, the plain synchronous commit.
-   */
-  asyncCommit?: boolean;
-}
+import type { CollectorDeps, CollectorOptions, CycleResult, WindowResult } from "./collector-contract.js";
 
-export interface CollectorDeps {
-  options: CollectorOptions;
-  source: Source;
-  sink: Sink;
-  store: StateBackend;
-  mapper: RecordMapper;
-  logger: Logger;
-  clock?: () => number;
-  metrics?: PipelineMetrics;
-  /** The service's clock (Date headers, token iat): windows are planned and committed by it. */
-  serverClock?: ServerClock;
-  /** The runtime's request budget: re-scans spend only what it has free. */
-  budget?: BudgetView;
-}
-
-export interface CycleResult {
-  windows: number;
-  rescanned: number;
-  records: number;
-  duplicates: number;
-  cursor?: string;
-  /** True when more complete windows are waiting (catch-up). */
-  behind: boolean;
-}
-
-export interface WindowResult {
-  records: number;
-  duplicates: number;
-  /** Set when a re-scan stopped early (budget): rows received at or after this time (ms) were all read. */
-  readFrom?: number;
-}
+export type { CollectorDeps, CollectorOptions, CycleResult, WindowResult } from "./collector-contract.js";
 
 /** The loaded state and the ledger of what was delivered, for the windows of one cycle (or one backfill). */
 interface Book {
