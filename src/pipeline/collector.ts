@@ -4,34 +4,22 @@
 // what the sink confirmed. Nothing here knows which API, which sink or which config file is in use: the
 // composition root (runtime.ts) gives it narrow options, the source's query limit among them.
 import type { State } from "../cursor/store.js";
-import { Checkpoints } from "../dedupe/checkpoints.js";
 import { DeliveryLedger, type Entry } from "../dedupe/ledger.js";
-import type { SeenSet } from "../dedupe/seen.js";
-import { SpillingSeenSet } from "../dedupe/spill.js";
 import { CollectorError } from "../errors.js";
 import { identity } from "../schema/mapper.js";
 import type { Envelope, TraceRow, Window } from "../types.js";
 import { defaultStart, planWindowsSkipping, type PlanOptions } from "../window/planner.js";
-import { backfillProgress, forgottenSpans, identitiesFrom, skipForgotten, type Span } from "../cursor/coverage.js";
+import { forgottenSpans, identitiesFrom, skipForgotten, type Span } from "../cursor/coverage.js";
 import { parseTime } from "../window/time.js";
 import { noopMetrics, type PipelineMetrics } from "./metrics.js";
 import { statusDropper } from "./drop-status.js";
 import { planningNow, refuseCommitAhead, refuseFutureCursor } from "./clock-guard.js";
 import { readAhead } from "./read-ahead.js";
 import { emptyReadStats, RescanRunner, type ReadStats } from "./rescans.js";
-
+import { Bookkeeping, type Book, type WindowKind } from "./bookkeeping.js";
 import type { CollectorDeps, CollectorOptions, CycleResult, WindowResult } from "./collector-contract.js";
 
 export type { CollectorDeps, CollectorOptions, CycleResult, WindowResult } from "./collector-contract.js";
-
-/** The loaded state and the ledger of what was delivered, for the windows of one cycle (or one backfill). */
-interface Book {
-  state: State;
-  ledger: DeliveryLedger;
-  /** Records each sink confirmation (ack, 2xx, write) in the ledger as it arrives. */
-  checkpoints: Checkpoints;
-  seen: SeenSet;
-}
 
 /**
  * Rows first seen with a provisional status get a marker too; a later row of the same recipient with a new
@@ -41,8 +29,6 @@ const openMark = (row: TraceRow) => `${row.traceId ?? ""}|${(row.recipient ?? ""
 const PROVISIONAL = new Set(["gettingstatus", "pending"]);
 
 type Fresh = { row: TraceRow; entry: Entry };
-/** A new window moves the live cursor, a re-scan moves nothing, a backfill window moves the backfill's cursor. */
-type WindowKind = "new" | "rescan" | "backfill";
 
 /** Which rows' detail events to fetch in this window, within details_max_per_window. */
 class DetailPlan {
@@ -82,6 +68,7 @@ export class Collector {
   private readonly dropped?: (row: TraceRow) => boolean;
   private book?: Book;
   readonly rescans: RescanRunner;
+  private readonly bookkeeping: Bookkeeping;
 
   constructor(private readonly deps: CollectorDeps) {
     this.options = deps.options;
@@ -105,6 +92,7 @@ export class Collector {
       this.metrics,
       deps.budget,
     );
+    this.bookkeeping = new Bookkeeping(deps, this.rescans);
   }
 
   planOptions(): PlanOptions {
@@ -121,25 +109,6 @@ export class Collector {
   /** Where a state without a cursor starts. */
   initialCursor(now: number): Date {
     return this.options.start ? parseTime(this.options.start, now, "start") : defaultStart(now, this.planOptions());
-  }
-
-  private open(): Book {
-    const store = this.deps.store;
-    // Identities live beside the state file; minutes no read will meet soon are spilled to disk.
-    const spillDir = this.options.dedupe && "file" in store ? `${String(store.file).replace(/\.json$/, "")}.seen` : undefined;
-    const { state, seen } = spillDir ? store.load(() => new SpillingSeenSet(spillDir)) : store.load();
-    const ledger = new DeliveryLedger(store, seen, this.options.dedupe);
-    return { state, seen, ledger, checkpoints: new Checkpoints(ledger, this.deps.sink) };
-  }
-
-  /** Identities older than this (epoch ms) can never be met again: the oldest re-scan band plus a window. */
-  private forgetBefore(cursor: number): number {
-    return Math.min(cursor, this.rescans.anchorMs) - (this.rescans.keepMinutes() + this.options.windowMinutes) * 60_000;
-  }
-
-  /** Spill what the next reads will not meet, and hold the byte cap. */
-  private trim(seen: SeenSet, cursor: number): void {
-    if (seen instanceof SpillingSeenSet) seen.trim(cursor - this.rescans.hotMinutes(this.options.delayMinutes) * 60_000);
   }
 
   /**
@@ -160,7 +129,7 @@ export class Collector {
   /** Run one cycle. The caller holds the state lock. */
   async runCycle(signal?: AbortSignal): Promise<CycleResult> {
     const o = this.options;
-    const book = (this.book = this.open());
+    const book = (this.book = this.bookkeeping.open());
     const { state } = book;
     const local = this.clock();
     const forgotten = forgottenSpans(state, o.dedupe);
@@ -250,7 +219,7 @@ export class Collector {
       beforeCommit?: (readFrom?: number) => void;
     } = {},
   ): Promise<WindowResult> {
-    const book = (this.book ??= this.open());
+    const book = (this.book ??= this.bookkeeping.open());
     const rescan = !!opts.rescan;
     const kind: WindowKind = rescan ? "rescan" : opts.backfill ? "backfill" : "new";
     const cursor = book.state.cursor;
@@ -415,7 +384,7 @@ export class Collector {
         // unconfirmed chunks; the flush confirms the rest, and the page's identities become durable.
         await sink.flush();
         durable = checkpoints.settle([...details.takeSettled(), ...dropped.splice(0), ...marks]);
-        this.trim(seen, Date.parse(state.cursor ?? w.end.toISOString()));
+        this.bookkeeping.trim(seen, Date.parse(state.cursor ?? w.end.toISOString()));
       }
       this.delivered(fresh);
       this.metrics.recordsEmitted(fresh.length);
@@ -463,10 +432,10 @@ export class Collector {
     }
     state.records_delivered += out.records;
     beforeCommit?.(out.readFrom);
-    const before = ledger.enabled ? this.pruneFloor(state, kind) : undefined;
+    const before = ledger.enabled ? this.bookkeeping.pruneFloor(state, kind) : undefined;
     if (before !== undefined) {
       if (kind !== "backfill") this.rescans.forgotten(before);
-      this.trim(seen, Date.parse(state.cursor ?? w.end.toISOString()));
+      this.bookkeeping.trim(seen, Date.parse(state.cursor ?? w.end.toISOString()));
       const from = identitiesFrom(state);
       state.seen_from = new Date(Number.isFinite(from) ? Math.max(from, before) : before).toISOString();
     }
@@ -476,31 +445,9 @@ export class Collector {
     return out;
   }
 
-  /**
-   * Identities older than this (epoch ms) are forgotten at this commit, to keep the state bounded; undefined:
-   * none. The live collector's: those older than every future re-scan. Before the live collector has started,
-   * a backfill keeps a re-scan horizon behind its frontier (a live start there reads the span again and its
-   * identities drop what was sent). A backfill window never forgets what the live collector still needs (it
-   * goes no higher than what is already forgotten), and while a backfill is unfinished, nothing from its
-   * cursor on is forgotten by any commit: a crash mid-window re-reads that window, and the journaled
-   * identities of its delivered pages must still be there.
-   */
-  private pruneFloor(state: State, kind: WindowKind): number | undefined {
-    // A source selecting on processing time can return rows received before the window: keep those too.
-    const sel = this.deps.source.windowSelection;
-    const slack = (sel?.by === "processing" ? sel.slackMinutes : 0) * 60_000;
-    const b = backfillProgress(state);
-    let floor: number;
-    if (state.cursor !== undefined) floor = kind === "backfill" ? identitiesFrom(state) : this.forgetBefore(Date.parse(state.cursor)) - slack;
-    else if (b) floor = (b.done ? b.to : b.cursor) - (this.options.rescanHorizonMinutes + this.options.windowMinutes) * 60_000 - slack;
-    else return undefined;
-    if (b && !b.done) floor = Math.min(floor, b.cursor - slack);
-    return Number.isFinite(floor) ? floor : undefined;
-  }
-
   /** The state as loaded for this collector's windows (the caller holds the state lock). */
   currentState(): State {
-    return (this.book ??= this.open()).state;
+    return (this.book ??= this.bookkeeping.open()).state;
   }
 
   private async commit(ledger: Book["ledger"], state: State, forgetBefore?: number): Promise<void> {
@@ -513,7 +460,7 @@ export class Collector {
    * are. The caller holds the state lock.
    */
   updateState(change: (state: State) => void): State {
-    const book = (this.book ??= this.open());
+    const book = (this.book ??= this.bookkeeping.open());
     change(book.state);
     book.ledger.commit(book.state);
     return book.state;
