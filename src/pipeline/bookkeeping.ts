@@ -9,7 +9,9 @@ import { Checkpoints } from "../dedupe/checkpoints.js";
 import { DeliveryLedger } from "../dedupe/ledger.js";
 import type { SeenSet } from "../dedupe/seen.js";
 import { SpillingSeenSet } from "../dedupe/spill.js";
-import type { CollectorDeps, CollectorOptions } from "./collector-contract.js";
+import type { Window } from "../types.js";
+import { refuseCommitAhead } from "./clock-guard.js";
+import type { CollectorDeps, CollectorOptions, WindowResult } from "./collector-contract.js";
 import type { RescanRunner } from "./rescans.js";
 
 /** The loaded state and the ledger of what was delivered, for the windows of one cycle (or one backfill). */
@@ -63,7 +65,7 @@ export class Bookkeeping {
    * cursor on is forgotten by any commit: a crash mid-window re-reads that window, and the journaled
    * identities of its delivered pages must still be there.
    */
-  pruneFloor(state: State, kind: WindowKind): number | undefined {
+  private pruneFloor(state: State, kind: WindowKind): number | undefined {
     // A source selecting on processing time can return rows received before the window: keep those too.
     const sel = this.deps.source.windowSelection;
     const slack = (sel?.by === "processing" ? sel.slackMinutes : 0) * 60_000;
@@ -74,5 +76,44 @@ export class Bookkeeping {
     else return undefined;
     if (b && !b.done) floor = Math.min(floor, b.cursor - slack);
     return Number.isFinite(floor) ? floor : undefined;
+  }
+
+  /**
+   * Commit a window the sink has confirmed in full: move the cursor its kind moves, count its records, forget
+   * the identities no read can meet again, and persist the state with the identities at once.
+   */
+  async commitWindow(
+    w: Window,
+    kind: WindowKind,
+    { state, ledger, seen }: Book,
+    out: WindowResult,
+    beforeCommit?: (readFrom?: number) => void,
+  ): Promise<void> {
+    if (kind !== "rescan") refuseCommitAhead(w, this.deps.serverClock);
+    if (kind === "new") {
+      if (state.cursor === undefined) state.origin = w.start.toISOString();
+      state.cursor = w.end.toISOString();
+      state.windows_done++;
+    } else if (kind === "backfill") {
+      state.backfill = { ...state.backfill!, cursor: w.end.toISOString() };
+    }
+    state.records_delivered += out.records;
+    beforeCommit?.(out.readFrom);
+    const before = ledger.enabled ? this.pruneFloor(state, kind) : undefined;
+    if (before !== undefined) {
+      if (kind !== "backfill") this.rescans.forgotten(before);
+      this.trim(seen, Date.parse(state.cursor ?? w.end.toISOString()));
+      const from = identitiesFrom(state);
+      state.seen_from = new Date(Number.isFinite(from) ? Math.max(from, before) : before).toISOString();
+    }
+    // A backfill leaves the live re-scan schedule as it is (its runner never planned a cycle).
+    if (kind !== "backfill") this.rescans.save(state);
+    await this.commit(ledger, state, before);
+  }
+
+  /** Persist the state with the identities: in the thread pool with `asyncCommit` (the fleet), else synchronously. */
+  async commit(ledger: Book["ledger"], state: State, forgetBefore?: number): Promise<void> {
+    if (this.deps.options.asyncCommit) await ledger.commitAsync(state, forgetBefore);
+    else ledger.commit(state, forgetBefore);
   }
 }

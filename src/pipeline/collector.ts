@@ -9,11 +9,11 @@ import { CollectorError } from "../errors.js";
 import { identity } from "../schema/mapper.js";
 import type { Envelope, TraceRow, Window } from "../types.js";
 import { defaultStart, planWindowsSkipping, type PlanOptions } from "../window/planner.js";
-import { forgottenSpans, identitiesFrom, skipForgotten, type Span } from "../cursor/coverage.js";
+import { forgottenSpans, skipForgotten, type Span } from "../cursor/coverage.js";
 import { parseTime } from "../window/time.js";
 import { noopMetrics, type PipelineMetrics } from "./metrics.js";
 import { statusDropper } from "./drop-status.js";
-import { planningNow, refuseCommitAhead, refuseFutureCursor } from "./clock-guard.js";
+import { planningNow, refuseFutureCursor } from "./clock-guard.js";
 import { readAhead } from "./read-ahead.js";
 import { emptyReadStats, RescanRunner, type ReadStats } from "./rescans.js";
 import { Bookkeeping, type Book, type WindowKind } from "./bookkeeping.js";
@@ -193,7 +193,7 @@ export class Collector {
     if (result.windows === 0 && result.rescanned === 0) {
       // Nothing due yet: persist where we start, so a state file always has a cursor (load refuses one without).
       if (state.cursor === undefined) state.origin = state.cursor = cursor.toISOString();
-      await this.commit(book.ledger, state);
+      await this.bookkeeping.commit(book.ledger, state);
     }
     result.cursor = state.cursor ?? cursor.toISOString();
     this.metrics.cursor(Date.parse(result.cursor), now);
@@ -422,37 +422,13 @@ export class Collector {
     if (ledger.enabled && dropped.length > 0) await ledger.record(dropped.splice(0));
 
     await sink.flush();
-    if (kind !== "rescan") refuseCommitAhead(w, this.deps.serverClock);
-    if (kind === "new") {
-      if (state.cursor === undefined) state.origin = w.start.toISOString();
-      state.cursor = w.end.toISOString();
-      state.windows_done++;
-    } else if (kind === "backfill") {
-      state.backfill = { ...state.backfill!, cursor: w.end.toISOString() };
-    }
-    state.records_delivered += out.records;
-    beforeCommit?.(out.readFrom);
-    const before = ledger.enabled ? this.bookkeeping.pruneFloor(state, kind) : undefined;
-    if (before !== undefined) {
-      if (kind !== "backfill") this.rescans.forgotten(before);
-      this.bookkeeping.trim(seen, Date.parse(state.cursor ?? w.end.toISOString()));
-      const from = identitiesFrom(state);
-      state.seen_from = new Date(Number.isFinite(from) ? Math.max(from, before) : before).toISOString();
-    }
-    // A backfill leaves the live re-scan schedule as it is (its runner never planned a cycle).
-    if (kind !== "backfill") this.rescans.save(state);
-    await this.commit(ledger, state, before);
+    await this.bookkeeping.commitWindow(w, kind, book, out, beforeCommit);
     return out;
   }
 
   /** The state as loaded for this collector's windows (the caller holds the state lock). */
   currentState(): State {
     return (this.book ??= this.bookkeeping.open()).state;
-  }
-
-  private async commit(ledger: Book["ledger"], state: State, forgetBefore?: number): Promise<void> {
-    if (this.deps.options.asyncCommit) await ledger.commitAsync(state, forgetBefore);
-    else ledger.commit(state, forgetBefore);
   }
 
   /**
