@@ -2,8 +2,9 @@
 // source, sink, state store (locked when asked), collector — from the component registries, and closes it
 // all in one place. Components are looked up by their descriptors; nothing here knows a source or sink by name.
 import type { Dispatcher } from "undici";
-import type { TokenProvider } from "./auth/provider.js";
-import { createTokenProvider } from "./auth/registry.js";
+import type { AuthContext } from "./auth/descriptor.js";
+import type { AuthDeps, TokenProvider } from "./auth/provider.js";
+import { authMethod } from "./auth/registry.js";
 import { CLOUDS } from "./config/clouds.js";
 import type { Config } from "./config/schema.js";
 import { StateStore } from "./cursor/store.js";
@@ -95,6 +96,24 @@ export function resolveEndpoints(config: Config): ResolvedEndpoints {
     login: config.endpoints.login ?? CLOUDS[config.cloud].login,
     source: { base: d.endpoint(config), resource: d.tokenResource(config) },
   };
+}
+
+/** The configured auth method's context: the `auth:` section, tenant, timeout, and only the extras its descriptor declares. */
+export function authContext(config: Config, deps: AuthDeps): AuthContext {
+  const needs = authMethod(config.auth.method).needs ?? {};
+  return {
+    ...deps,
+    options: config.auth,
+    tenantId: config.tenant_id,
+    timeoutMs: config.http.timeout * 1000,
+    ...(needs.stateDir ? { stateDir: config.state_dir } : {}),
+    ...(needs.sourceScope ? { sourceScope: `${sourceDescriptor(config.source).tokenResource(config)}/.default` } : {}),
+  };
+}
+
+/** The token provider of the configured auth method. */
+export function createTokenProvider(config: Config, deps: AuthDeps): TokenProvider {
+  return authMethod(config.auth.method).create(authContext(config, deps));
 }
 
 export function createDispatcherFor(config: Config, opts: Pick<RuntimeOptions, "caPem" | "env" | "logger">): Dispatcher {

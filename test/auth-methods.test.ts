@@ -10,8 +10,7 @@ import { startSimulator, type Simulator } from "../src/sim/index.js";
 import { createLogger } from "../src/log/logger.js";
 import { diagnose, decodeClaims } from "../src/cli/auth-test.js";
 import { describeError } from "../src/errors.js";
-import { createDispatcherFor, resolveEndpoints } from "../src/runtime.js";
-import { createTokenProvider } from "../src/auth/registry.js";
+import { createDispatcherFor, createTokenProvider, resolveEndpoints } from "../src/runtime.js";
 import { authCodeFiles } from "../src/auth/auth-code.js";
 import { captureRuntime, compare, HOUR, parseNdjson, recordIds, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig, lastLogMessage } from "./helpers/harness.js";
 
@@ -168,7 +167,8 @@ describe("authorization code flow: login-url, auth-code, rotation, auth-reset (s
     expect(redeem.stderr).toBe("");
     expect(redeem.code).toBe(0);
     expect(redeem.stdout).toMatch(/^signed in as admin@contoso\.onmicrosoft\.com; refresh token stored in .*token-cache\.json \(mode 0600\)/);
-    const { cache } = authCodeFiles(simConfig(sim, dir, input));
+    const authed = simConfig(sim, dir, input);
+    const { cache } = authCodeFiles(authed.state_dir, authed.tenant_id);
     expect(statSync(cache).mode & 0o777).toBe(0o600);
     const rtOf = () => Object.values(JSON.parse(readFileSync(cache, "utf8")).RefreshToken as Record<string, { secret: string }>)[0]!.secret;
     const rt1 = rtOf();

@@ -6,26 +6,21 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { ConfidentialClientApplication, Configuration, ICachePlugin, TokenCacheContext } from "@azure/msal-node";
-import type { Config } from "../config/schema.js";
 import { ensurePrivateDir, writeFileAtomic } from "../cursor/atomic.js";
 import { CollectorError } from "../errors.js";
 import { registerSecret } from "../log/redact.js";
-import { sourceDescriptor } from "../sources/registry.js";
 import { classifyAuthError } from "./errors.js";
-import { clientCredential, loadMsal, msalBaseConfig, type AuthDeps, type TokenProvider } from "./provider.js";
+import type { AuthContext } from "./descriptor.js";
+import { clientCredential, loadMsal, msalBaseConfig, type TokenProvider } from "./provider.js";
 
 function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]/g, "_");
 }
 
-export function authCodeFiles(config: Config): { cache: string; pending: string } {
-  const base = join(config.state_dir, `${safeName(config.tenant_id)}.auth-code`);
+/** Where a tenant's sign-in lives in the state directory: msal's token cache and the pending login-url. */
+export function authCodeFiles(stateDir: string, tenantId: string): { cache: string; pending: string } {
+  const base = join(stateDir, `${safeName(tenantId)}.auth-code`);
   return { cache: `${base}.token-cache.json`, pending: `${base}.pending.json` };
-}
-
-/** The delegated scope for the configured API: Graph or the reporting web service resource. */
-export function authCodeScope(config: Config): string {
-  return `${sourceDescriptor(config.source).tokenResource(config)}/.default`;
 }
 
 /** msal's serialized cache ⇄ a 0600 file, written atomically (a crash never loses the current refresh token). */
@@ -56,22 +51,27 @@ export class AuthCodeProvider implements TokenProvider {
   private readonly msalConfig: Configuration;
   private appPromise?: Promise<ConfidentialClientApplication>;
   private readonly files: { cache: string; pending: string };
+  private readonly stateDir: string;
+  private readonly redirectUri: string;
+  /** The delegated scope for the configured API (Graph or the reporting web service resource). */
+  private readonly scope: string;
 
-  constructor(
-    private readonly config: Config,
-    deps: AuthDeps,
-  ) {
-    if (!config.auth.client_secret && !config.auth.certificate) {
+  constructor(ctx: AuthContext) {
+    const options = ctx.options;
+    if (!options.client_secret && !options.certificate) {
       throw new CollectorError("config", "auth.method auth_code needs the app's client secret or certificate", {
         hint: "set O365_CLIENT_SECRET (or auth.certificate); the app registration must also list auth.redirect_uri as a Web redirect URI",
       });
     }
-    const asMethod = { ...config, auth: { ...config.auth, method: config.auth.client_secret ? "client_secret" : "certificate" } } as Config;
-    const base = msalBaseConfig(config, deps);
-    this.files = authCodeFiles(config);
+    if (ctx.stateDir === undefined || ctx.sourceScope === undefined) throw new Error("auth_code needs stateDir and sourceScope in its context");
+    this.stateDir = ctx.stateDir;
+    this.scope = ctx.sourceScope;
+    this.redirectUri = options.redirect_uri;
+    const base = msalBaseConfig(ctx);
+    this.files = authCodeFiles(ctx.stateDir, ctx.tenantId);
     this.msalConfig = {
       ...base,
-      auth: { ...base.auth, ...clientCredential(asMethod, deps.env ?? process.env) },
+      auth: { ...base.auth, ...clientCredential(options, options.client_secret ? "client_secret" : "certificate", ctx.env ?? process.env) },
       cache: { cachePlugin: new FileCachePlugin(this.files.cache) },
     };
   }
@@ -87,8 +87,8 @@ export class AuthCodeProvider implements TokenProvider {
     const pending: Pending = {
       state: randomBytes(16).toString("hex"),
       verifier,
-      redirect_uri: this.config.auth.redirect_uri,
-      scope: authCodeScope(this.config),
+      redirect_uri: this.redirectUri,
+      scope: this.scope,
       created: new Date().toISOString(),
     };
     const url = await (await this.app()).getAuthCodeUrl({
@@ -100,7 +100,7 @@ export class AuthCodeProvider implements TokenProvider {
     }).catch((err) => {
       throw classifyAuthError(err);
     });
-    ensurePrivateDir(this.config.state_dir);
+    ensurePrivateDir(this.stateDir);
     writeFileAtomic(this.files.pending, JSON.stringify(pending) + "\n");
     return url;
   }
@@ -161,8 +161,8 @@ export class AuthCodeProvider implements TokenProvider {
 }
 
 /** Forget the stored refresh token and any pending sign-in. Returns the files that existed. */
-export function resetAuthCode(config: Config): string[] {
-  const files = authCodeFiles(config);
+export function resetAuthCode(stateDir: string, tenantId: string): string[] {
+  const files = authCodeFiles(stateDir, tenantId);
   const removed = [files.cache, files.pending].filter((f) => existsSync(f));
   for (const f of removed) rmSync(f, { force: true });
   return removed;

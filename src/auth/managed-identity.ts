@@ -2,22 +2,22 @@
 // no secret at all; msal finds the platform's token endpoint from the environment (IDENTITY_ENDPOINT +
 // IDENTITY_HEADER on App Service, IMDS on VMs). Our network client carries the proxy/CA settings.
 import type { ManagedIdentityApplication, ManagedIdentityConfiguration } from "@azure/msal-node";
-import type { Config } from "../config/schema.js";
 import { CollectorError } from "../errors.js";
 import { registerSecret } from "../log/redact.js";
 import { classifyAuthError } from "./errors.js";
-import { loadMsal, msalSystemOptions, type AuthDeps, type TokenProvider } from "./provider.js";
+import type { AuthContext } from "./descriptor.js";
+import { loadMsal, msalSystemOptions, type TokenProvider } from "./provider.js";
 
 export class ManagedIdentityProvider implements TokenProvider {
   readonly method = "managed_identity";
   private readonly msalConfig: ManagedIdentityConfiguration;
   private app?: Promise<ManagedIdentityApplication>;
 
-  constructor(config: Config, deps: AuthDeps) {
-    const id = config.auth.managed_identity_client_id;
+  constructor(ctx: AuthContext) {
+    const id = ctx.options.managed_identity_client_id;
     this.msalConfig = {
       ...(id ? { managedIdentityIdParams: { userAssignedClientId: id } } : {}),
-      system: msalSystemOptions(config, deps),
+      system: msalSystemOptions(ctx),
     };
   }
 

@@ -6,13 +6,14 @@ import { X509Certificate } from "node:crypto";
 // `once` with nothing due never loads it (docs/performance.md, cold start). Types only here.
 import type { ConfidentialClientApplication, Configuration, LogLevel, NodeSystemOptions } from "@azure/msal-node";
 import type { Dispatcher } from "undici";
-import type { Config } from "../config/schema.js";
+import type { AuthOptions } from "../config/schema.js";
 import { CollectorError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { registerSecret } from "../log/redact.js";
 import { explainDiscoveryFailure } from "./errors.js";
 import { httpRequest } from "../net/request.js";
 import { UndiciNetworkClient } from "./network-client.js";
+import type { AuthContext } from "./descriptor.js";
 
 export interface TokenProvider {
   /** A bearer token for `scope` (e.g. https://graph.microsoft.com/.default). */
@@ -38,35 +39,35 @@ export const loadMsal = (): Promise<typeof import("@azure/msal-node")> => import
 const MICROSOFT_LOGIN_HOSTS = new Set(["login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn", "login.microsoft.com"]);
 
 /** Network (our undici dispatcher: proxy, CA) and logging (debug, no PII) for every msal application. */
-export function msalSystemOptions(config: Config, deps: AuthDeps): NodeSystemOptions {
+export function msalSystemOptions(ctx: AuthContext): NodeSystemOptions {
   return {
-    networkClient: new UndiciNetworkClient(deps.dispatcher, config.http.timeout * 1000 || 60_000),
+    networkClient: new UndiciNetworkClient(ctx.dispatcher, ctx.timeoutMs || 60_000),
     loggerOptions: {
       logLevel: MSAL_WARNING,
       piiLoggingEnabled: false,
-      loggerCallback: (_level, message) => deps.logger.debug("msal", { detail: message }),
+      loggerCallback: (_level, message) => ctx.logger.debug("msal", { detail: message }),
     },
   };
 }
 
 /** msal configuration shared by every confidential-client method. */
-export function msalBaseConfig(config: Config, deps: AuthDeps): Configuration {
-  const authority = `${deps.loginBase.replace(/\/+$/, "")}/${config.tenant_id}`;
-  const host = new URL(deps.loginBase).host;
+export function msalBaseConfig(ctx: AuthContext): Configuration {
+  const authority = `${ctx.loginBase.replace(/\/+$/, "")}/${ctx.tenantId}`;
+  const host = new URL(ctx.loginBase).host;
   return {
     auth: {
-      clientId: requireClientId(config),
+      clientId: requireClientId(ctx.options),
       authority,
       // A non-Microsoft login host (sovereign override, simulator) is trusted explicitly, which also makes
       // msal read its metadata from the authority itself instead of the public instance-discovery endpoint.
       ...(MICROSOFT_LOGIN_HOSTS.has(host) ? {} : { knownAuthorities: [host] }),
     },
-    system: msalSystemOptions(config, deps),
+    system: msalSystemOptions(ctx),
   };
 }
 
-function requireClientId(config: Config): string {
-  const id = config.auth.client_id;
+function requireClientId(options: AuthOptions): string {
+  const id = options.client_id;
   if (!id) {
     throw new CollectorError("config", "auth.client_id is missing", {
       hint: "set auth.client_id (the application (client) id of your app registration) or O365_CLIENT_ID",
@@ -80,10 +81,14 @@ function readPem(file: string, what: string): string {
   return readFileSync(file, "utf8");
 }
 
-/** Credentials for client-secret or certificate auth. */
-export function clientCredential(config: Config, env: NodeJS.ProcessEnv): Pick<Configuration["auth"], "clientSecret" | "clientCertificate"> {
-  if (config.auth.method === "client_secret") {
-    const secret = config.auth.client_secret;
+/** Credentials for client-secret or certificate auth (`method`: which of the two). */
+export function clientCredential(
+  options: AuthOptions,
+  method: "client_secret" | "certificate",
+  env: NodeJS.ProcessEnv,
+): Pick<Configuration["auth"], "clientSecret" | "clientCertificate"> {
+  if (method === "client_secret") {
+    const secret = options.client_secret;
     if (!secret) {
       throw new CollectorError("config", "auth.client_secret is missing", {
         hint: "export O365_CLIENT_SECRET=… (preferred) or set auth.client_secret",
@@ -91,7 +96,7 @@ export function clientCredential(config: Config, env: NodeJS.ProcessEnv): Pick<C
     }
     return { clientSecret: secret };
   }
-  const cert = config.auth.certificate;
+  const cert = options.certificate;
   const keyPem = env.O365_CERT_PRIVATE_KEY || (cert?.private_key_file ? readPem(cert.private_key_file, "private key") : undefined);
   if (!keyPem) {
     throw new CollectorError("config", "auth.certificate.private_key_file is missing", {
@@ -129,12 +134,15 @@ export class ConfidentialClientProvider implements TokenProvider {
   private readonly msalConfig: Configuration;
   private app?: Promise<ConfidentialClientApplication>;
 
-  constructor(config: Config, private readonly deps: AuthDeps) {
-    this.method = config.auth.method;
-    const base = msalBaseConfig(config, deps);
+  private readonly deps: AuthDeps;
+
+  constructor(ctx: AuthContext, method: "client_secret" | "certificate") {
+    this.method = method;
+    this.deps = ctx;
+    const base = msalBaseConfig(ctx);
     this.authority = base.auth.authority!;
     // Credentials are checked here (a config error fails at start); msal itself is built at the first token.
-    this.msalConfig = { ...base, auth: { ...base.auth, ...clientCredential(config, deps.env ?? process.env) } };
+    this.msalConfig = { ...base, auth: { ...base.auth, ...clientCredential(ctx.options, method, ctx.env ?? process.env) } };
   }
 
   async getToken(scope: string, opts: { force?: boolean } = {}): Promise<string> {

@@ -18,7 +18,7 @@ renews it from then on (Entra rotates it on every use).`,
     const { config, logger } = setup(requireConfigPath(values.config, "auth-code"));
     requireAuthCode(config);
     const user = await withAuthCodeProvider(config, logger, (p) => p.redeem(positionals[0]!));
-    process.stdout.write(`signed in as ${user}; refresh token stored in ${authCodeFiles(config).cache} (mode 0600)\n`);
+    process.stdout.write(`signed in as ${user}; refresh token stored in ${authCodeFiles(config.state_dir, config.tenant_id).cache} (mode 0600)\n`);
     return EXIT_OK;
   },
 });

@@ -5,7 +5,7 @@ import { AuthCodeProvider } from "../auth/auth-code.js";
 import type { Config } from "../config/schema.js";
 import { CollectorError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
-import { open } from "../runtime.js";
+import { authContext, open } from "../runtime.js";
 
 export function requireAuthCode(config: Config): void {
   if (config.auth.method !== "auth_code") {
@@ -16,7 +16,7 @@ export function requireAuthCode(config: Config): void {
 export async function withAuthCodeProvider<T>(config: Config, logger: Logger, fn: (p: AuthCodeProvider) => Promise<T>): Promise<T> {
   const net = open(config, { network: true }, { logger });
   try {
-    return await fn(new AuthCodeProvider(config, { dispatcher: net.dispatcher, logger, loginBase: net.endpoints.login }));
+    return await fn(new AuthCodeProvider(authContext(config, { dispatcher: net.dispatcher, logger, loginBase: net.endpoints.login })));
   } finally {
     await net.close();
   }

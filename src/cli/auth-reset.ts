@@ -11,7 +11,7 @@ Deletes the stored auth_code refresh token and any pending sign-in for this tena
   options: { config: { type: "string", short: "c" } },
   async run(values) {
     const { config } = setup(requireConfigPath(values.config, "auth-reset"));
-    const removed = resetAuthCode(config);
+    const removed = resetAuthCode(config.state_dir, config.tenant_id);
     process.stdout.write(removed.length ? `removed ${removed.join(", ")}\n` : "no stored auth_code sign-in for this tenant\n");
     return EXIT_OK;
   },

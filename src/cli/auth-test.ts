@@ -1,12 +1,12 @@
 // `auth-test`: walk the path the collector takes (login host → token → roles → one tiny API query) and say in
 // one plain sentence what is wrong, or that collection would work. Exit 0 only in the latter case.
 import type { Dispatcher } from "undici";
-import { authMethod, createTokenProvider } from "../auth/registry.js";
+import { authMethod } from "../auth/registry.js";
 import type { Config } from "../config/schema.js";
 import { CollectorError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { describeUrl, httpRequest } from "../net/request.js";
-import { open } from "../runtime.js";
+import { createTokenProvider, open } from "../runtime.js";
 import { sourceDescriptor } from "../sources/registry.js";
 import { defineCommand } from "./command.js";
 import { clockFromEnv, EXIT_OK, requireConfigPath, setupTenant } from "./common.js";

@@ -196,6 +196,8 @@ export interface SinkSection {
 }
 
 export type Config = z.infer<typeof coreSchema> & { source: SourceOptions; sink: SinkSection };
+/** The `auth:` section after validation: every method's options (each method reads its own). */
+export type AuthOptions = Config["auth"];
 /** What a config file may contain, before defaults (old flat keys such as `source: graph`, `page_size` included). */
 export type ConfigInput = z.input<typeof coreSchema> & {
   source?: string | Record<string, unknown>;
