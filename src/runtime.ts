@@ -89,12 +89,12 @@ export type Runtime<N extends Needs = typeof EVERYTHING> = Base &
 /** The live collector: source, sink, state store and collector (tests; `once`, `run`, `demo` add the lock). */
 export const EVERYTHING = { source: true, sink: true, store: "state", collector: true } as const;
 
-/** Login host and the source's endpoint for the configured cloud (endpoints.* override the cloud's hosts). */
+/** Login host and the source's endpoint for the configured cloud (endpoints.login and source.endpoint override the cloud's hosts). */
 export function resolveEndpoints(config: Config): ResolvedEndpoints {
   const d = sourceDescriptor(config.source);
   return {
     login: config.endpoints.login ?? CLOUDS[config.cloud].login,
-    source: { base: d.endpoint(config), resource: d.tokenResource(config) },
+    source: { base: d.endpoint(config.source, config.cloud), resource: d.tokenResource(config.source, config.cloud) },
   };
 }
 
@@ -107,7 +107,7 @@ export function authContext(config: Config, deps: AuthDeps): AuthContext {
     tenantId: config.tenant_id,
     timeoutMs: config.http.timeout * 1000,
     ...(needs.stateDir ? { stateDir: config.state_dir } : {}),
-    ...(needs.sourceScope ? { sourceScope: `${sourceDescriptor(config.source).tokenResource(config)}/.default` } : {}),
+    ...(needs.sourceScope ? { sourceScope: `${sourceDescriptor(config.source).tokenResource(config.source, config.cloud)}/.default` } : {}),
   };
 }
 
@@ -206,7 +206,7 @@ function createSource(
       );
   const source = d.create({
     options: config.source,
-    config,
+    organization: config.organization,
     endpoint,
     dispatcher,
     tokens,

@@ -95,15 +95,30 @@ describe("cloud resolution", () => {
   it.each(table)("%s", (cloud, login, graph, rws, rwsResource) => {
     const config = validateConfig({ ...base, cloud, source: "rws" });
     expect(resolveEndpoints(config)).toEqual({ login, source: { base: rws, resource: rwsResource } });
-    expect(graphSource.tokenResource(config)).toBe(graph);
-    if (cloud === "global" || cloud === "gcc") expect(graphSource.endpoint(config)).toBe(graph);
+    const graphOptions = validateConfig({ ...base, cloud }).source as Parameters<typeof graphSource.endpoint>[0];
+    expect(graphSource.tokenResource(graphOptions, config.cloud)).toBe(graph);
+    if (cloud === "global" || cloud === "gcc") expect(graphSource.endpoint(graphOptions, config.cloud)).toBe(graph);
   });
 
-  it("explicit endpoints.* override the cloud's hosts", () => {
-    const e = resolveEndpoints(validateConfig({ ...base, cloud: "gcc-high", source: "rws", endpoints: { login: "https://login.example.test", rws: "https://rws.example.test/x" } }));
+  it("endpoints.login and source.endpoint override the cloud's hosts", () => {
+    const e = resolveEndpoints(validateConfig({ ...base, cloud: "gcc-high", source: { type: "rws", endpoint: "https://rws.example.test/x" }, endpoints: { login: "https://login.example.test" } }));
     expect(e.login).toBe("https://login.example.test");
     expect(e.source.base).toBe("https://rws.example.test/x");
     expect(e.source.resource).toBe("https://outlook.office365.us");
+    const g = resolveEndpoints(validateConfig({ ...base, cloud: "gcc-high", source: { type: "graph", endpoint: "https://graph.example.test" } }));
+    expect(g.source).toEqual({ base: "https://graph.example.test", resource: "https://graph.microsoft.us" });
+  });
+
+  it("the old endpoints.graph / .rws / .graph_version still work: moved into the chosen source, the other's dropped", () => {
+    const input = { ...base, endpoints: { login: "https://login.example.test", graph: "https://graph.example.test", rws: "https://rws.example.test/x", graph_version: "beta" } };
+    const graph = validateConfig(input);
+    expect(graph.source).toEqual({ type: "graph", page_size: 5000, endpoint: "https://graph.example.test", graph_version: "beta" });
+    expect(graph.endpoints).toEqual({ login: "https://login.example.test" });
+    expect(validateConfig({ ...input, source: "rws" }).source).toEqual({ type: "rws", format: "json", endpoint: "https://rws.example.test/x" });
+    // Given both ways, the nested key wins; the caller's object is not changed.
+    expect(validateConfig({ ...input, source: { type: "graph", endpoint: "https://new.example.test" } }).source).toMatchObject({ endpoint: "https://new.example.test", graph_version: "beta" });
+    expect(input.endpoints.graph).toBe("https://graph.example.test");
+    expect(() => validateConfig({ ...base, endpoints: { graph: "not a url" } })).toThrow(/source\.endpoint = "not a url": Invalid URL/);
   });
 
   it.each(["gcc-high", "dod", "china"])("source graph is refused in %s with a clear line", (cloud) => {
@@ -113,7 +128,7 @@ describe("cloud resolution", () => {
     } catch (e) {
       err = e;
     }
-    expect(describeError(err)).toBe(`config error: source graph is not offered in cloud ${cloud}: Graph message trace exists only in the global service — use source: rws for this cloud (or set endpoints.graph if Microsoft has since added it)`);
+    expect(describeError(err)).toBe(`config error: source graph is not offered in cloud ${cloud}: Graph message trace exists only in the global service — use source: rws for this cloud (or set source.endpoint if Microsoft has since added it)`);
   });
 
   it("the CLI refuses graph in gcc-high with exit 2", async () => {

@@ -135,10 +135,10 @@ describe("config loading", () => {
   it("accepts the old flat source keys and the nested form alike", () => {
     const flat = validateConfig({ tenant_id: "t", source: "graph", page_size: 40, format: "xml" });
     const nested = validateConfig({ tenant_id: "t", source: { type: "graph", page_size: 40 } });
-    expect(flat.source).toEqual({ type: "graph", page_size: 40 });
+    expect(flat.source).toEqual({ type: "graph", page_size: 40, graph_version: "v1.0" });
     expect(nested.source).toEqual(flat.source);
     expect(validateConfig({ tenant_id: "t", source: "rws", format: "xml", page_size: 40 }).source).toEqual({ type: "rws", format: "xml" });
-    expect(validateConfig({ tenant_id: "t" }).source).toEqual({ type: "graph", page_size: 5000 });
+    expect(validateConfig({ tenant_id: "t" }).source).toEqual({ type: "graph", page_size: 5000, graph_version: "v1.0" });
     expect(() => validateConfig({ tenant_id: "t", page_size: 0 })).toThrow(/source\.page_size = 0: .*>=1/);
     expect(() => validateConfig({ tenant_id: "t", source: { type: "rws", page_size: 10 } })).toThrow(/source: unknown key\(s\) "page_size"/);
   });

@@ -10,7 +10,7 @@ import { ensurePrivateDir, writeFileAtomic } from "../cursor/atomic.js";
 import { CollectorError } from "../errors.js";
 import { registerSecret } from "../log/redact.js";
 import { classifyAuthError } from "./errors.js";
-import type { AuthContext } from "./descriptor.js";
+import type { AuthContext, InteractiveSignIn } from "./descriptor.js";
 import { clientCredential, loadMsal, msalBaseConfig, type TokenProvider } from "./provider.js";
 
 function safeName(s: string): string {
@@ -46,7 +46,7 @@ interface Pending {
   created: string;
 }
 
-export class AuthCodeProvider implements TokenProvider {
+export class AuthCodeProvider implements TokenProvider, InteractiveSignIn {
   readonly method = "auth_code";
   private readonly msalConfig: Configuration;
   private appPromise?: Promise<ConfidentialClientApplication>;
@@ -158,12 +158,4 @@ export class AuthCodeProvider implements TokenProvider {
       throw classifyAuthError(err);
     }
   }
-}
-
-/** Forget the stored refresh token and any pending sign-in. Returns the files that existed. */
-export function resetAuthCode(stateDir: string, tenantId: string): string[] {
-  const files = authCodeFiles(stateDir, tenantId);
-  const removed = [files.cache, files.pending].filter((f) => existsSync(f));
-  for (const f of removed) rmSync(f, { force: true });
-  return removed;
 }

@@ -16,6 +16,14 @@ export interface AuthContext extends AuthDeps {
   sourceScope?: string;
 }
 
+/** A sign-in an administrator drives from the CLI (auth_code): `login-url`, then `auth-code CODE`. */
+export interface InteractiveSignIn {
+  /** Step 1: the URL to open, sign in and consent. */
+  loginUrl(): Promise<string>;
+  /** Step 2: redeem the code (or the redirect URL it came back on); resolves with the signed-in user. */
+  redeem(codeOrUrl: string): Promise<string>;
+}
+
 export interface AuthMethodDescriptor {
   method: string;
   /** False for methods that never talk to the login host (managed identity): auth-test skips that check. */
@@ -27,4 +35,10 @@ export interface AuthMethodDescriptor {
   /** Option paths (inside `auth:`) holding secrets, registered for redaction. */
   secretFields?: readonly string[][];
   create(ctx: AuthContext): TokenProvider;
+  /** Methods with an interactive sign-in: what `login-url`, `auth-code` and `auth-reset` drive. */
+  signIn?: {
+    create(ctx: AuthContext): InteractiveSignIn;
+    /** The files in the state dir holding what the sign-in stored (`auth-reset` deletes them; the first is the token cache). */
+    files(stateDir: string, tenantId: string): string[];
+  };
 }

@@ -1,7 +1,7 @@
 // Every auth method this build offers, one line each. The composition root (src/runtime.ts) builds a method's
 // narrow context (AuthContext) and calls its create().
 import { CollectorError } from "../errors.js";
-import { AuthCodeProvider } from "./auth-code.js";
+import { AuthCodeProvider, authCodeFiles } from "./auth-code.js";
 import type { AuthMethodDescriptor } from "./descriptor.js";
 import { ManagedIdentityProvider } from "./managed-identity.js";
 import { ConfidentialClientProvider } from "./provider.js";
@@ -26,6 +26,10 @@ const authCode: AuthMethodDescriptor = {
   // The refresh token is kept in the state dir; the sign-in consents to the configured source's API.
   needs: { stateDir: true, sourceScope: true },
   create: (ctx) => new AuthCodeProvider(ctx),
+  signIn: {
+    create: (ctx) => new AuthCodeProvider(ctx),
+    files: (stateDir, tenantId) => Object.values(authCodeFiles(stateDir, tenantId)),
+  },
 };
 
 const managedIdentity: AuthMethodDescriptor = { method: "managed_identity", usesLoginEndpoint: false, create: (ctx) => new ManagedIdentityProvider(ctx) };

@@ -1,5 +1,6 @@
 // `auth-reset`: delete the stored auth_code refresh token and any pending sign-in for this tenant.
-import { resetAuthCode } from "../auth/auth-code.js";
+import { existsSync, rmSync } from "node:fs";
+import { signInFiles } from "./auth-commands.js";
 import { defineCommand } from "./command.js";
 import { EXIT_OK, requireConfigPath, setup } from "./common.js";
 
@@ -11,7 +12,8 @@ Deletes the stored auth_code refresh token and any pending sign-in for this tena
   options: { config: { type: "string", short: "c" } },
   async run(values) {
     const { config } = setup(requireConfigPath(values.config, "auth-reset"));
-    const removed = resetAuthCode(config.state_dir, config.tenant_id);
+    const removed = signInFiles(config).filter((f) => existsSync(f));
+    for (const f of removed) rmSync(f, { force: true });
     process.stdout.write(removed.length ? `removed ${removed.join(", ")}\n` : "no stored auth_code sign-in for this tenant\n");
     return EXIT_OK;
   },

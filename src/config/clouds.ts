@@ -40,7 +40,7 @@ export const CLOUDS: Record<CloudName, CloudEndpoints> = {
     login: "https://login.microsoftonline.us",
     graph: "https://dod-graph.microsoft.us",
     graphResource: "https://dod-graph.microsoft.us",
-    // unverified in the docs: override with endpoints.rws when your tenant uses another host.
+    // unverified in the docs: override with source.endpoint when your tenant uses another host.
     rws: "https://webmail.apps.mil/ecp/reportingwebservice/reporting.svc",
     rwsResource: "https://webmail.apps.mil",
     graphMessageTrace: false,
@@ -49,7 +49,7 @@ export const CLOUDS: Record<CloudName, CloudEndpoints> = {
     login: "https://login.chinacloudapi.cn",
     graph: "https://microsoftgraph.chinacloudapi.cn",
     graphResource: "https://microsoftgraph.chinacloudapi.cn",
-    // unverified in the docs: override with endpoints.rws when needed.
+    // unverified in the docs: override with source.endpoint when needed.
     rws: "https://reports.partner.outlook.cn/ecp/reportingwebservice/reporting.svc",
     rwsResource: "https://partner.outlook.cn",
     graphMessageTrace: false,

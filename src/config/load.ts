@@ -82,10 +82,28 @@ function showValue(path: PropertyKey[], value: unknown): string {
   return s.length > 60 ? s.slice(0, 57) + "..." : s;
 }
 
+/** Remove the value at `path` from `obj` and return it; the objects along the path are copied, never changed. */
+function takePath(obj: Record<string, unknown>, path: string[]): { found: boolean; value?: unknown } {
+  const [key, ...rest] = path as [string, ...string[]];
+  if (!Object.prototype.hasOwnProperty.call(obj, key)) return { found: false };
+  if (rest.length === 0) {
+    const value = obj[key];
+    delete obj[key];
+    return { found: true, value };
+  }
+  const child = obj[key];
+  if (!child || typeof child !== "object" || Array.isArray(child)) return { found: false };
+  const copy = { ...(child as Record<string, unknown>) };
+  obj[key] = copy;
+  return takePath(copy, rest);
+}
+
 /**
- * The old flat form (`source: graph`, top-level `page_size`, `format`) in the nested one
- * (`source: {type: graph, page_size: …}`). A flat key of another source than the chosen one was ignored
- * before and is dropped; a key given both ways keeps the nested value.
+ * The older config forms in the nested one: `source: graph` and top-level `page_size`, `format` (flat form),
+ * `endpoints.graph`, `endpoints.rws`, `endpoints.graph_version` (endpoints before they moved into their
+ * source) become `source: {type: graph, page_size: …, endpoint: …}`. Which old key belongs to which source is
+ * in its descriptor (`legacyKeys`). An old key of another source than the chosen one was ignored before and is
+ * dropped; a key given both ways keeps the nested value.
  */
 export function normaliseSource(raw: Record<string, unknown>): Record<string, unknown> {
   const out = { ...raw };
@@ -95,10 +113,9 @@ export function normaliseSource(raw: Record<string, unknown>): Record<string, un
   if (given !== undefined && typeof given !== "string" && (typeof given !== "object" || given === null || Array.isArray(given))) return out;
   section.type ??= sourceDescriptors()[0]!.kind;
   for (const d of sourceDescriptors()) {
-    for (const key of d.legacyKeys ?? []) {
-      if (!(key in out)) continue;
-      if (d.kind === section.type && !(key in section)) section[key] = out[key];
-      delete out[key];
+    for (const [oldPath, key] of Object.entries(d.legacyKeys ?? {})) {
+      const old = takePath(out, oldPath.split("."));
+      if (old.found && d.kind === section.type && !(key in section)) section[key] = old.value;
     }
   }
   out.source = section;

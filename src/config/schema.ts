@@ -40,12 +40,13 @@ const authSchema = (method: z.ZodType<string>) => z
   })
   .strict();
 
+/**
+ * The login host when not the cloud's. A source's own endpoint is in `source:` (the old `endpoints.graph`,
+ * `.rws`, `.graph_version` are moved there by config/load.ts).
+ */
 const endpoints = z
   .object({
     login: z.string().url().optional(),
-    graph: z.string().url().optional(),
-    rws: z.string().url().optional(),
-    graph_version: z.enum(["v1.0", "beta"]).default("v1.0"),
   })
   .strict();
 
@@ -108,7 +109,7 @@ const coreSchema = z
     /** Tenant id (GUID) or verified domain, e.g. contoso.onmicrosoft.com. */
     tenant_id: z.string().min(1, "tenant_id is required"),
     cloud: z.enum(["global", "gcc", "gcc-high", "dod", "china"]).default("global"),
-    endpoints: endpoints.default({ graph_version: "v1.0" }),
+    endpoints: endpoints.default({}),
     auth: authSchema(z.string()).default({ method: "client_secret", redirect_uri: "http://localhost:8400/callback" }),
     http: http.default({ timeout: 120, insecure: false, max_response_mb: 64 }),
     retry: retry.default({

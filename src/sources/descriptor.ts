@@ -4,7 +4,7 @@
 import type { Dispatcher } from "undici";
 import type { z } from "zod";
 import type { TokenProvider } from "../auth/provider.js";
-import type { Config } from "../config/schema.js";
+import type { CloudName } from "../config/clouds.js";
 import type { Logger } from "../log/logger.js";
 import type { RetryPolicy } from "../net/retry.js";
 import type { Source } from "../types.js";
@@ -26,8 +26,8 @@ export interface SourceEndpoint {
 /** Everything a source needs to read: the shared HTTP stack and token provider, its own options. */
 export interface SourceContext<O extends SourceOptions = SourceOptions> {
   options: O;
-  /** Top-level settings a source may read (endpoints, organization, tenant); never mutated. */
-  config: Readonly<Config>;
+  /** The top-level `organization` (a value for records whose API does not report one); absent = none set. */
+  organization?: string;
   endpoint: SourceEndpoint;
   dispatcher: Dispatcher;
   tokens: TokenProvider;
@@ -68,16 +68,19 @@ export interface SourceDescriptor<O extends SourceOptions = SourceOptions> {
   maxSpanMinutes?: number;
   /** Schema of the `source:` section (with `type`), strict, with defaults. */
   schema: z.ZodType<O>;
-  /** Top-level keys of the old flat form (`page_size`, `format`) the loader moves into `source:`. */
-  legacyKeys?: readonly string[];
+  /**
+   * Keys of older config forms the loader moves into `source:` when this source is chosen: dotted path in the
+   * file → key in `source:` (`page_size` → `page_size`, `endpoints.graph` → `endpoint`). Dropped otherwise.
+   */
+  legacyKeys?: Readonly<Record<string, string>>;
   /** Option paths (inside `source:`) holding file paths, resolved against the config file's directory. */
   pathFields?: readonly string[][];
   /** Option paths (inside `source:`) holding secrets, registered for redaction. */
   secretFields?: readonly string[][];
-  /** The API base URL for the configured cloud (or its endpoints override); throws a config error when not offered there. */
-  endpoint(config: Config): string;
-  /** The token audience (resource) in the configured cloud; the scope is `${resource}/.default`. */
-  tokenResource(config: Config): string;
+  /** The API base URL in `cloud` (or the options' own override); throws a config error when not offered there. */
+  endpoint(options: O, cloud: CloudName): string;
+  /** The token audience (resource) in `cloud`; the scope is `${resource}/.default`. */
+  tokenResource(options: O, cloud: CloudName): string;
   create(ctx: SourceContext<O>): Source;
 }
 

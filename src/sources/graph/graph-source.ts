@@ -107,7 +107,7 @@ export class GraphSource implements Source {
 
   async *readWindow(window: Window, signal?: AbortSignal, filter?: TraceFilter): AsyncIterable<TraceRow[]> {
     let url: string | undefined = this.windowUrl(window, filter);
-    const walker = new PageWalker(url, "Graph", maxPagesFor(this.opts.pageSize), "set endpoints.graph to the host that serves your tenant's message trace if it genuinely moved");
+    const walker = new PageWalker(url, "Graph", maxPagesFor(this.opts.pageSize), "set source.endpoint to the host that serves your tenant's message trace if it genuinely moved");
     let index = 0;
     let pageNo = 0;
     while (url) {

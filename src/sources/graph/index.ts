@@ -12,6 +12,10 @@ export const graphOptionsSchema = z
     type: z.literal("graph"),
     /** $top: rows per page, 1–5000. */
     page_size: z.number().int().min(1).max(5000).default(5000),
+    /** Graph base URL when not the cloud's (formerly `endpoints.graph`). */
+    endpoint: z.string().url().optional(),
+    /** API version (formerly `endpoints.graph_version`). */
+    graph_version: z.enum(["v1.0", "beta"]).default("v1.0"),
   })
   .strict();
 
@@ -29,25 +33,25 @@ export const graphSource: SourceDescriptor<z.infer<typeof graphOptionsSchema>> =
   historyDays: 90,
   maxSpanMinutes: 10 * 24 * 60,
   schema: graphOptionsSchema,
-  legacyKeys: ["page_size"],
-  endpoint(config) {
-    const cloud = CLOUDS[config.cloud];
-    if (!cloud.graphMessageTrace && !config.endpoints.graph) {
-      throw new CollectorError("config", `source graph is not offered in cloud ${config.cloud}: Graph message trace exists only in the global service`, {
-        hint: "use source: rws for this cloud (or set endpoints.graph if Microsoft has since added it)",
+  legacyKeys: { page_size: "page_size", "endpoints.graph": "endpoint", "endpoints.graph_version": "graph_version" },
+  endpoint(options, cloudName) {
+    const cloud = CLOUDS[cloudName];
+    if (!cloud.graphMessageTrace && !options.endpoint) {
+      throw new CollectorError("config", `source graph is not offered in cloud ${cloudName}: Graph message trace exists only in the global service`, {
+        hint: "use source: rws for this cloud (or set source.endpoint if Microsoft has since added it)",
       });
     }
-    return config.endpoints.graph ?? cloud.graph;
+    return options.endpoint ?? cloud.graph;
   },
-  tokenResource: (config) => CLOUDS[config.cloud].graphResource,
+  tokenResource: (_options, cloud) => CLOUDS[cloud].graphResource,
   create: (ctx) =>
     new GraphSource({
       ...apiOptions(ctx),
       graphBase: ctx.endpoint.base,
       resource: ctx.endpoint.resource,
-      version: ctx.config.endpoints.graph_version,
+      version: ctx.options.graph_version,
       pageSize: ctx.options.page_size,
-      organization: ctx.config.organization,
+      organization: ctx.organization,
       rejects: ctx.rejects,
     }),
 };

@@ -55,7 +55,7 @@ export function htmlPageError(res: HttpResponse, url: string): CollectorError {
     {
       status: res.status,
       code: "HtmlSignInPage",
-      hint: "this means the request was not accepted as an app call: check that the token audience is the rws resource (e.g. https://outlook.office365.com), that endpoints.rws ends in /reporting.svc, and that no proxy intercepts the request",
+      hint: "this means the request was not accepted as an app call: check that the token audience is the rws resource (e.g. https://outlook.office365.com), that source.endpoint ends in /reporting.svc, and that no proxy intercepts the request",
     },
   );
 }
@@ -118,7 +118,7 @@ export function classifyRws(res: HttpResponse, url: string, token: string): Coll
   if (res.status === 404) {
     return new CollectorError("config", `the Reporting Web Service has no MessageTrace report at ${describeUrl(url)} (HTTP 404)`, {
       status: 404,
-      hint: "check endpoints.rws (…/ecp/reportingwebservice/reporting.svc) and the cloud setting",
+      hint: "check source.endpoint (…/ecp/reportingwebservice/reporting.svc) and the cloud setting",
     });
   }
   if (res.status === 400) {

@@ -13,6 +13,8 @@ export const rwsOptionsSchema = z
     type: z.literal("rws"),
     /** Response format asked for; either answer is read. */
     format: z.enum(["json", "xml"]).default("json"),
+    /** Report base URL (…/reporting.svc) when not the cloud's (formerly `endpoints.rws`). */
+    endpoint: z.string().url().optional(),
   })
   .strict();
 
@@ -31,9 +33,9 @@ export const rwsSource: SourceDescriptor<z.infer<typeof rwsOptionsSchema>> = {
   // The report itself takes any span within its 10 days of history; windows stay as configured.
   maxSpanMinutes: 10 * 24 * 60,
   schema: rwsOptionsSchema,
-  legacyKeys: ["format"],
-  endpoint: (config) => config.endpoints.rws ?? CLOUDS[config.cloud].rws,
-  tokenResource: (config) => CLOUDS[config.cloud].rwsResource,
+  legacyKeys: { format: "format", "endpoints.rws": "endpoint" },
+  endpoint: (options, cloud) => options.endpoint ?? CLOUDS[cloud].rws,
+  tokenResource: (_options, cloud) => CLOUDS[cloud].rwsResource,
   // No page size: the report pages itself (2000 rows), and OData $top would cap the whole result.
   // The reader and its XML parser (fast-xml-parser) load only when this source is configured.
   create: (ctx) => {

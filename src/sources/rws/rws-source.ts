@@ -110,7 +110,7 @@ export class RwsSource implements Source {
   async *readWindow(window: Window, signal?: AbortSignal, filter?: TraceFilter): AsyncIterable<TraceRow[]> {
     let url: string | undefined = this.windowUrl(window, filter);
     // The report pages itself (2000 rows per response, docs §5).
-    const walker = new PageWalker(url, "the Reporting Web Service", maxPagesFor(2000), `set endpoints.rws to that host if it is genuinely the report's home (now ${this.origin})`);
+    const walker = new PageWalker(url, "the Reporting Web Service", maxPagesFor(2000), `set source.endpoint to that host if it is genuinely the report's home (now ${this.origin})`);
     let pageNo = 0;
     while (url) {
       const pageUrl: string = url;
