@@ -172,6 +172,16 @@ describe("top level: typos, version, help", () => {
     expect(r.stdout).toMatch(/^Exit codes: 0 ok .*1 runtime failure, 2 configuration or usage error\.$/m);
   });
 
+  it("simulate is a command like the others: --help, and a bad flag value is one usage line, exit 2", async () => {
+    const help = await runCli(["simulate", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: o365-message-trace simulate \[options\]/);
+    const bad = await runCli(["simulate", "--port", "x"]);
+    expect(bad.code).toBe(2);
+    expect(lastLogMessage(bad.stderr)).toBe("config error: --port must be a number, got 'x' — see: o365-message-trace simulate --help");
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
   it("a mistyped config key is one line naming the closest key", async () => {
     const dir = tempDir();
     const file = writeConfig(dir, { tenant_id: "contoso.onmicrosoft.com", max_window_per_run: 3 });

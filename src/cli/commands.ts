@@ -12,7 +12,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: "run", summary: "long-running collector (daemon) for forward/http sinks or streaming exec", load: async () => (await import("./run.js")).command },
   { name: "once", summary: "one poll cycle, NDJSON on stdout (Fluent Bit / Fluentd / Vector exec)", load: async () => (await import("./once.js")).command },
   { name: "demo", summary: "run against an embedded simulated tenant (no Microsoft account needed)", load: async () => (await import("./demo.js")).command },
-  { name: "simulate", summary: "start the simulated tenant (token endpoint, Graph, legacy reporting service)", load: async () => (await import("../sim/main.js")).runSimulateCommand },
+  { name: "simulate", summary: "start the simulated tenant (token endpoint, Graph, legacy reporting service)", load: async () => (await import("./simulate.js")).command },
   { name: "schema", summary: "print the o365.message.* field table (--json for JSON Schema)", load: async () => (await import("./schema-cmd.js")).command },
   { name: "auth-test", summary: "check sign-in, permissions and API access; one sentence on what is wrong", load: async () => (await import("./auth-test.js")).command },
   {
