@@ -1,11 +1,11 @@
 // Issue 17, the real CLI with a tenants config: `once` summarises per tenant and fails when one did,
 // `status` reads the state directories, `run` serves tenant-labelled metrics and per-tenant health.
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
 import { startSimFleet, type SimFleet } from "../src/sim/index.js";
+import { writeFleetConfig } from "./helpers/fleet-config.js";
 import { BIN, compare, HOUR, parseNdjson, recordIds, runCli, tempDir, truthIds } from "./helpers/harness.js";
 
 const T0 = Date.UTC(2026, 10, 20, 6, 0, 0);
@@ -30,30 +30,15 @@ afterAll(async () => {
 
 /** t0 has the wrong secret; t1 and t2 are fine. */
 function fleetConfig(dir: string, extra: Record<string, unknown> = {}): string {
-  writeFileSync(join(dir, "ca.pem"), sims.ca);
-  const file = join(dir, "fleet.yaml");
-  writeFileSync(
-    file,
-    stringify({
-      http: { ca_file: "ca.pem" },
+  return writeFleetConfig(dir, sims, {
+    start: T0,
+    shared: {
       retry: { count: 1, backoff: { initial: 0.05, max: 0.1, jitter: 0.2 }, error_retry_span: 1, error_retry_count: 2 },
-      request_budget: { limit: 100000, window_seconds: 1 },
-      delay: 0,
-      window: 15,
-      max_windows_per_run: 100,
-      start: new Date(T0).toISOString(),
-      state_dir: "state",
       log: { level: "info" },
       ...extra,
-      tenants: sims.sims.map((s, i) => ({
-        name: `t${i}`,
-        tenant_id: s.tenantId,
-        auth: { client_id: app(i), client_secret: `\${O365_SECRET_T${i}}` },
-        endpoints: { login: s.url, graph: s.graphBase },
-      })),
-    }),
-  );
-  return file;
+    },
+    tenant: (_s, i) => ({ auth: { client_id: app(i), client_secret: `\${O365_SECRET_T${i}}` } }),
+  });
 }
 const ENV = { O365_SECRET_T0: "wrong", O365_SECRET_T1: "secret-1", O365_SECRET_T2: "secret-2", O365MT_NOW: NOW };
 

@@ -1,15 +1,15 @@
 // Issue 17: twenty simulated tenants in one process. Each tenant's output equals its own truth (0 lost,
 // 0 duplicates); a tenant with a wrong secret, one throttled hard and one whose API hangs fail on their own,
 // marked unhealthy, without delaying the others; once healed, a tenant catches up on its own schedule.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
 import { loadFleet } from "../src/config/tenants.js";
 import { STATUS_FILE, TenantFleet } from "../src/fleet/fleet.js";
 import { createLogger } from "../src/log/logger.js";
 import { startSimFleet, type SimFleet } from "../src/sim/index.js";
+import { writeFleetConfig } from "./helpers/fleet-config.js";
 import { compare, HOUR, recordIds, tempDir, truthIds } from "./helpers/harness.js";
 
 const N = 20;
@@ -41,38 +41,23 @@ afterAll(async () => {
   await fleetSim?.close();
 });
 
-function writeFleetConfig(dir: string): { file: string; env: NodeJS.ProcessEnv } {
-  const caFile = join(dir, "ca.pem");
-  writeFileSync(caFile, fleetSim.ca);
+function fleetConfig(dir: string): { file: string; env: NodeJS.ProcessEnv } {
   const env: NodeJS.ProcessEnv = {};
-  const tenants = fleetSim.sims.map((sim, i) => {
-    env[`O365_SECRET_T${i}`] = i === WRONG_SECRET ? "not-the-secret" : secret(i);
-    return {
-      name: `t${i}`,
-      tenant_id: sim.tenantId,
-      auth: { client_id: clientId(i), client_secret: `\${O365_SECRET_T${i}}` },
-      endpoints: { login: sim.url, graph: sim.graphBase, rws: sim.rwsBase },
-    };
-  });
-  const file = join(dir, "fleet.yaml");
-  writeFileSync(
-    file,
-    stringify({
-      // Shared defaults for every tenant.
-      http: { ca_file: caFile, timeout: 30 },
+  const file = writeFleetConfig(dir, fleetSim, {
+    start: T0,
+    // Shared defaults for every tenant.
+    shared: {
+      http: { ca_file: "ca.pem", timeout: 30 },
       retry: { count: 3, backoff: { initial: 0.05, max: 0.2, jitter: 0.2 }, error_retry_span: 1, error_retry_count: 3 },
-      request_budget: { limit: 100000, window_seconds: 1 },
-      delay: 0,
-      window: 15,
-      max_windows_per_run: 100,
-      start: new Date(T0).toISOString(),
-      state_dir: "state",
       log: { level: "warn" },
       tenant_concurrency: 8,
       tenant_cycle_timeout: 25, // well above a healthy cycle on a loaded machine, so "finished before the timeout" means "did not wait"
-      tenants,
-    }),
-  );
+    },
+    tenant: (_sim, i) => {
+      env[`O365_SECRET_T${i}`] = i === WRONG_SECRET ? "not-the-secret" : secret(i);
+      return { auth: { client_id: clientId(i), client_secret: `\${O365_SECRET_T${i}}` } };
+    },
+  });
   return { file, env };
 }
 
@@ -89,7 +74,7 @@ function byTenant(text: string): Map<string, Array<Record<string, unknown>>> {
 describe("20 tenants in one process", () => {
   it("each healthy tenant delivers exactly its truth; the broken ones fail alone and are reported", async () => {
     const dir = tempDir();
-    const { file, env } = writeFleetConfig(dir);
+    const { file, env } = fleetConfig(dir);
     const fleet = loadFleet(file, { env });
     expect(fleet.multi).toBe(true);
     expect(fleet.tenants.map((t) => t.name)).toEqual(Array.from({ length: N }, (_, i) => `t${i}`));

@@ -1,16 +1,16 @@
 // Issue 17: tenants spread over replicas by rendezvous hashing. Every tenant has exactly one owner, growing
 // from 3 to 4 replicas moves about a quarter of them (only to the new replica), and moving the moved
 // tenants' state directories to their new owner loses and doubles nothing.
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
 import { loadFleet } from "../src/config/tenants.js";
 import { TenantFleet } from "../src/fleet/fleet.js";
 import { ownerOf, owns } from "../src/fleet/shard.js";
 import { createLogger } from "../src/log/logger.js";
 import { startSimFleet, type SimFleet } from "../src/sim/index.js";
+import { writeFleetConfig } from "./helpers/fleet-config.js";
 import { compare, HOUR, recordIds, tempDir, truthIds } from "./helpers/harness.js";
 
 const names = (n: number) => Array.from({ length: n }, (_, i) => `tenant-${i}.onmicrosoft.com`);
@@ -59,26 +59,14 @@ describe("changing the replica count with state directories moved", () => {
 
   it("loses and doubles nothing", async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, "ca.pem"), sims.ca);
-    const file = join(dir, "fleet.yaml");
-    writeFileSync(
-      file,
-      stringify({
-        http: { ca_file: "ca.pem" },
-        request_budget: { limit: 100000, window_seconds: 1 },
-        delay: 0,
-        window: 15,
-        max_windows_per_run: 100,
-        start: new Date(T0).toISOString(),
-        state_dir: "${STATE}",
-        tenants: sims.sims.map((s, i) => ({
-          name: `tenant-${i}`,
-          tenant_id: s.tenantId,
-          auth: { client_id: `11111111-2222-4333-8444-${String(4000 + i).padStart(12, "0")}`, client_secret: `s-${i}` },
-          endpoints: { login: s.url, graph: s.graphBase },
-        })),
+    const file = writeFleetConfig(dir, sims, {
+      start: T0,
+      shared: { state_dir: "${STATE}" },
+      tenant: (_s, i) => ({
+        name: `tenant-${i}`,
+        auth: { client_id: `11111111-2222-4333-8444-${String(4000 + i).padStart(12, "0")}`, client_secret: `s-${i}` },
       }),
-    );
+    });
     let text = "";
     // One replica: its own state volume (state-r<index>), its share of the tenants, one cycle.
     const replica = async (index: number, count: number, now: number) => {
