@@ -7,7 +7,8 @@ import { startSimulator, type Simulator } from "../src/sim/index.js";
 import { directoryAt, type DirectoryOptions } from "../src/sim/directory.js";
 import { GRAPH_APP_ID } from "../src/sim/directory-store.js";
 import { runCli, tempDir } from "./helpers/harness.js";
-import { runSetup, simFlags, startConnectProxy } from "./helpers/setup-harness.js";
+import { startConnectProxy } from "./helpers/connect-proxy.js";
+import { runSetup, simFlags } from "./helpers/setup-harness.js";
 
 const PERMISSION = "ExchangeMessageTrace.Read.All";
 const MESSAGE_TRACE_APP = "8bd644d1-64a1-4d4b-ae52-2e0cbf64e373";

@@ -57,29 +57,3 @@ export function runSetup(sim: { ca: string }, args: string[], opts: { env?: Node
   });
 }
 
-/** A CONNECT-only forward proxy that records the tunnels it opened (setup must reach Entra and Graph through it). */
-export async function startConnectProxy(): Promise<{ url: string; tunnels: string[]; close(): Promise<void> }> {
-  const { createServer } = await import("node:http");
-  const { connect } = await import("node:net");
-  const tunnels: string[] = [];
-  const server = createServer((_req, res) => res.writeHead(405).end("CONNECT only"));
-  server.on("connect", (req, client, head) => {
-    tunnels.push(req.url ?? "");
-    const [host, port] = (req.url ?? "").split(":");
-    const upstream = connect(Number(port), host!, () => {
-      client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-      if (head.length) upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    upstream.on("error", () => client.destroy());
-    client.on("error", () => upstream.destroy());
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    tunnels,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-  };
-}
