@@ -12,7 +12,7 @@ import { diagnose, decodeClaims } from "../src/cli/auth-test.js";
 import { describeError } from "../src/errors.js";
 import { createDispatcherFor, createTokenProvider, resolveEndpoints } from "../src/runtime.js";
 import { authCodeFiles } from "../src/auth/auth-code.js";
-import { captureRuntime, compare, HOUR, parseNdjson, recordIds, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig, lastLogMessage } from "./helpers/harness.js";
+import { collectAgainstTruth, compare, HOUR, parseNdjson, recordIds, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig, lastLogMessage } from "./helpers/harness.js";
 
 let sim: Simulator;
 const logger = createLogger({ level: "error", write: () => {} });
@@ -60,16 +60,8 @@ describe("certificate credentials (generated RSA key + self-signed certificate)"
     });
     expect(decodeClaims(await tokens.getToken("https://graph.microsoft.com/.default")).appidacr).toBe("2");
     const T0 = Date.UTC(2026, 10, 22, 0, 0, 0);
-    const { rt, records } = captureRuntime(simConfig(sim, dir, { auth: config.auth, start: new Date(T0).toISOString(), window: 60 }), sim, {
-      clock: () => T0 + 2 * HOUR,
-    });
-    await rt.collector.runCycle();
-    await rt.close();
-    expect(compare(truthIds(sim.truth(new Date(T0), new Date(T0 + 2 * HOUR))), recordIds(records()))).toEqual({
-      lost: 0,
-      duplicates: 0,
-      extra: 0,
-    });
+    const collected = simConfig(sim, dir, { auth: config.auth, start: new Date(T0).toISOString(), window: 60 });
+    expect(await collectAgainstTruth(collected, sim, T0, T0 + 2 * HOUR)).toEqual({ lost: 0, duplicates: 0, extra: 0 });
   });
 
   it("the command itself (the bundled build) signs with the certificate and delivers every record once", async () => {
@@ -120,14 +112,8 @@ describe("managed identity (App Service endpoint of the simulator)", () => {
       const config = simConfig(sim, dir, { auth: { method: "managed_identity" } });
       expect(await diagnose(config, { logger, env: {} })).toMatch(/collection would work: managed_identity sign-in/);
       const T0 = Date.UTC(2026, 10, 22, 6, 0, 0);
-      const { rt, records } = captureRuntime(simConfig(sim, dir, { auth: { method: "managed_identity" }, start: new Date(T0).toISOString(), window: 60 }), sim, { clock: () => T0 + HOUR });
-      await rt.collector.runCycle();
-      await rt.close();
-      expect(compare(truthIds(sim.truth(new Date(T0), new Date(T0 + HOUR))), recordIds(records()))).toEqual({
-        lost: 0,
-        duplicates: 0,
-        extra: 0,
-      });
+      const collected = simConfig(sim, dir, { auth: { method: "managed_identity" }, start: new Date(T0).toISOString(), window: 60 });
+      expect(await collectAgainstTruth(collected, sim, T0, T0 + HOUR)).toEqual({ lost: 0, duplicates: 0, extra: 0 });
       expect(sim.stats().requests.msi ?? 0).toBeGreaterThan(0);
     } finally {
       process.env.IDENTITY_ENDPOINT = saved.e;
@@ -193,18 +179,8 @@ describe("authorization code flow: login-url, auth-code, rotation, auth-reset (s
     expect(rtOf()).not.toBe(rt2);
 
     const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);
-    const { rt, records } = captureRuntime(
-      simConfig(sim, dir, { ...input, auth: config.auth, start: new Date(T0).toISOString(), window: 60 }),
-      sim,
-      { clock: () => T0 + HOUR },
-    );
-    await rt.collector.runCycle();
-    await rt.close();
-    expect(compare(truthIds(sim.truth(new Date(T0), new Date(T0 + HOUR))), recordIds(records()))).toEqual({
-      lost: 0,
-      duplicates: 0,
-      extra: 0,
-    });
+    const collected = simConfig(sim, dir, { ...input, auth: config.auth, start: new Date(T0).toISOString(), window: 60 });
+    expect(await collectAgainstTruth(collected, sim, T0, T0 + HOUR)).toEqual({ lost: 0, duplicates: 0, extra: 0 });
 
     const reset = await runCli(["auth-reset", "--config", file], { env });
     expect(reset.code).toBe(0);

@@ -3,7 +3,6 @@
 // and its identities being journaled — at least 30 times, restarted after each. The state file must parse
 // after every kill; the union of everything that reached stdout must be exactly the truth once deduplicated
 // by identity; raw duplicates are measured and must stay within one page per crash.
-import { spawn } from "node:child_process";
 import { appendFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,8 +10,8 @@ import { StateStore } from "../src/cursor/store.js";
 import { identity } from "../src/schema/mapper.js";
 import { Rng } from "../src/sim/prng.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
-import { BIN, HOUR, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
-import { findSecrets, readTree } from "./helpers/reliability.js";
+import { HOUR, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
+import { findSecrets, onceProcess, readTree } from "./helpers/reliability.js";
 
 const T0 = Date.UTC(2026, 10, 22, 0, 0, 0);
 const PAGE = 15;
@@ -24,43 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sim?.close();
 });
-
-interface Run {
-  stdout: string;
-  stderr: string;
-  killed: boolean;
-  code: number | null;
-}
-
-/** One `once` run, killed with SIGKILL after `afterMs` or right after its `afterChunks`-th stdout chunk. */
-function onceRun(config: string, now: number, kill?: { afterMs?: number; afterChunks?: number }): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, "once", "--config", config], {
-      env: { ...process.env, O365MT_NOW: new Date(now).toISOString() },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    let chunks = 0;
-    let killed = false;
-    const doKill = () => {
-      if (!killed && child.exitCode === null) killed = child.kill("SIGKILL");
-    };
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString("utf8");
-      if (kill?.afterChunks && ++chunks >= kill.afterChunks) doKill();
-    });
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
-    const timer = kill?.afterMs !== undefined ? setTimeout(doKill, kill.afterMs) : undefined;
-    const guard = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      clearTimeout(guard);
-      resolve({ stdout, stderr, killed: killed && code === null, code });
-    });
-  });
-}
 
 /** Identities of complete NDJSON lines; a line cut by the kill is counted, not parsed. */
 function lines(text: string): { ids: string[]; torn: number } {
@@ -97,7 +59,7 @@ describe("kill -9 at random points, restarted each time", () => {
     for (let run = 0; run < 80 && (kills < 30 || lastCrashed); run++) {
       // Kill half the runs at a random instant (start-up, token, paging, fsync), half right after a write.
       const kill = kills >= 30 ? undefined : rng.chance(0.5) ? { afterMs: 150 + rng.int(900) } : { afterChunks: 1 + rng.int(12) };
-      const r = await onceRun(config, now, kill);
+      const r = await onceProcess(config, now, kill, 30_000);
       everything += r.stdout + r.stderr;
       const { ids, torn: t } = lines(r.stdout);
       torn += t;

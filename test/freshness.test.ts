@@ -4,13 +4,12 @@
 // counted on the simulated clock): the default configuration loses nothing that turns visible within 24 hours,
 // delivers nothing twice, never sees a 429, across restarts and a kill -9. With a budget too small for the
 // horizon, the youngest history is covered first and the coverage metric and log line say how much.
-import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateStore } from "../src/cursor/store.js";
 import { PromMetrics } from "../src/metrics/prometheus.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
 import {
-  BIN,
+  captureRuntime,
   compare,
   HOUR,
   parseNdjson,
@@ -21,8 +20,7 @@ import {
   truthIds,
   writeConfig,
 } from "./helpers/harness.js";
-import { captureLogger, driveCycles, MIN } from "./helpers/reliability.js";
-import { captureRuntime } from "./helpers/harness.js";
+import { captureLogger, driveCycles, MIN, onceProcess } from "./helpers/reliability.js";
 
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
 const CYCLE = 5 * MIN;
@@ -44,30 +42,6 @@ afterAll(async () => {
   await sim?.close();
 });
 
-/** `once` as a subprocess at a pinned time, killed with SIGKILL as soon as its stderr matches `killOn`. */
-function onceKilled(config: string, now: number, killOn: RegExp): Promise<{ stdout: string; killed: boolean }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, "once", "--config", config], {
-      env: { ...process.env, O365MT_NOW: new Date(now).toISOString() },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    let killed = false;
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString("utf8");
-      if (!killed && killOn.test(stderr)) killed = child.kill("SIGKILL");
-    });
-    const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    child.on("error", reject);
-    child.on("close", () => {
-      clearTimeout(guard);
-      resolve({ stdout, killed });
-    });
-  });
-}
-
 describe("default configuration with lateness up to 24 h", () => {
   it("0 lost, 0 duplicates, 0 responses of 429 over 30 simulated hours, across restarts and a kill -9", async () => {
     const dir = tempDir();
@@ -81,7 +55,7 @@ describe("default configuration with lateness up to 24 h", () => {
     const before = await driveCycles(sim, config, { from: first, to: crashAt - CYCLE, step: CYCLE, restartEvery: 40 });
     const file = writeConfig(dir, simConfigInput(sim, dir, { ...DEFAULTS, log: { level: "debug" } }));
     sim.setNow(crashAt);
-    const crash = await onceKilled(file, crashAt, /window delivered/);
+    const crash = await onceProcess(file, crashAt, { onStderr: /window delivered/ });
     expect(crash.killed).toBe(true);
     const after = await driveCycles(sim, config, { from: crashAt + CYCLE, to: end, step: CYCLE, restartEvery: 60 });
     // Complete lines only: a line cut by the kill never reached a reader.

@@ -97,6 +97,22 @@ export function compare(expected: string[], delivered: string[]): { lost: number
   };
 }
 
+/** What the simulator holds for [from, to) compared with what was delivered: all three must be 0. */
+export function againstTruth(sim: Simulator, from: number, to: number, delivered: Array<Record<string, unknown>>) {
+  return compare(truthIds(sim.truth(new Date(from), new Date(to))), recordIds(delivered));
+}
+
+/** One in-process cycle from `config.start` with the clock at `to`, compared with the truth of [from, to). */
+export async function collectAgainstTruth(config: Config, sim: Simulator, from: number, to: number) {
+  const { rt, records } = captureRuntime(config, sim, { clock: () => to });
+  try {
+    await rt.collector.runCycle();
+  } finally {
+    await rt.close();
+  }
+  return againstTruth(sim, from, to, records());
+}
+
 export interface CliResult {
   code: number | null;
   signal: NodeJS.Signals | null;

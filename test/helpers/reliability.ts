@@ -1,11 +1,12 @@
 // Helpers shared by the reliability, crash and secrets tests: a collector driven cycle by cycle against a
 // simulator whose clock the test moves, and a scanner that looks for credentials in captured text.
+import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../../src/config/schema.js";
 import { createLogger } from "../../src/log/logger.js";
 import type { Simulator } from "../../src/sim/index.js";
-import { captureRuntime, recordIds } from "./harness.js";
+import { BIN, captureRuntime, recordIds } from "./harness.js";
 
 export const MIN = 60_000;
 
@@ -84,4 +85,52 @@ export function findSecrets(text: string, known: string[] = []): string[] {
     if (m) hits.push(`${name}: ${m[0].slice(0, 24)}…`);
   }
   return hits;
+}
+
+export interface OnceRun {
+  stdout: string;
+  stderr: string;
+  /** Killed by us (SIGKILL), not finished on its own. */
+  killed: boolean;
+  code: number | null;
+}
+
+/** When to SIGKILL a `once` subprocess: after a time, after its n-th stdout chunk, or as soon as its stderr matches. */
+export interface KillAt {
+  afterMs?: number;
+  afterChunks?: number;
+  onStderr?: RegExp;
+}
+
+/** The real `once` as a subprocess at a pinned time (O365MT_NOW), killed with SIGKILL as `kill` says; a guard kills a hang. */
+export function onceProcess(config: string, now: number, kill: KillAt = {}, guardMs = 60_000): Promise<OnceRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, "once", "--config", config], {
+      env: { ...process.env, O365MT_NOW: new Date(now).toISOString() },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let chunks = 0;
+    let killed = false;
+    const doKill = () => {
+      if (!killed && child.exitCode === null) killed = child.kill("SIGKILL");
+    };
+    child.stdout.on("data", (c: Buffer) => {
+      stdout += c.toString("utf8");
+      if (kill.afterChunks && ++chunks >= kill.afterChunks) doKill();
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString("utf8");
+      if (kill.onStderr?.test(stderr)) doKill();
+    });
+    const timer = kill.afterMs !== undefined ? setTimeout(doKill, kill.afterMs) : undefined;
+    const guard = setTimeout(() => child.kill("SIGKILL"), guardMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      clearTimeout(guard);
+      resolve({ stdout, stderr, killed: killed && code === null, code });
+    });
+  });
 }
