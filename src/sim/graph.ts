@@ -2,7 +2,7 @@
 import { checkBearer, type AuthResult } from "./auth.js";
 import type { Ctx } from "./context.js";
 import { detailsFor } from "./details.js";
-import { parseFilter, parseTime, timeBounds, type Clause, type Op } from "./odata.js";
+import { filterParam, parseTime, timeBounds, type Clause, type Op } from "./odata.js";
 import { collectPage, DAY_MS, encodeSkipToken, eqMatcher, fingerprint, nextLink, skipTokenOf } from "./paging.js";
 import { graphError, graphJson, header, type SimRequest, type SimResponse } from "./responses.js";
 import { currentStatus, type SimRecord } from "./traffic.js";
@@ -50,13 +50,9 @@ export function listMessageTraces(ctx: Ctx, req: SimRequest): SimResponse {
   const auth = checkBearer(ctx, req, "graph");
   if (!auth.ok) return authFailure(ctx, auth);
   const q = req.url.searchParams;
-  const filter = q.get("$filter") ?? "";
-  let clauses: Clause[];
-  try {
-    clauses = filter.trim() ? parseFilter(filter) : [];
-  } catch (e) {
-    return bad(`Invalid filter clause: ${(e as Error).message}`);
-  }
+  const parsed = filterParam(q);
+  if ("error" in parsed) return bad(`Invalid filter clause: ${parsed.error}`);
+  const { filter, clauses } = parsed;
   const times: Array<{ op: Op; ms: number }> = [];
   const eqs: Array<[(r: SimRecord) => string | null | undefined, string]> = [];
   const evolved = includesUnknownEnumMembers(req);

@@ -67,6 +67,16 @@ function tokenize(src: string): Tok[] {
   return out;
 }
 
+/** A request's `$filter` (empty: no clauses) as clauses, or the parser's message when it is not valid (each API words its own 400). */
+export function filterParam(q: URLSearchParams): { filter: string; clauses: Clause[] } | { error: string } {
+  const filter = q.get("$filter") ?? "";
+  try {
+    return { filter, clauses: filter.trim() ? parseFilter(filter) : [] };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
 /** Parse `a eq 'x' and b ge 2025-01-01T00:00:00Z …`. Parentheses around clauses are tolerated. */
 export function parseFilter(src: string): Clause[] {
   const toks = tokenize(src).filter((t) => t.t !== "paren");

@@ -3,7 +3,7 @@
 // 2000-row pages whose next link carries a numeric $skiptoken (docs §5).
 import { checkBearer } from "./auth.js";
 import type { Ctx } from "./context.js";
-import { ODataError, encodeQueryValue, parseFilter, parseTime, type Clause } from "./odata.js";
+import { encodeQueryValue, filterParam, parseTime } from "./odata.js";
 import { DAY_MS, eqMatcher } from "./paging.js";
 import { rwsStatus } from "./pools.js";
 import { hashString } from "./prng.js";
@@ -94,13 +94,9 @@ export function messageTrace(ctx: Ctx, req: SimRequest): SimResponse {
   }
   const bad = (msg: string) => odataError(400, msg, fmt);
   const q = req.url.searchParams;
-  const filter = q.get("$filter") ?? "";
-  let clauses: Clause[];
-  try {
-    clauses = filter.trim() ? parseFilter(filter) : [];
-  } catch (e) {
-    return bad((e as ODataError).message);
-  }
+  const parsed = filterParam(q);
+  if ("error" in parsed) return bad(parsed.error);
+  const { clauses } = parsed;
   let start: number | undefined;
   let end: number | undefined;
   const eqs: Array<[Getter, string]> = [];

@@ -97,6 +97,12 @@ export function compare(expected: string[], delivered: string[]): { lost: number
   };
 }
 
+/** Lost and extra only, for a test that allows (and measures on its own) repeats after a receiver fault. */
+export function lostAndExtra(expected: string[], delivered: string[]): { lost: number; extra: number } {
+  const { lost, extra } = compare(expected, delivered);
+  return { lost, extra };
+}
+
 /** What the simulator holds for [from, to) compared with what was delivered: all three must be 0. */
 export function againstTruth(sim: Simulator, from: number, to: number, delivered: Array<Record<string, unknown>>) {
   return compare(truthIds(sim.truth(new Date(from), new Date(to))), recordIds(delivered));
