@@ -1,6 +1,6 @@
 // Auth methods get a narrow context, not the whole Config: the `auth:` section, the tenant, the timeout, and
 // only the extras their descriptor declares (auth_code: the state dir and the source's scope).
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { validateConfig } from "../src/config/load.js";
 import { silentLogger } from "../src/log/logger.js";
 import { createDispatcherFor, authContext } from "../src/runtime.js";
@@ -10,6 +10,7 @@ const base = { tenant_id: "contoso.onmicrosoft.com", state_dir: "/tmp/state", ht
 describe("the composition root builds each auth method's narrow context", () => {
   const dispatcher = createDispatcherFor(validateConfig(base), { logger: silentLogger });
   const deps = { dispatcher, logger: silentLogger, loginBase: "https://login.example.test" };
+  afterAll(() => dispatcher.close());
 
   it("client_secret sees its options, tenant and timeout, never the state dir or the source", () => {
     const ctx = authContext(validateConfig({ ...base, auth: { client_id: "app", client_secret: "s" } }), deps);
