@@ -1,7 +1,7 @@
 // What an auth method tells the rest of the program: its `auth.method` name, whether it signs in through
 // the tenant's login endpoint, which `auth.*` options are paths or secrets, what else it needs from the
 // config (state dir, the source's token scope), and how to build its provider from that narrow context.
-import type { AuthOptions } from "../config/schema.js";
+import type { AuthOptions } from "./options.js";
 import type { AuthDeps, TokenProvider } from "./provider.js";
 
 /** What a token provider is built from: the `auth:` section, the tenant, the HTTP stack, and only the extras its descriptor asks for. */

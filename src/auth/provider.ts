@@ -6,7 +6,7 @@ import { X509Certificate } from "node:crypto";
 // `once` with nothing due never loads it (docs/performance.md, cold start). Types only here.
 import type { ConfidentialClientApplication, Configuration, LogLevel, NodeSystemOptions } from "@azure/msal-node";
 import type { Dispatcher } from "undici";
-import type { AuthOptions } from "../config/schema.js";
+import type { AuthOptions } from "./options.js";
 import { CollectorError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { registerSecret } from "../log/redact.js";

@@ -3,6 +3,7 @@
 // `sink.<kind>`) live beside its code and are joined in from the registries by configSchema().
 // Documented in conf/o365-message-trace.yaml.
 import { z } from "zod";
+import { authSchema } from "../auth/options.js";
 import { authMethods } from "../auth/registry.js";
 import type { SourceOptions } from "../sources/descriptor.js";
 import { sourceDescriptors } from "../sources/registry.js";
@@ -13,32 +14,6 @@ import { durationMinutes, durationSeconds } from "./duration.js";
 // Duration keys: a number in the key's unit or a string with a unit ("15m", "1h", "300s"), see duration.ts.
 const minutes = durationMinutes;
 const seconds = durationSeconds;
-
-const certificate = z
-  .object({
-    /** PEM private key file (or env O365_CERT_PRIVATE_KEY with the PEM itself). */
-    private_key_file: z.string().optional(),
-    /** PEM certificate file; used to compute thumbprints and send x5c when given. */
-    certificate_file: z.string().optional(),
-    thumbprint: z.string().regex(/^[0-9A-Fa-f:]{40,59}$/, "a SHA-1 thumbprint: 40 hex digits").optional(),
-    thumbprint_sha256: z.string().regex(/^[0-9A-Fa-f:]{64,95}$/, "a SHA-256 thumbprint: 64 hex digits").optional(),
-    send_x5c: z.boolean().default(false),
-  })
-  .strict();
-
-/** `auth:`; `method` is checked against the auth registry in configSchema(). */
-const authSchema = (method: z.ZodType<string>) => z
-  .object({
-    method: method.default("client_secret"),
-    client_id: z.string().min(1).optional(),
-    /** Prefer env O365_CLIENT_SECRET. */
-    client_secret: z.string().min(1).optional(),
-    certificate: certificate.optional(),
-    redirect_uri: z.string().url().default("http://localhost:8400/callback"),
-    /** User-assigned managed identity client id (system-assigned when absent). */
-    managed_identity_client_id: z.string().optional(),
-  })
-  .strict();
 
 /**
  * The login host when not the cloud's. A source's own endpoint is in `source:` (the old `endpoints.graph`,
@@ -197,8 +172,6 @@ export interface SinkSection {
 }
 
 export type Config = z.infer<typeof coreSchema> & { source: SourceOptions; sink: SinkSection };
-/** The `auth:` section after validation: every method's options (each method reads its own). */
-export type AuthOptions = Config["auth"];
 /** What a config file may contain, before defaults (old flat keys such as `source: graph`, `page_size` included). */
 export type ConfigInput = z.input<typeof coreSchema> & {
   source?: string | Record<string, unknown>;
