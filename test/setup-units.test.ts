@@ -11,6 +11,8 @@ import { parseDuration, waitingFor } from "../src/setup/wait.js";
 import { CollectorError } from "../src/errors.js";
 import { requirementsFor } from "../src/setup/requirements.js";
 import { sourceDescriptor } from "../src/sources/registry.js";
+import { parse as parseYaml } from "yaml";
+import { validateConfig } from "../src/config/load.js";
 import { tempDir } from "./helpers/harness.js";
 
 const values = { tenant_id: "t1", source: "graph" as const, auth: { method: "client_secret" as const, client_id: "c1" } };
@@ -98,5 +100,18 @@ describe("setup requirements come from the source descriptors", () => {
     expect(readFileSync(file, "utf8")).toMatch(/^source: graph$/m);
     writeConfig(file, renderConfig(file, { ...values, source: "rws" }).text);
     expect(readFileSync(file, "utf8")).toMatch(/^source:\n {2}type: rws$/m);
+  });
+
+  it("writes the login host under endpoints and the source's own host as source.endpoint, replacing an old endpoints.<kind>", () => {
+    const file = join(tempDir(), "c.yaml");
+    writeFileSync(file, "tenant_id: t1\nsource: graph\nendpoints:\n  graph: https://old.example.test\n");
+    const endpoints = { login: "https://login.example.test", graph: "https://graph.example.test", rws: "https://rws.example.test/r.svc" };
+    writeConfig(file, renderConfig(file, { ...values, endpoints }).text);
+    const config = validateConfig(parseYaml(readFileSync(file, "utf8")));
+    expect(config.endpoints).toEqual({ login: "https://login.example.test" });
+    expect(config.source).toMatchObject({ type: "graph", endpoint: "https://graph.example.test" });
+    expect(readFileSync(file, "utf8")).not.toContain("old.example.test");
+    writeConfig(file, renderConfig(file, { ...values, source: "rws", endpoints }).text);
+    expect(validateConfig(parseYaml(readFileSync(file, "utf8"))).source).toEqual({ type: "rws", format: "json", endpoint: "https://rws.example.test/r.svc" });
   });
 });

@@ -188,6 +188,8 @@ async function runSetup(o: SetupOptions): Promise<number> {
   const logger = createLogger({ level: "warn" });
   // An existing config's endpoints, CA, cloud and proxy apply unless a flag says otherwise.
   const doc = readConfigDocument(o.configOut);
+  const configured = doc?.getIn(["source", "type"]) ?? configValue(doc, ["source"]);
+  if (configured === o.source) (o.endpoints as Record<string, string | undefined>)[o.source] ??= configValue(doc, ["source", "endpoint"]);
   for (const k of ["login", "graph", "rws"] as const) o.endpoints[k] ??= configValue(doc, ["endpoints", k]);
   const ca = configValue(doc, ["http", "ca_file"]);
   o.caFile ??= ca ? resolve(dirname(o.configOut), ca) : undefined;

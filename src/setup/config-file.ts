@@ -53,7 +53,15 @@ export function renderConfig(file: string, v: ConfigValues, secretFile?: string)
     doc.setIn(["auth", "certificate", "private_key_file"], v.auth.certificate.private_key_file);
     doc.setIn(["auth", "certificate", "certificate_file"], v.auth.certificate.certificate_file);
   }
-  for (const [k, url] of Object.entries(v.endpoints ?? {})) if (url) doc.setIn(["endpoints", k], url);
+  // The login host under `endpoints:`, the source's own API host in its section (`source.endpoint`; an old
+  // `endpoints.<kind>` of that source is replaced). Setup's Graph host for a non-Graph source is its own business.
+  if (v.endpoints?.login) doc.setIn(["endpoints", "login"], v.endpoints.login);
+  const own = (v.endpoints as Record<string, string | undefined> | undefined)?.[v.source];
+  if (own) {
+    if (!isMap(doc.get("source", true))) doc.set("source", doc.createNode({ type: v.source }));
+    doc.setIn(["source", "endpoint"], own);
+    doc.deleteIn(["endpoints", v.source]);
+  }
   if (v.ca_file) doc.setIn(["http", "ca_file"], v.ca_file);
   const text = doc.toString();
   const before = existsSync(file) ? readFileSync(file, "utf8") : undefined;
