@@ -27,7 +27,7 @@ export class PageWalker {
     firstUrl: string,
     private readonly apiName: string,
     private readonly maxPages: number,
-    /** What to tell an operator whose endpoint genuinely moved (e.g. which endpoints.* key to set). */
+    /** What to tell an operator whose endpoint genuinely moved (e.g. to set source.endpoint). */
     private readonly endpointHint: string,
   ) {
     this.origin = new URL(firstUrl).origin;
