@@ -52,6 +52,21 @@ describe("clock ahead of the service (subprocess once, simulator on real time)",
     expect(Date.parse(cursorOf(dir)!)).toBeLessThanOrEqual(Date.now());
   });
 
+  it("with the clock ahead and only the token's iat known, no window is planned past the service's time (it would be refused at commit)", async () => {
+    // The cursor 12 min back: a 15 min window ends 3 min after the service's now. iat (+ Entra's slack) put
+    // it inside the plan, the first Date header then made the commit guard refuse it, and `once` exited 1.
+    const dir = tempDir();
+    const file = writeConfig(dir, simConfigInput(sim, dir, { delay: 0, window: 15, rescan: { horizon: 0 } }));
+    mkdirSync(join(dir, "state"), { mode: 0o700 });
+    const store = new StateStore(join(dir, "state"), sim.tenantId, "graph");
+    const cursor = new Date(Math.floor((Date.now() - 12 * MIN) / 1000) * 1000).toISOString();
+    writeFileSync(store.file, JSON.stringify({ version: 1, tenant_id: sim.tenantId, source: "graph", cursor, windows_done: 1, records_delivered: 0, cycles: 1 }), { mode: 0o600 });
+    const r = await runCli(["once", "--config", file], { env: { O365MT_NOW: new Date(Date.now() + 2 * DAY).toISOString() } });
+    expect(r.stderr).not.toMatch(/not committing/);
+    expect(r.code, r.stderr).toBe(0);
+    expect(cursorOf(dir)).toBe(cursor);
+  });
+
   it("with delay 0 the newest window ends at the service's now, not a moment past it (Date headers have whole seconds)", async () => {
     // The first window starts at our now minus whole windows, so the newest one ends within milliseconds of
     // now: planned by our clock it may end after the service's time as its Date header tells it.

@@ -52,6 +52,17 @@ export class ServerClock {
     return this.issuedAtMs !== undefined ? this.issuedAtMs + IAT_SLACK_MS : undefined;
   }
 
+  /**
+   * The earliest the service's time can be now: what windows are planned up to. Before any Date header only
+   * the token's iat is known, and that is a lower bound (Entra dates it a few minutes back); `now()` adds
+   * the slack to it, which suits the checks that must not fire early, but a window planned by it can end
+   * past the service's time and be refused.
+   */
+  earliest(): number | undefined {
+    if (this.offsetMs !== undefined) return this.local() + this.offsetMs;
+    return this.issuedAtMs;
+  }
+
   /** Local minus service time, when known from a Date header. */
   skewMs(): number | undefined {
     return this.offsetMs === undefined ? undefined : -this.offsetMs;

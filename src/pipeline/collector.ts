@@ -97,7 +97,7 @@ export class Collector {
     // read (and commit) windows the service has not finished.
     const server = this.deps.serverClock?.now();
     refuseFutureCursor(cursor, state.cursor !== undefined, server, o.start);
-    const now = planningNow(local, server);
+    const now = planningNow(local, this.deps.serverClock?.earliest());
     const plan = this.planOptions();
     const result: CycleResult = { windows: 0, rescanned: 0, records: 0, duplicates: 0, behind: false };
     const add = (r: WindowResult) => {
