@@ -4,8 +4,27 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
-const NODE_GLOBALS = ["process", "console", "Buffer", "URL", "URLSearchParams", "setTimeout", "clearTimeout", "setImmediate", "setInterval",
-  "clearInterval", "performance", "fetch", "AbortController", "AbortSignal", "TextDecoder", "TextEncoder", "structuredClone", "queueMicrotask", "NodeJS"];
+const NODE_GLOBALS = [
+  "process",
+  "console",
+  "Buffer",
+  "URL",
+  "URLSearchParams",
+  "setTimeout",
+  "clearTimeout",
+  "setImmediate",
+  "setInterval",
+  "clearInterval",
+  "performance",
+  "fetch",
+  "AbortController",
+  "AbortSignal",
+  "TextDecoder",
+  "TextEncoder",
+  "structuredClone",
+  "queueMicrotask",
+  "NodeJS",
+];
 
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", "coverage/", "test-results.json"] },

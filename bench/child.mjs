@@ -33,7 +33,12 @@ async function baseline(o) {
     method: "POST",
     dispatcher,
     headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "client_credentials", client_id: o.clientId, client_secret: o.clientSecret, scope: "https://graph.microsoft.com/.default" }).toString(),
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: o.clientId,
+      client_secret: o.clientSecret,
+      scope: "https://graph.microsoft.com/.default",
+    }).toString(),
   });
   const { access_token: token } = await tok.body.json();
   if (!token) throw new Error(`no token (HTTP ${tok.statusCode})`);

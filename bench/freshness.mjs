@@ -17,7 +17,9 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 
-const { values: flags } = parseArgs({ options: { quick: { type: "boolean" }, json: { type: "string" }, delay: { type: "string" }, only: { type: "string" } } });
+const { values: flags } = parseArgs({
+  options: { quick: { type: "boolean" }, json: { type: "string" }, delay: { type: "string" }, only: { type: "string" } },
+});
 const dist = new URL("../dist/", import.meta.url);
 const { startSimulator } = await import(new URL("sim/index.js", dist));
 const { validateConfig, resolvePaths } = await import(new URL("config/load.js", dist));
@@ -58,23 +60,30 @@ async function collect(t) {
   const k = Math.max(1, t.rowsPerHour / SIM_ROWS_PER_HOUR);
   const pageSize = Math.max(1, Math.round(PAGE / k));
   const sim = await startSimulator({
-    seed: 140, ratePerHour: t.rowsPerHour / k / ROWS_PER_MESSAGE, maxRecipients: 4, lateness: { model: "field" },
-    throttle: { limit: BUDGET.limit, windowMs: BUDGET.window_seconds * 1000 }, throttleClock: "sim",
+    seed: 140,
+    ratePerHour: t.rowsPerHour / k / ROWS_PER_MESSAGE,
+    maxRecipients: 4,
+    lateness: { model: "field" },
+    throttle: { limit: BUDGET.limit, windowMs: BUDGET.window_seconds * 1000 },
+    throttleClock: "sim",
   });
   const dir = mkdtempSync(join(tmpdir(), "o365mt-fresh-"));
   try {
     const caFile = join(dir, "ca.pem");
     writeFileSync(caFile, sim.ca);
     // Everything else at its default: delay, window, frequency, rescan, request_budget, dedupe.
-    const config = resolvePaths(validateConfig({
-      tenant_id: sim.tenantId,
-      auth: { method: "client_secret", client_id: sim.clientId, client_secret: sim.clientSecret },
-      endpoints: { login: sim.url, graph: sim.graphBase },
-      http: { ca_file: caFile },
-      page_size: pageSize,
-      ...(flags.delay !== undefined ? { delay: Number(flags.delay) } : {}),
-      state_dir: join(dir, "state"),
-    }), dir);
+    const config = resolvePaths(
+      validateConfig({
+        tenant_id: sim.tenantId,
+        auth: { method: "client_secret", client_id: sim.clientId, client_secret: sim.clientSecret },
+        endpoints: { login: sim.url, graph: sim.graphBase },
+        http: { ca_file: caFile },
+        page_size: pageSize,
+        ...(flags.delay !== undefined ? { delay: Number(flags.delay) } : {}),
+        state_dir: join(dir, "state"),
+      }),
+      dir,
+    );
     let now = T0 + 10 * MIN;
     const clock = () => now;
     const delivered = new Map();
@@ -83,7 +92,10 @@ async function collect(t) {
     const logs = [];
     const logger = createLogger({ level: "info", write: (l) => logs.push(l) });
     const rt = createRuntime(config, {
-      logger, clock, caPem: sim.ca, stdout: new Writable({ write: (_c, _e, cb) => cb() }),
+      logger,
+      clock,
+      caPem: sim.ca,
+      stdout: new Writable({ write: (_c, _e, cb) => cb() }),
       wrapSink: (sink) => ({
         name: sink.name,
         async send(batch) {
@@ -131,9 +143,18 @@ async function collect(t) {
     latencies.sort((a, b) => a - b);
     const days = (end - T0) / (24 * HOUR);
     return {
-      tenant: t.name, scale: k, pageSize, rows: visible.length, lost, pending: lostSettled, duplicates,
-      requests: stats.requests.graph ?? 0, budget: Math.round(BUDGET_PER_DAY * days), responses429: stats.throttled,
-      p50Minutes: quantile(latencies, 0.5), p99Minutes: quantile(latencies, 0.99),
+      tenant: t.name,
+      scale: k,
+      pageSize,
+      rows: visible.length,
+      lost,
+      pending: lostSettled,
+      duplicates,
+      requests: stats.requests.graph ?? 0,
+      budget: Math.round(BUDGET_PER_DAY * days),
+      responses429: stats.throttled,
+      p50Minutes: quantile(latencies, 0.5),
+      p99Minutes: quantile(latencies, 0.99),
       coveredMinutes: covered.length ? Math.min(...covered.slice(Math.floor(covered.length / 2))) : 0,
       wallSeconds: (Date.now() - started) / 1000,
     };
@@ -155,7 +176,8 @@ async function dedupeMemory(rowsPerHour, hours) {
     const perCycle = Math.round((rowsPerHour * CYCLE) / HOUR);
     let n = 0;
     for (let t = T0; t < T0 + hours * HOUR; t += CYCLE) {
-      for (let i = 0; i < perCycle; i++) seen.add(`${(n++).toString(36)}-trace|rcpt@contoso.com|delivered`, t + Math.floor((i * CYCLE) / perCycle));
+      for (let i = 0; i < perCycle; i++)
+        seen.add(`${(n++).toString(36)}-trace|rcpt@contoso.com|delivered`, t + Math.floor((i * CYCLE) / perCycle));
       seen.trim(t - 80 * MIN);
       seen.prune(t - (24 * 60 + 245 + 10) * MIN);
     }
@@ -177,16 +199,41 @@ for (const t of tenants) {
 }
 if (flags.json) writeFileSync(flags.json, JSON.stringify(rows, null, 2) + "\n");
 
-const f = (n, d = 0) => (n === undefined || Number.isNaN(n) ? "" : Number(n).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }));
-const head = ["tenant", "scale", "rows", "lost", "dup", "requests / budget", "429", "p50 min", "p99 min", "covered h", "dedupe MB", "wall s"];
+const f = (n, d = 0) =>
+  n === undefined || Number.isNaN(n) ? "" : Number(n).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+const head = [
+  "tenant",
+  "scale",
+  "rows",
+  "lost",
+  "dup",
+  "requests / budget",
+  "429",
+  "p50 min",
+  "p99 min",
+  "covered h",
+  "dedupe MB",
+  "wall s",
+];
 const body = rows.map((r) => [
-  r.tenant, `1/${f(r.scale)} (page ${r.pageSize})`, f(r.rows), `${r.lost}${r.pending ? ` (+${r.pending} pending)` : ""}`, f(r.duplicates),
-  `${f(r.requests)} / ${f(r.budget)} (${f((100 * r.requests) / r.budget)} %)`, f(r.responses429), f(r.p50Minutes, 1), f(r.p99Minutes, 0),
-  f(r.coveredMinutes / 60, 1), `${f(r.dedupeMB, 1)}${r.dedupeHours < 24 ? ` (${r.dedupeHours} h)` : ""}`, f(r.wallSeconds, 1),
+  r.tenant,
+  `1/${f(r.scale)} (page ${r.pageSize})`,
+  f(r.rows),
+  `${r.lost}${r.pending ? ` (+${r.pending} pending)` : ""}`,
+  f(r.duplicates),
+  `${f(r.requests)} / ${f(r.budget)} (${f((100 * r.requests) / r.budget)} %)`,
+  f(r.responses429),
+  f(r.p50Minutes, 1),
+  f(r.p99Minutes, 0),
+  f(r.coveredMinutes / 60, 1),
+  `${f(r.dedupeMB, 1)}${r.dedupeHours < 24 ? ` (${r.dedupeHours} h)` : ""}`,
+  f(r.wallSeconds, 1),
 ]);
 const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => String(b[i]).length)));
 const line = (cells) => "| " + cells.map((c, i) => String(c).padEnd(w[i])).join(" | ") + " |";
-console.log(`freshness: defaults (delay ${flags.delay ?? 5}, window 5, frequency 300 s, rescan 24 h, budget 100 / 5 min), field lateness, simulated ${SPAN / HOUR} h`);
+console.log(
+  `freshness: defaults (delay ${flags.delay ?? 5}, window 5, frequency 300 s, rescan 24 h, budget 100 / 5 min), field lateness, simulated ${SPAN / HOUR} h`,
+);
 console.log(line(head));
 console.log("|" + w.map((n) => "-".repeat(n + 2)).join("|") + "|");
 for (const b of body) console.log(line(b));

@@ -16,7 +16,11 @@ export function killAll() {
   children.clear();
 }
 process.on("exit", killAll);
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => { killAll(); process.exit(130); });
+for (const sig of ["SIGINT", "SIGTERM"])
+  process.on(sig, () => {
+    killAll();
+    process.exit(130);
+  });
 
 function track(child) {
   children.add(child);
@@ -32,8 +36,14 @@ export function startService(args, { timeoutMs = 60_000, label }) {
   const lines = createInterface({ input: child.stdout });
   const it = lines[Symbol.asyncIterator]();
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`${label} did not start in ${timeoutMs} ms: ${stderr}`)); }, timeoutMs);
-    child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`${label} exited (${code}) before it was ready: ${stderr}`)); });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${label} did not start in ${timeoutMs} ms: ${stderr}`));
+    }, timeoutMs);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${label} exited (${code}) before it was ready: ${stderr}`));
+    });
     it.next().then(({ value }) => {
       clearTimeout(timer);
       child.removeAllListeners("exit");
@@ -62,21 +72,30 @@ export function startService(args, { timeoutMs = 60_000, label }) {
  */
 export function runCase(mode, args, { env = {}, nodeArgs = [], timeoutMs = 15 * 60_000 } = {}) {
   const devnull = openSync("/dev/null", "w");
-  const child = track(spawn(process.execPath, [...nodeArgs, CHILD, mode, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", devnull, "pipe", "pipe"],
-  }));
+  const child = track(
+    spawn(process.execPath, [...nodeArgs, CHILD, mode, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", devnull, "pipe", "pipe"],
+    }),
+  );
   let stderr = "";
   let report = "";
-  child.stderr.on("data", (c) => { stderr += c; if (stderr.length > 1 << 20) stderr = stderr.slice(-(1 << 19)); });
+  child.stderr.on("data", (c) => {
+    stderr += c;
+    if (stderr.length > 1 << 20) stderr = stderr.slice(-(1 << 19));
+  });
   child.stdio[3].on("data", (c) => (report += c));
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       let r = {};
-      try { r = JSON.parse(report.trim().split("\n").pop() || "{}"); } catch { /* reported below */ }
+      try {
+        r = JSON.parse(report.trim().split("\n").pop() || "{}");
+      } catch {
+        /* reported below */
+      }
       resolve({ ...r, code, signal, stderr, logs: parseLogs(stderr) });
     });
   });
@@ -86,7 +105,11 @@ function parseLogs(text) {
   const out = [];
   for (const line of text.split("\n")) {
     if (!line.startsWith("{")) continue;
-    try { out.push(JSON.parse(line)); } catch { /* not a log line */ }
+    try {
+      out.push(JSON.parse(line));
+    } catch {
+      /* not a log line */
+    }
   }
   return out;
 }

@@ -16,13 +16,23 @@ import { cpuSecondsOf, killAll, ROOT, runCase, simControl, startService, startSi
 
 const { values: flags } = parseArgs({
   options: {
-    records: { type: "string" }, quick: { type: "boolean" }, only: { type: "string" }, profile: { type: "boolean" },
-    throttle: { type: "string" }, "throttle-records": { type: "string" }, "cold-runs": { type: "string" }, "node-args": { type: "string" }, "heap-growth": { type: "string" }, out: { type: "string" },
+    records: { type: "string" },
+    quick: { type: "boolean" },
+    only: { type: "string" },
+    profile: { type: "boolean" },
+    throttle: { type: "string" },
+    "throttle-records": { type: "string" },
+    "cold-runs": { type: "string" },
+    "node-args": { type: "string" },
+    "heap-growth": { type: "string" },
+    out: { type: "string" },
     help: { type: "boolean" },
   },
 });
 if (flags.help) {
-  process.stdout.write("usage: npm run bench -- [--records N | --quick] [--only stdout,small,nodedupe,forward,rws,coldstart,throttled,freshness,tenants] [--profile] [--throttle 10/6] [--throttle-records N] [--node-args=…] [--heap-growth P] [--out FILE]\n");
+  process.stdout.write(
+    "usage: npm run bench -- [--records N | --quick] [--only stdout,small,nodedupe,forward,rws,coldstart,throttled,freshness,tenants] [--profile] [--throttle 10/6] [--throttle-records N] [--node-args=…] [--heap-growth P] [--out FILE]\n",
+  );
   process.exit(0);
 }
 const N = Number(flags.records ?? (flags.quick ? 100_000 : 1_000_000));
@@ -45,23 +55,34 @@ const rateFor = (records) => Math.max(1, Math.round(records / 24 / 2.5));
 const dir = mkdtempSync(join(tmpdir(), "o365mt-bench-"));
 const profileDir = join(ROOT, "bench/profiles");
 const rows = [];
-const deadline = setTimeout(() => { console.error("bench: overall time limit (30 min) reached"); killAll(); process.exit(3); }, 30 * 60_000);
+const deadline = setTimeout(() => {
+  console.error("bench: overall time limit (30 min) reached");
+  killAll();
+  process.exit(3);
+}, 30 * 60_000);
 
 function configFor(sim, name, extra) {
   const file = join(dir, `${name}.yaml`);
   // JSON is YAML: the config loader reads it as is.
-  writeFileSync(file, JSON.stringify({
-    tenant_id: sim.tenantId,
-    auth: { method: "client_secret", client_id: sim.clientId, client_secret: sim.clientSecret },
-    endpoints: { login: sim.url, graph: sim.graphBase, rws: sim.rwsBase },
-    http: { ca_file: sim.caFile, timeout: 120 },
-    start: new Date(T0).toISOString(), window: 1440, delay: 0, max_windows_per_run: 1, page_size: PAGE,
-    // Throughput cases run against an unthrottled simulator: the client budget must not pace them either.
-    request_budget: { limit: 100000, window_seconds: 1 },
-    state_dir: join(dir, `state-${name}`),
-    log: { level: "info" },
-    ...extra,
-  }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      tenant_id: sim.tenantId,
+      auth: { method: "client_secret", client_id: sim.clientId, client_secret: sim.clientSecret },
+      endpoints: { login: sim.url, graph: sim.graphBase, rws: sim.rwsBase },
+      http: { ca_file: sim.caFile, timeout: 120 },
+      start: new Date(T0).toISOString(),
+      window: 1440,
+      delay: 0,
+      max_windows_per_run: 1,
+      page_size: PAGE,
+      // Throughput cases run against an unthrottled simulator: the client budget must not pace them either.
+      request_budget: { limit: 100000, window_seconds: 1 },
+      state_dir: join(dir, `state-${name}`),
+      log: { level: "info" },
+      ...extra,
+    }),
+  );
   return file;
 }
 
@@ -72,20 +93,43 @@ async function collectorCase(name, sim, extra, { env = {} } = {}) {
   const nodeArgs = flags["node-args"] ? flags["node-args"].split(" ").filter(Boolean) : [];
   if (flags.profile) nodeArgs.push("--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `${name}.cpuprofile`);
   const heap = flags["heap-growth"] !== undefined ? { O365_HEAP_GROWTH: flags["heap-growth"] } : {};
-  const r = await runCase("collector", ["once", "--config", configFor(sim, name, extra)], { env: { O365MT_NOW: new Date(T1).toISOString(), ...heap, ...env }, nodeArgs });
+  const r = await runCase("collector", ["once", "--config", configFor(sim, name, extra)], {
+    env: { O365MT_NOW: new Date(T1).toISOString(), ...heap, ...env },
+    nodeArgs,
+  });
   const after = await simControl(sim, "/_sim/stats");
   const simCpu = simCpu0 === undefined ? undefined : cpuSecondsOf(sim.pid) - simCpu0;
   const diff = (k) => (after.requests[k] ?? 0) - (before.requests[k] ?? 0);
   const done = r.logs.find((l) => l.msg === "cycle done");
-  const failure = r.code !== 0 ? (r.stderr.trim().split("\n").filter((l) => !l.startsWith("{")).pop() || `exit ${r.code}`) : undefined;
-  return { ...r, simCpu, records: done?.records, graphRequests: diff("graph"), rwsRequests: diff("rws"), throttled: after.throttled - before.throttled, failure };
+  const failure =
+    r.code !== 0
+      ? r.stderr
+          .trim()
+          .split("\n")
+          .filter((l) => !l.startsWith("{"))
+          .pop() || `exit ${r.code}`
+      : undefined;
+  return {
+    ...r,
+    simCpu,
+    records: done?.records,
+    graphRequests: diff("graph"),
+    rwsRequests: diff("rws"),
+    throttled: after.throttled - before.throttled,
+    failure,
+  };
 }
 
 function row(name, r, extra = {}) {
   const records = r.records ?? 0;
   const out = {
-    case: name, records, wallSeconds: r.wallMs / 1000, recordsPerSecond: records / (r.wallMs / 1000),
-    peakRssMB: r.maxRssKb / 1024, cpuSeconds: (r.userCpuMs + r.systemCpuMs) / 1000, ...extra,
+    case: name,
+    records,
+    wallSeconds: r.wallMs / 1000,
+    recordsPerSecond: records / (r.wallMs / 1000),
+    peakRssMB: r.maxRssKb / 1024,
+    cpuSeconds: (r.userCpuMs + r.systemCpuMs) / 1000,
+    ...extra,
   };
   // What the case could do if the simulator answered instantly: records per CPU-second of the case itself.
   out.recordsPerCpuSecond = records / out.cpuSeconds;
@@ -106,10 +150,19 @@ try {
   const a = await startSim(["--seed", "1", "--rate", String(rateFor(N))], join(dir, "ca-a.pem"));
   const sim = { ...a.info, caFile: join(dir, "ca-a.pem"), pid: a.child.pid };
 
-  const baselineArgs = [JSON.stringify({
-    url: sim.url, graphBase: sim.graphBase, tenantId: sim.tenantId, clientId: sim.clientId, clientSecret: sim.clientSecret,
-    caFile: sim.caFile, start: new Date(T0).toISOString(), end: new Date(T1).toISOString(), pageSize: PAGE,
-  })];
+  const baselineArgs = [
+    JSON.stringify({
+      url: sim.url,
+      graphBase: sim.graphBase,
+      tenantId: sim.tenantId,
+      clientId: sim.clientId,
+      clientSecret: sim.clientSecret,
+      caFile: sim.caFile,
+      start: new Date(T0).toISOString(),
+      end: new Date(T1).toISOString(),
+      pageSize: PAGE,
+    }),
+  ];
   // The first pass warms the simulator (it generates each hour on first use); the second is measured.
   const warm = await runCase("baseline", baselineArgs);
   if (warm.code !== 0) throw new Error(`baseline failed: ${warm.stderr}`);
@@ -132,7 +185,12 @@ try {
 
   if (want("small")) {
     // Peak RSS must not grow with the window: the same day, a window a tenth as long (≈ N / 10 records).
-    const r = await collectorCase("small", sim, { sink: { type: "stdout" }, window: SMALL_MINUTES }, { env: { O365MT_NOW: new Date(T0 + SMALL_MINUTES * 60_000).toISOString() } });
+    const r = await collectorCase(
+      "small",
+      sim,
+      { sink: { type: "stdout" }, window: SMALL_MINUTES },
+      { env: { O365MT_NOW: new Date(T0 + SMALL_MINUTES * 60_000).toISOString() } },
+    );
     const o = row(`collector once, stdout, first ${SMALL_MINUTES} min (flat-memory check)`, r, { apiRequests: r.graphRequests });
     o.ratioToBaseline = ratio(o);
   }
@@ -147,11 +205,17 @@ try {
 
   if (want("forward")) {
     const recv = await startService([join(ROOT, "bench/forward-receiver.mjs")], { label: "forward receiver" });
-    const r = await collectorCase("forward", sim, { sink: { type: "forward", forward: { host: "127.0.0.1", port: recv.info.port, require_ack_response: true } } });
+    const r = await collectorCase("forward", sim, {
+      sink: { type: "forward", forward: { host: "127.0.0.1", port: recv.info.port, require_ack_response: true } },
+    });
     const got = await recv.stop();
     if (r.failure && /not available/.test(r.failure)) pendingRow("collector once, forward + acks", r.failure);
     else {
-      const o = row("collector once, forward + acks (local receiver)", r, { apiRequests: r.graphRequests, expectedRequests, receiverRecords: got?.records });
+      const o = row("collector once, forward + acks (local receiver)", r, {
+        apiRequests: r.graphRequests,
+        expectedRequests,
+        receiverRecords: got?.records,
+      });
       o.ratioToBaseline = ratio(o);
       o.note = [check(o), got && got.records !== o.records ? `receiver counted ${got.records}` : ""].filter(Boolean).join("; ");
     }
@@ -160,7 +224,12 @@ try {
   if (want("rws")) {
     // The XML path is far slower: it reads the first hours of the same day (≈ RWS_RECORDS records) only.
     const hours = Math.max(1, Math.min(24, Math.round((24 * RWS_RECORDS) / N)));
-    const r = await collectorCase("rws", sim, { source: "rws", format: "xml", window: hours * 60 }, { env: { O365MT_NOW: new Date(T0 + hours * HOUR).toISOString() } });
+    const r = await collectorCase(
+      "rws",
+      sim,
+      { source: "rws", format: "xml", window: hours * 60 },
+      { env: { O365MT_NOW: new Date(T0 + hours * HOUR).toISOString() } },
+    );
     if (r.failure && /not available/.test(r.failure)) pendingRow("collector once, legacy RWS (XML) → /dev/null", r.failure);
     else {
       const o = row(`collector once, legacy RWS (XML, first ${hours} h) → /dev/null`, r, { apiRequests: r.rwsRequests });
@@ -176,19 +245,35 @@ try {
     // not http.ca_file: that is the system trust store, as in a deployment without a TLS-inspecting proxy
     // (http.ca_file costs one parse of Node's ~140 root certificates more, about 0.03 s; docs/performance.md).
     console.error(`bench: cold start (${COLD_RUNS} runs)`);
-    const file = configFor(sim, "coldstart", { sink: { type: "stdout" }, start: new Date(T1).toISOString(), window: 60, rescan: { horizon: 0 }, http: { timeout: 120 } });
+    const file = configFor(sim, "coldstart", {
+      sink: { type: "stdout" },
+      start: new Date(T1).toISOString(),
+      window: 60,
+      rescan: { horizon: 0 },
+      http: { timeout: 120 },
+    });
     const env = { O365MT_NOW: new Date(T1 + 30 * 60_000).toISOString(), NODE_EXTRA_CA_CERTS: sim.caFile };
     const runs = [];
     for (let i = 0; i <= COLD_RUNS; i++) {
-      const r = await runCase("collector", ["once", "--config", file], { env, nodeArgs: flags["node-args"] ? flags["node-args"].split(" ").filter(Boolean) : [] });
+      const r = await runCase("collector", ["once", "--config", file], {
+        env,
+        nodeArgs: flags["node-args"] ? flags["node-args"].split(" ").filter(Boolean) : [],
+      });
       if (r.code !== 0) throw new Error(`cold start run failed: ${r.stderr}`);
       if (i > 0) runs.push(r);
     }
-    const median = (f) => { const v = runs.map(f).sort((x, y) => x - y); return v[(v.length - 1) >> 1]; };
+    const median = (f) => {
+      const v = runs.map(f).sort((x, y) => x - y);
+      return v[(v.length - 1) >> 1];
+    };
     const cpu = (r) => (r.userCpuMs + r.systemCpuMs) / 1000;
     rows.push({
-      case: `once, nothing due (median of ${COLD_RUNS} runs)`, records: 0, wallSeconds: median((r) => r.wallMs) / 1000,
-      cpuSeconds: median(cpu), peakRssMB: median((r) => r.maxRssKb) / 1024, coldStart: true,
+      case: `once, nothing due (median of ${COLD_RUNS} runs)`,
+      records: 0,
+      wallSeconds: median((r) => r.wallMs) / 1000,
+      cpuSeconds: median(cpu),
+      peakRssMB: median((r) => r.maxRssKb) / 1024,
+      coldStart: true,
       note: `CPU ${runs.map((r) => cpu(r).toFixed(2)).join(" ")} s`,
     });
   }
@@ -205,8 +290,11 @@ try {
     const idealSeconds = (Math.ceil(pages / TL) - 1) * TW;
     const ceilingPerHour = TL * PAGE * (3600 / TW);
     const o = row(`throttled backfill (sim ${TL} req/${TW} s, client budget same)`, r, {
-      apiRequests: pages, expectedRequests: pages, responses429: r.throttled,
-      idealSeconds, ceilingRecordsPerHour: ceilingPerHour,
+      apiRequests: pages,
+      expectedRequests: pages,
+      responses429: r.throttled,
+      idealSeconds,
+      ceilingRecordsPerHour: ceilingPerHour,
     });
     o.recordsPerHour = o.recordsPerSecond * 3600;
     o.efficiency = idealSeconds / o.wallSeconds;
@@ -218,23 +306,54 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGB: Math.round(totalmem() / 2 ** 30), os: `${platform()} ${release()}`, node: process.version };
+const machine = {
+  cpu: cpus()[0]?.model,
+  cores: cpus().length,
+  memoryGB: Math.round(totalmem() / 2 ** 30),
+  os: `${platform()} ${release()}`,
+  node: process.version,
+};
 const outFile = flags.out ?? join(ROOT, "bench/results.json");
-writeFileSync(outFile, JSON.stringify({ date: new Date().toISOString(), machine, records: N, pageSize: PAGE, window: "1440 min", throttle: { limit: TL, windowSeconds: TW, records: NT }, rows }, null, 2) + "\n");
+writeFileSync(
+  outFile,
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      machine,
+      records: N,
+      pageSize: PAGE,
+      window: "1440 min",
+      throttle: { limit: TL, windowSeconds: TW, records: NT },
+      rows,
+    },
+    null,
+    2,
+  ) + "\n",
+);
 printTable(rows);
 printTargets(rows);
-console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGB} GB, ${machine.os}, node ${machine.node}; results in ${outFile}`);
+console.log(
+  `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGB} GB, ${machine.os}, node ${machine.node}; results in ${outFile}`,
+);
 
 /** Issue 19's targets, each next to the measured figure (ratios per CPU-second: see the header). */
 function printTargets(rs) {
   const find = (prefix) => rs.find((r) => !r.pending && r.case.startsWith(prefix));
-  const base = find("baseline"), out = find("collector once, stdout → "), small = find("collector once, stdout, first");
-  const fwd = find("collector once, forward"), cold = find("once, nothing due");
+  const base = find("baseline"),
+    out = find("collector once, stdout → "),
+    small = find("collector once, stdout, first");
+  const fwd = find("collector once, forward"),
+    cold = find("once, nothing due");
   const per = (a, b) => (a?.recordsPerCpuSecond && b?.recordsPerCpuSecond ? a.recordsPerCpuSecond / b.recordsPerCpuSecond : undefined);
   const f = (n, d = 0) => (n === undefined || Number.isNaN(n) ? "not run" : n.toFixed(d));
   const t = [
     ["peak RSS, stdout, whole day in one window", out ? `${f(out.peakRssMB)} MB` : "not run", "≤ 160 MB", out && out.peakRssMB <= 160],
-    ["peak RSS, the same with a tenth of the window (flat: ≈ the above)", small ? `${f(small.peakRssMB)} MB (${f(out && out.peakRssMB - small.peakRssMB)} MB less)` : "not run", "≤ 160 MB, flat", small && out && small.peakRssMB <= 160 && out.peakRssMB - small.peakRssMB <= 20],
+    [
+      "peak RSS, the same with a tenth of the window (flat: ≈ the above)",
+      small ? `${f(small.peakRssMB)} MB (${f(out && out.peakRssMB - small.peakRssMB)} MB less)` : "not run",
+      "≤ 160 MB, flat",
+      small && out && small.peakRssMB <= 160 && out.peakRssMB - small.peakRssMB <= 20,
+    ],
     ["records per CPU-second, stdout (dedupe on) ÷ baseline's", `${f(per(out, base), 2)}`, "≥ 0.7 ×", per(out, base) >= 0.7],
     ["records per CPU-second, forward + acks ÷ stdout's", `${f(per(fwd, out), 2)}`, "≥ 0.9 ×", per(fwd, out) >= 0.9],
     ["once with nothing due: CPU (median)", cold ? `${f(cold.cpuSeconds, 2)} s` : "not run", "≤ 0.25 s", cold && cold.cpuSeconds <= 0.25],
@@ -243,20 +362,54 @@ function printTargets(rs) {
   console.log("");
   const w = [Math.max(...t.map((x) => x[0].length)), Math.max(...t.map((x) => x[1].length)), 16];
   console.log(`| ${"target".padEnd(w[0])} | ${"measured".padEnd(w[1])} | ${"target".padEnd(w[2])} | met |`);
-  for (const [what, got, want, ok] of t) console.log(`| ${what.padEnd(w[0])} | ${got.padEnd(w[1])} | ${want.padEnd(w[2])} | ${got.startsWith("not run") ? "" : ok ? "yes" : "no"} |`);
+  for (const [what, got, want, ok] of t)
+    console.log(
+      `| ${what.padEnd(w[0])} | ${got.padEnd(w[1])} | ${want.padEnd(w[2])} | ${got.startsWith("not run") ? "" : ok ? "yes" : "no"} |`,
+    );
   console.log("");
 }
 
 function printTable(rs) {
-  const f = (n, d = 0) => (n === undefined || Number.isNaN(n) ? "" : Number(n).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }));
-  const head = ["case", "records", "wall s", "records/s", "× baseline", "records/CPU-s (× baseline)", "sim busy", "peak RSS MB", "requests", "notes"];
-  const body = rs.map((r) => r.pending ? [r.case, "", "", "", "", "", "", "", "", `pending: ${r.pending}`] : [
-    r.case, f(r.records), f(r.wallSeconds, 2), f(r.recordsPerSecond), f(r.ratioToBaseline, 2),
-    r.coldStart ? `${f(r.cpuSeconds, 2)} CPU-s` : `${f(r.recordsPerCpuSecond)} (${f(r.cpuRatioToBaseline, 2)} ×)`,
-    r.simulatorBusy === undefined ? "" : `${f(r.simulatorBusy * 100)} %`, f(r.peakRssMB),
-    r.expectedRequests !== undefined ? `${r.apiRequests}${r.apiRequests === r.expectedRequests ? "" : ` (≠ ${r.expectedRequests})`}` : f(r.apiRequests),
-    [r.error, r.note, r.efficiency !== undefined ? `${f(r.recordsPerHour)} rec/h vs ceiling ${f(r.ceilingRecordsPerHour)}; ${f(r.efficiency * 100, 1)} % of ideal ${f(r.idealSeconds)} s; 429s: ${r.responses429}` : ""].filter(Boolean).join("; "),
-  ]);
+  const f = (n, d = 0) =>
+    n === undefined || Number.isNaN(n) ? "" : Number(n).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+  const head = [
+    "case",
+    "records",
+    "wall s",
+    "records/s",
+    "× baseline",
+    "records/CPU-s (× baseline)",
+    "sim busy",
+    "peak RSS MB",
+    "requests",
+    "notes",
+  ];
+  const body = rs.map((r) =>
+    r.pending
+      ? [r.case, "", "", "", "", "", "", "", "", `pending: ${r.pending}`]
+      : [
+          r.case,
+          f(r.records),
+          f(r.wallSeconds, 2),
+          f(r.recordsPerSecond),
+          f(r.ratioToBaseline, 2),
+          r.coldStart ? `${f(r.cpuSeconds, 2)} CPU-s` : `${f(r.recordsPerCpuSecond)} (${f(r.cpuRatioToBaseline, 2)} ×)`,
+          r.simulatorBusy === undefined ? "" : `${f(r.simulatorBusy * 100)} %`,
+          f(r.peakRssMB),
+          r.expectedRequests !== undefined
+            ? `${r.apiRequests}${r.apiRequests === r.expectedRequests ? "" : ` (≠ ${r.expectedRequests})`}`
+            : f(r.apiRequests),
+          [
+            r.error,
+            r.note,
+            r.efficiency !== undefined
+              ? `${f(r.recordsPerHour)} rec/h vs ceiling ${f(r.ceilingRecordsPerHour)}; ${f(r.efficiency * 100, 1)} % of ideal ${f(r.idealSeconds)} s; 429s: ${r.responses429}`
+              : "",
+          ]
+            .filter(Boolean)
+            .join("; "),
+        ],
+  );
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => String(b[i]).length)));
   const line = (cells) => "| " + cells.map((c, i) => String(c).padEnd(w[i])).join(" | ") + " |";
   console.log(line(head));
@@ -268,13 +421,21 @@ function printTable(rs) {
 // process with its own table (bench/freshness.mjs; run that file directly to skip the throughput cases).
 if (want("freshness")) {
   const { spawnSync } = await import("node:child_process");
-  const r = spawnSync(process.execPath, [join(ROOT, "bench/freshness.mjs"), ...(flags.quick ? ["--quick"] : [])], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], timeout: 30 * 60_000 });
+  const r = spawnSync(process.execPath, [join(ROOT, "bench/freshness.mjs"), ...(flags.quick ? ["--quick"] : [])], {
+    cwd: ROOT,
+    stdio: ["ignore", "inherit", "inherit"],
+    timeout: 30 * 60_000,
+  });
   if (r.status !== 0) console.log(`freshness: failed (exit ${r.status})`);
 }
 
 // Case "tenants" (issue 17): 500 tenants in one process, time-scaled (bench/tenants.mjs; --quick: 100 tenants).
 if (want("tenants")) {
   const { spawnSync } = await import("node:child_process");
-  const r = spawnSync(process.execPath, [join(ROOT, "bench/tenants.mjs"), ...(flags.quick ? ["--quick"] : [])], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], timeout: 20 * 60_000 });
+  const r = spawnSync(process.execPath, [join(ROOT, "bench/tenants.mjs"), ...(flags.quick ? ["--quick"] : [])], {
+    cwd: ROOT,
+    stdio: ["ignore", "inherit", "inherit"],
+    timeout: 20 * 60_000,
+  });
   if (r.status !== 0) console.log(`tenants: failed (exit ${r.status})`);
 }

@@ -12,14 +12,16 @@ const tenants = Array.from({ length: n }, (_, i) => ({
   apps: [{ clientId: `11111111-2222-4333-8444-${String(i).padStart(12, "0")}`, clientSecret: `bench-secret-${i}` }],
 }));
 const fleet = await startSimFleet(tenants);
-process.stdout.write(JSON.stringify({
-  ca: fleet.ca,
-  tenants: fleet.sims.map((s, i) => ({
-    tenantId: s.tenantId,
-    url: s.url,
-    graphBase: s.graphBase,
-    clientId: tenants[i].apps[0].clientId,
-    clientSecret: tenants[i].apps[0].clientSecret,
-  })),
-}) + "\n");
+process.stdout.write(
+  JSON.stringify({
+    ca: fleet.ca,
+    tenants: fleet.sims.map((s, i) => ({
+      tenantId: s.tenantId,
+      url: s.url,
+      graphBase: s.graphBase,
+      clientId: tenants[i].apps[0].clientId,
+      clientSecret: tenants[i].apps[0].clientSecret,
+    })),
+  }) + "\n",
+);
 process.on("SIGTERM", () => fleet.close().then(() => process.exit(0)));

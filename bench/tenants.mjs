@@ -13,7 +13,17 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BIN, cpuSecondsOf, ROOT, startService } from "./lib.mjs";
 
-const { values: f } = parseArgs({ options: { tenants: { type: "string" }, rate: { type: "string" }, hours: { type: "string" }, scale: { type: "string" }, concurrency: { type: "string" }, quick: { type: "boolean" }, out: { type: "string" } } });
+const { values: f } = parseArgs({
+  options: {
+    tenants: { type: "string" },
+    rate: { type: "string" },
+    hours: { type: "string" },
+    scale: { type: "string" },
+    concurrency: { type: "string" },
+    quick: { type: "boolean" },
+    out: { type: "string" },
+  },
+});
 const N = Number(f.tenants ?? (f.quick ? 100 : 500));
 const RATE = Number(f.rate ?? 100);
 const HOURS = Number(f.hours ?? (f.quick ? 0.25 : 1));
@@ -41,7 +51,9 @@ const config = {
   log: { level: "warn" },
   tenant_concurrency: CONC,
   tenants: sim.info.tenants.map((t, i) => ({
-    name: `t${i}`, tenant_id: t.tenantId, auth: { client_id: t.clientId, client_secret: t.clientSecret },
+    name: `t${i}`,
+    tenant_id: t.tenantId,
+    auth: { client_id: t.clientId, client_secret: t.clientSecret },
     endpoints: { login: t.url, graph: t.graphBase },
   })),
 };
@@ -50,7 +62,8 @@ writeFileSync(join(dir, "fleet.yaml"), JSON.stringify(config));
 console.error(`bench tenants: collector run, ${HOURS} simulated hour(s) at ×${SCALE} (${(HOURS * 3600) / SCALE} s)`);
 const started = Date.now();
 const child = spawn(process.execPath, [BIN, "run", "--config", join(dir, "fleet.yaml")], {
-  cwd: ROOT, stdio: ["ignore", "pipe", "pipe"],
+  cwd: ROOT,
+  stdio: ["ignore", "pipe", "pipe"],
   env: { ...process.env, O365MT_NOW: new Date(T0).toISOString(), O365MT_TIME_SCALE: String(SCALE) },
 });
 let lines = 0;
@@ -74,16 +87,23 @@ child.stdout.on("data", (c) => {
       let l = latency.get(tenant);
       if (!l) latency.set(tenant, (l = []));
       l.push((simAt - Date.parse(r[MSG("received")])) / MIN);
-    } catch { /* counted; not a record */ }
+    } catch {
+      /* counted; not a record */
+    }
   }
 });
-child.stderr.on("data", (c) => { stderr += c; if (stderr.length > 1e6) stderr = stderr.slice(-1e5); });
+child.stderr.on("data", (c) => {
+  stderr += c;
+  if (stderr.length > 1e6) stderr = stderr.slice(-1e5);
+});
 let peakKb = 0;
 const poll = setInterval(() => {
   try {
     const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
     if (m) peakKb = Math.max(peakKb, Number(m[1]));
-  } catch { /* exited */ }
+  } catch {
+    /* exited */
+  }
 }, 500);
 await new Promise((r) => setTimeout(r, (HOURS * 3600_000) / SCALE));
 const cpu = cpuSecondsOf(child.pid);
@@ -115,10 +135,17 @@ const across = (k) => {
 };
 lags.sort((a, b) => a - b);
 const result = {
-  date: new Date().toISOString(), tenants: N, messagesPerTenantHour: RATE, simulatedHours: HOURS, timeScale: SCALE, tenantConcurrency: CONC,
-  records: lines, exitCode: code, peakRssMB: Math.round(peakKb / 1024),
+  date: new Date().toISOString(),
+  tenants: N,
+  messagesPerTenantHour: RATE,
+  simulatedHours: HOURS,
+  timeScale: SCALE,
+  tenantConcurrency: CONC,
+  records: lines,
+  exitCode: code,
+  peakRssMB: Math.round(peakKb / 1024),
   cpuSecondsPerSimulatedHour: cpu === undefined ? null : +(cpu / HOURS).toFixed(1),
-  coreShare: cpu === undefined ? null : +((cpu / HOURS) / 3600).toFixed(4),
+  coreShare: cpu === undefined ? null : +(cpu / HOURS / 3600).toFixed(4),
   lagMinutes: { median: +lags[Math.floor(N / 2)].toFixed(1), p99: +lags[Math.floor(N * 0.99)].toFixed(1), worst: +lags[N - 1].toFixed(1) },
   // Rows the simulators produced in the span, roughly (2.5 per message); the last 5–10 minutes are not due yet.
   recordsInSpanApprox: Math.round(N * RATE * 2.5 * HOURS),
@@ -138,13 +165,36 @@ const bound = result.singleTenantBoundMinutes + FREQ_SIM_S / 60;
 const worstLatency = result.deliveryLatencyMinutes.max?.worstTenant;
 const rows = [
   [`peak RSS, ${N} tenants in one process`, `${result.peakRssMB} MB`, "≤ 400 MB", result.peakRssMB <= 400],
-  ["CPU: share of one core (CPU-s per simulated hour ÷ 3600)", result.coreShare === null ? "n/a" : `${(result.coreShare * 100).toFixed(2)} % (${result.cpuSecondsPerSimulatedHour} CPU-s/h)`, "< 5 %", result.coreShare !== null && result.coreShare < 0.05],
-  ["worst tenant's delivery latency (max)", worstLatency === undefined ? "no records" : `${worstLatency} min (median tenant ${result.deliveryLatencyMinutes.max.medianTenant})`, `≤ ${bound} min`, worstLatency !== undefined && worstLatency <= bound],
-  ["worst tenant's cursor lag at the end", `${result.lagMinutes.worst} min (median ${result.lagMinutes.median})`, `≤ ${bound} min`, result.lagMinutes.worst <= bound],
-  ["tenants with records / without a successful cycle", `${result.tenantsWithRecords} / ${never}`, `${N} / 0`, result.tenantsWithRecords === N && never === 0],
+  [
+    "CPU: share of one core (CPU-s per simulated hour ÷ 3600)",
+    result.coreShare === null ? "n/a" : `${(result.coreShare * 100).toFixed(2)} % (${result.cpuSecondsPerSimulatedHour} CPU-s/h)`,
+    "< 5 %",
+    result.coreShare !== null && result.coreShare < 0.05,
+  ],
+  [
+    "worst tenant's delivery latency (max)",
+    worstLatency === undefined ? "no records" : `${worstLatency} min (median tenant ${result.deliveryLatencyMinutes.max.medianTenant})`,
+    `≤ ${bound} min`,
+    worstLatency !== undefined && worstLatency <= bound,
+  ],
+  [
+    "worst tenant's cursor lag at the end",
+    `${result.lagMinutes.worst} min (median ${result.lagMinutes.median})`,
+    `≤ ${bound} min`,
+    result.lagMinutes.worst <= bound,
+  ],
+  [
+    "tenants with records / without a successful cycle",
+    `${result.tenantsWithRecords} / ${never}`,
+    `${N} / 0`,
+    result.tenantsWithRecords === N && never === 0,
+  ],
 ];
 const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
 console.log("");
 console.log(`| ${"tenants bench".padEnd(w[0])} | ${"measured".padEnd(w[1])} | ${"target".padEnd(w[2])} | met |`);
-for (const [what, got, want, ok] of rows) console.log(`| ${what.padEnd(w[0])} | ${got.padEnd(w[1])} | ${want.padEnd(w[2])} | ${ok ? "yes" : "no"} |`);
-console.log(`(×${SCALE} time, ${HOURS} simulated hour(s), tenant_concurrency ${CONC}; single-tenant bound ${result.singleTenantBoundMinutes} min + one cycle)`);
+for (const [what, got, want, ok] of rows)
+  console.log(`| ${what.padEnd(w[0])} | ${got.padEnd(w[1])} | ${want.padEnd(w[2])} | ${ok ? "yes" : "no"} |`);
+console.log(
+  `(×${SCALE} time, ${HOURS} simulated hour(s), tenant_concurrency ${CONC}; single-tenant bound ${result.singleTenantBoundMinutes} min + one cycle)`,
+);

@@ -39,7 +39,12 @@ diagnostics.channel("undici:request:create").subscribe(() => mark("req"));
 diagnostics.channel("undici:request:headers").subscribe(() => mark("hdr"));
 diagnostics.channel("undici:request:trailers").subscribe(() => mark("body"));
 const journal = StateStore.prototype.journal;
-StateStore.prototype.journal = function (e) { mark("j0"); const r = journal.call(this, e); mark("j1"); return r; };
+StateStore.prototype.journal = function (e) {
+  mark("j0");
+  const r = journal.call(this, e);
+  mark("j1");
+  return r;
+};
 const logger = {
   debug() {},
   info() {},
@@ -51,23 +56,48 @@ const logger = {
 };
 
 async function run(label) {
-  const config = resolvePaths(validateConfig({
-    tenant_id: sim.tenantId, auth: { client_id: sim.clientId, client_secret: sim.clientSecret },
-    endpoints: { login: sim.url, graph: sim.graphBase, rws: sim.rwsBase },
-    start: new Date(T0).toISOString(), window: 1440, delay: 0, max_windows_per_run: 1, page_size: 5000,
-    request_budget: { limit: 100000, window_seconds: 1 }, state_dir: join(dir, `state-${label}`), dedupe,
-  }), dir);
+  const config = resolvePaths(
+    validateConfig({
+      tenant_id: sim.tenantId,
+      auth: { client_id: sim.clientId, client_secret: sim.clientSecret },
+      endpoints: { login: sim.url, graph: sim.graphBase, rws: sim.rwsBase },
+      start: new Date(T0).toISOString(),
+      window: 1440,
+      delay: 0,
+      max_windows_per_run: 1,
+      page_size: 5000,
+      request_budget: { limit: 100000, window_seconds: 1 },
+      state_dir: join(dir, `state-${label}`),
+      dedupe,
+    }),
+    dir,
+  );
   const rt = createRuntime(config, {
-    logger, caPem: readFileSync(join(dir, "ca.pem"), "utf8"), clock: () => T0 + 24 * HOUR,
+    logger,
+    caPem: readFileSync(join(dir, "ca.pem"), "utf8"),
+    clock: () => T0 + 24 * HOUR,
     wrapSink: (s) => ({
       name: s.name,
-      async send(b) { mark("s0"); await s.send(b); mark("s1"); },
-      async flush() { mark("f0"); await s.flush(); mark("f1"); },
+      async send(b) {
+        mark("s0");
+        await s.send(b);
+        mark("s1");
+      },
+      async flush() {
+        mark("f0");
+        await s.flush();
+        mark("f1");
+      },
       close: () => s.close(),
     }),
   });
   const read = rt.source.readWindow.bind(rt.source);
-  rt.source.readWindow = async function* (w, sig) { for await (const p of read(w, sig)) { mark("parsed"); yield p; } };
+  rt.source.readWindow = async function* (w, sig) {
+    for await (const p of read(w, sig)) {
+      mark("parsed");
+      yield p;
+    }
+  };
   ev.length = 0;
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -86,10 +116,16 @@ async function run(label) {
   const cpu = process.cpuUsage(cpu0);
   await rt.close();
   return {
-    peakMemoryMB: peak, records: r.records, wallMs: Math.round(performance.now() - t0), cpuMs: Math.round((cpu.user + cpu.system) / 1000),
-    loopIdleMs: Math.round(elu.idle), loopActiveMs: Math.round(elu.active),
-    simRunMs: Math.round(s1[0] - s0[0]), simRunQueueWaitMs: Math.round(s1[1] - s0[1]),
-    collectorRunMs: Math.round(c1[0] - c0[0]), collectorRunQueueWaitMs: Math.round(c1[1] - c0[1]),
+    peakMemoryMB: peak,
+    records: r.records,
+    wallMs: Math.round(performance.now() - t0),
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    loopIdleMs: Math.round(elu.idle),
+    loopActiveMs: Math.round(elu.active),
+    simRunMs: Math.round(s1[0] - s0[0]),
+    simRunQueueWaitMs: Math.round(s1[1] - s0[1]),
+    collectorRunMs: Math.round(c1[0] - c0[0]),
+    collectorRunQueueWaitMs: Math.round(c1[1] - c0[1]),
   };
 }
 
@@ -111,7 +147,13 @@ try {
   }
   console.error(JSON.stringify(res));
   console.error(JSON.stringify(Object.fromEntries(Object.entries(sum).map(([k, v]) => [k, Math.round(v)])), null, 1));
-  console.error("first events (ms):", ev.slice(0, 40).map(([k, t]) => `${k}@${Math.round(t - ev[0][1])}`).join(" "));
+  console.error(
+    "first events (ms):",
+    ev
+      .slice(0, 40)
+      .map(([k, t]) => `${k}@${Math.round(t - ev[0][1])}`)
+      .join(" "),
+  );
 } finally {
   await a.stop();
   killAll();

@@ -23,10 +23,15 @@ const leaner = {
     // undici's index loads all of undici; dist/ uses four of its exports (undici-lite.mjs).
     b.onResolve({ filter: /^undici$/ }, (a) => (a.importer.startsWith(`${root}dist/`) ? { path: here("undici-lite.mjs") } : undefined));
     // msal-node's jsonwebtoken, loaded at the first certificate sign instead of at start (jsonwebtoken-lazy.mjs).
-    b.onResolve({ filter: /^jsonwebtoken$/ }, (a) => (a.importer.includes("/@azure/msal-node/") ? { path: here("jsonwebtoken-lazy.mjs") } : undefined));
+    b.onResolve({ filter: /^jsonwebtoken$/ }, (a) =>
+      a.importer.includes("/@azure/msal-node/") ? { path: here("jsonwebtoken-lazy.mjs") } : undefined,
+    );
     // zod's namespace of 60 locales: only English is configured (zod does that itself) and src/ never reads
     // z.locales, so the namespace keeps English only.
-    b.onLoad({ filter: /[/\\]zod[/\\]v4[/\\]locales[/\\]index\.js$/ }, () => ({ contents: 'export { default as en } from "./en.js";', resolveDir: `${root}node_modules/zod/v4/locales` }));
+    b.onLoad({ filter: /[/\\]zod[/\\]v4[/\\]locales[/\\]index\.js$/ }, () => ({
+      contents: 'export { default as en } from "./en.js";',
+      resolveDir: `${root}node_modules/zod/v4/locales`,
+    }));
   },
 };
 const outdir = `${root}dist/bundle`;
@@ -54,7 +59,9 @@ const result = await build({
   define: { __O365MT_VERSION__: JSON.stringify(version) },
   // CommonJS dependencies (undici, msal-node's helpers) require Node built-ins; in an ESM bundle that needs a
   // real `require`.
-  banner: { js: 'import { createRequire as __o365mtCreateRequire } from "node:module"; const require = __o365mtCreateRequire(import.meta.url);' },
+  banner: {
+    js: 'import { createRequire as __o365mtCreateRequire } from "node:module"; const require = __o365mtCreateRequire(import.meta.url);',
+  },
   chunkNames: "chunk-[hash]",
   plugins: [leaner],
   metafile: true,

@@ -67,6 +67,12 @@ const out = {
   "x-ecs-types": types,
   ...root,
 };
-const target = path.join(path.dirname(new URL(import.meta.url).pathname), "..", "test", "fixtures", `ecs-${version}-o365-profile.schema.json`);
+const target = path.join(
+  path.dirname(new URL(import.meta.url).pathname),
+  "..",
+  "test",
+  "fixtures",
+  `ecs-${version}-o365-profile.schema.json`,
+);
 fs.writeFileSync(target, JSON.stringify(out, null, 1) + "\n");
 process.stdout.write(`${target}: ${used.length} ECS fields\n`);

@@ -25,8 +25,9 @@ const types = dict.types.attributes;
 const categories = read("categories.json").attributes;
 
 function walk(dir) {
-  return fs.readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith(".json") ? [path.join(dir, e.name)] : []);
+  return fs
+    .readdirSync(path.join(root, dir), { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith(".json") ? [path.join(dir, e.name)] : []));
 }
 const objects = new Map(walk("objects").map((p) => [read(p).name, read(p)]));
 const events = new Map(walk("events").map((p) => [read(p).name, read(p)]));
@@ -103,10 +104,17 @@ function objectSchema(attrs, constraints) {
   if (required.length) s.required = required.sort();
   const byProfile = {};
   for (const [k, v] of Object.entries(attrs)) if (v.requirement === "required" && v.profile) (byProfile[v.profile] ??= []).push(k);
-  const conditions = Object.entries(byProfile).sort().map(([p, keys]) => ({
-    if: { required: ["metadata"], properties: { metadata: { type: "object", required: ["profiles"], properties: { profiles: { type: "array", contains: { const: p } } } } } },
-    then: { required: keys.sort() },
-  }));
+  const conditions = Object.entries(byProfile)
+    .sort()
+    .map(([p, keys]) => ({
+      if: {
+        required: ["metadata"],
+        properties: {
+          metadata: { type: "object", required: ["profiles"], properties: { profiles: { type: "array", contains: { const: p } } } },
+        },
+      },
+      then: { required: keys.sort() },
+    }));
   if (conditions.length) s.allOf = conditions;
   // Constraints name attributes the object may not have (inherited from a base): only its own count.
   const own = (keys) => keys.filter((k) => k in properties).map((k) => ({ required: [k] }));
@@ -142,7 +150,13 @@ const out = {
   ...schema,
   $defs: Object.fromEntries(Object.entries(defs).sort(([a], [b]) => a.localeCompare(b))),
 };
-const file = path.join(path.dirname(new URL(import.meta.url).pathname), "..", "test", "fixtures", `ocsf-${version}-${className}.schema.json`);
+const file = path.join(
+  path.dirname(new URL(import.meta.url).pathname),
+  "..",
+  "test",
+  "fixtures",
+  `ocsf-${version}-${className}.schema.json`,
+);
 fs.mkdirSync(path.dirname(file), { recursive: true });
 fs.writeFileSync(file, JSON.stringify(out, null, 1) + "\n");
 process.stdout.write(`${file}: ${Object.keys(defs).length} objects, ${fs.statSync(file).size} bytes\n`);

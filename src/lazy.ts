@@ -28,7 +28,10 @@ export function lazySink(name: string, load: () => Promise<Sink>): LazySink {
     // Registered on the implementation as soon as it is loaded: before any send can reach it, since every
     // send awaits the same promise after this reaction. Without it, per-confirmation checkpoints are lost.
     onConfirm: (listener) => {
-      void impl.then((s) => s.onConfirm?.(listener), () => {});
+      void impl.then(
+        (s) => s.onConfirm?.(listener),
+        () => {},
+      );
     },
   };
 }

@@ -15,13 +15,20 @@ describe("the composition root builds each auth method's narrow context", () => 
   it("client_secret sees its options, tenant and timeout, never the state dir or the source", () => {
     const ctx = authContext(validateConfig({ ...base, auth: { client_id: "app", client_secret: "s" } }), deps);
     expect(Object.keys(ctx).sort()).toEqual(["dispatcher", "logger", "loginBase", "options", "tenantId", "timeoutMs"]);
-    expect(ctx).toMatchObject({ tenantId: "contoso.onmicrosoft.com", timeoutMs: 30_000, options: { method: "client_secret", client_id: "app" } });
+    expect(ctx).toMatchObject({
+      tenantId: "contoso.onmicrosoft.com",
+      timeoutMs: 30_000,
+      options: { method: "client_secret", client_id: "app" },
+    });
   });
 
   it("auth_code gets the state dir and the configured source's scope, which its descriptor asks for", () => {
     const graph = authContext(validateConfig({ ...base, auth: { method: "auth_code", client_id: "app", client_secret: "s" } }), deps);
     expect(graph).toMatchObject({ stateDir: "/tmp/state", sourceScope: "https://graph.microsoft.com/.default" });
-    const rws = authContext(validateConfig({ ...base, source: "rws", auth: { method: "auth_code", client_id: "app", client_secret: "s" } }), deps);
+    const rws = authContext(
+      validateConfig({ ...base, source: "rws", auth: { method: "auth_code", client_id: "app", client_secret: "s" } }),
+      deps,
+    );
     expect(rws.sourceScope).toBe("https://outlook.office365.com/.default");
   });
 });

@@ -12,7 +12,20 @@ import { diagnose, decodeClaims } from "../src/cli/auth-test.js";
 import { describeError } from "../src/errors.js";
 import { createDispatcherFor, createTokenProvider, resolveEndpoints } from "../src/runtime.js";
 import { authCodeFiles } from "../src/auth/auth-code.js";
-import { collectAgainstTruth, compare, HOUR, parseNdjson, recordIds, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig, lastLogMessage } from "./helpers/harness.js";
+import {
+  collectAgainstTruth,
+  compare,
+  HOUR,
+  parseNdjson,
+  recordIds,
+  runCli,
+  simConfig,
+  simConfigInput,
+  tempDir,
+  truthIds,
+  writeConfig,
+  lastLogMessage,
+} from "./helpers/harness.js";
 
 let sim: Simulator;
 const logger = createLogger({ level: "error", write: () => {} });
@@ -25,7 +38,10 @@ let certPem: string;
 
 async function makeCert(): Promise<{ key: string; cert: string }> {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const kp = { privateKey: privateKey.export({ type: "pkcs8", format: "pem" }) as string, publicKey: publicKey.export({ type: "spki", format: "pem" }) as string };
+  const kp = {
+    privateKey: privateKey.export({ type: "pkcs8", format: "pem" }) as string,
+    publicKey: publicKey.export({ type: "spki", format: "pem" }) as string,
+  };
   const pems = await generate([{ name: "commonName", value: "o365-message-trace test" }], { keyPair: kp, algorithm: "sha256" });
   return { key: kp.privateKey, cert: pems.cert };
 }
@@ -76,7 +92,9 @@ describe("certificate credentials (generated RSA key + self-signed certificate)"
       window: 60,
       rescan: { horizon: 0 },
     });
-    const r = await runCli(["once", "--config", writeConfig(dir, input)], { env: { O365MT_NOW: new Date(T0 + 2 * HOUR + 10 * 60_000).toISOString() } });
+    const r = await runCli(["once", "--config", writeConfig(dir, input)], {
+      env: { O365MT_NOW: new Date(T0 + 2 * HOUR + 10 * 60_000).toISOString() },
+    });
     expect(r.stderr).not.toMatch(/"level":"error"/);
     expect(r.code).toBe(0);
     const got = recordIds(parseNdjson(r.stdout));
@@ -87,8 +105,12 @@ describe("certificate credentials (generated RSA key + self-signed certificate)"
   it("works from the key + SHA-256 thumbprint alone, and from the SHA-1 thumbprint", async () => {
     const x = new X509Certificate(certPem);
     const dir = tempDir();
-    expect(await diagnose(certConfig(dir, { private_key_file: "app.key", thumbprint_sha256: x.fingerprint256 }), { logger, env: {} })).toMatch(/collection would work/);
-    expect(await diagnose(certConfig(dir, { private_key_file: "app.key", thumbprint: x.fingerprint.replace(/:/g, "") }), { logger, env: {} })).toMatch(/collection would work/);
+    expect(
+      await diagnose(certConfig(dir, { private_key_file: "app.key", thumbprint_sha256: x.fingerprint256 }), { logger, env: {} }),
+    ).toMatch(/collection would work/);
+    expect(
+      await diagnose(certConfig(dir, { private_key_file: "app.key", thumbprint: x.fingerprint.replace(/:/g, "") }), { logger, env: {} }),
+    ).toMatch(/collection would work/);
   });
 
   it("a key that does not match the registered certificate is named (AADSTS700027)", async () => {
@@ -96,9 +118,17 @@ describe("certificate credentials (generated RSA key + self-signed certificate)"
     const dir = tempDir();
     writeFileSync(join(dir, "other.key"), other.key);
     writeFileSync(join(dir, "other.crt"), other.cert);
-    const config = simConfig(sim, dir, { retry: { count: 0 }, auth: { method: "certificate", client_id: CERT_APP, certificate: { private_key_file: "other.key", certificate_file: "other.crt" } } });
-    const err = await diagnose(config, { logger, env: {} }).then(() => undefined, (e: unknown) => e);
-    expect(describeError(err)).toMatch(/auth error: sign-in failed: the certificate assertion was rejected \(AADSTS700027\) — upload this certificate/);
+    const config = simConfig(sim, dir, {
+      retry: { count: 0 },
+      auth: { method: "certificate", client_id: CERT_APP, certificate: { private_key_file: "other.key", certificate_file: "other.crt" } },
+    });
+    const err = await diagnose(config, { logger, env: {} }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(describeError(err)).toMatch(
+      /auth error: sign-in failed: the certificate assertion was rejected \(AADSTS700027\) — upload this certificate/,
+    );
   });
 });
 
@@ -127,7 +157,10 @@ describe("managed identity (App Service endpoint of the simulator)", () => {
 describe("authorization code flow: login-url, auth-code, rotation, auth-reset (subprocesses)", () => {
   it("signs in, stores a rotating refresh token 0600, collects, and forgets it on auth-reset", async () => {
     const dir = tempDir();
-    const input = simConfigInput(sim, dir, { auth: { method: "auth_code", client_id: CODE_APP, redirect_uri: REDIRECT }, retry: { count: 0 } });
+    const input = simConfigInput(sim, dir, {
+      auth: { method: "auth_code", client_id: CODE_APP, redirect_uri: REDIRECT },
+      retry: { count: 0 },
+    });
     const file = writeConfig(dir, input);
     const env = { O365_CLIENT_SECRET: CODE_SECRET };
 
@@ -152,7 +185,9 @@ describe("authorization code flow: login-url, auth-code, rotation, auth-reset (s
     const redeem = await runCli(["auth-code", "--config", file, redirect], { env });
     expect(redeem.stderr).toBe("");
     expect(redeem.code).toBe(0);
-    expect(redeem.stdout).toMatch(/^signed in as admin@contoso\.onmicrosoft\.com; refresh token stored in .*token-cache\.json \(mode 0600\)/);
+    expect(redeem.stdout).toMatch(
+      /^signed in as admin@contoso\.onmicrosoft\.com; refresh token stored in .*token-cache\.json \(mode 0600\)/,
+    );
     const authed = simConfig(sim, dir, input);
     const { cache } = authCodeFiles(authed.state_dir, authed.tenant_id);
     expect(statSync(cache).mode & 0o777).toBe(0o600);
@@ -196,7 +231,9 @@ describe("authorization code flow: login-url, auth-code, rotation, auth-reset (s
     const env = { O365_CLIENT_SECRET: CODE_SECRET };
     const none = await runCli(["auth-code", "--config", file, "abc"], { env });
     expect(none.code).toBe(2);
-    expect(lastLogMessage(none.stderr)).toMatch(/^config error: no sign-in is pending for this tenant — run `o365-message-trace login-url` first/);
+    expect(lastLogMessage(none.stderr)).toMatch(
+      /^config error: no sign-in is pending for this tenant — run `o365-message-trace login-url` first/,
+    );
     await runCli(["login-url", "--config", file], { env });
     const bad = await runCli(["auth-code", "--config", file, "not-a-real-code"], { env });
     expect(bad.code).toBe(1);

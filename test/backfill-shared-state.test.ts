@@ -7,7 +7,18 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateStore } from "../src/cursor/store.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
-import { compare, HOUR, lastLogMessage, parseNdjson, recordIds, runCli, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
+import {
+  compare,
+  HOUR,
+  lastLogMessage,
+  parseNdjson,
+  recordIds,
+  runCli,
+  simConfigInput,
+  tempDir,
+  truthIds,
+  writeConfig,
+} from "./helpers/harness.js";
 
 let sim: Simulator;
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
@@ -39,7 +50,10 @@ function expectExact(from: number, to: number, ...outputs: string[]) {
 
 /** Graph list queries in a request trace (log.requests) whose window starts in [from, to). */
 function listQueriesIn(traceFile: string, from: number, to: number): number {
-  const lines = readFileSync(traceFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { request: { url: string } });
+  const lines = readFileSync(traceFile, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { request: { url: string } });
   return lines.filter((l) => {
     const m = /receivedDateTime ge (\S+)/.exec(new URL(l.request.url).searchParams.get("$filter") ?? "");
     const start = m ? Date.parse(m[1]!) : NaN;
@@ -59,7 +73,16 @@ describe("backfill and the live collector share one state", () => {
     // One state file: the backfill is recorded in the live state, beside the live cursor.
     const files = readdirSync(join(dir, "state"));
     expect(files.filter((f) => f.endsWith(".json"))).toEqual([`${sim.tenantId}.graph.state.json`]);
-    const state = JSON.parse(readFileSync(join(dir, "state", files.find((f) => f.endsWith(".state.json"))!), "utf8"));
+    const state = JSON.parse(
+      readFileSync(
+        join(
+          dir,
+          "state",
+          files.find((f) => f.endsWith(".state.json"))!,
+        ),
+        "utf8",
+      ),
+    );
     expect(state.cursor).toBe(iso(T0 + 4 * HOUR));
     expect(state.backfill).toEqual({ from: iso(T0 - 2 * HOUR), to: iso(T0 + 3 * HOUR), cursor: iso(T0 + 3 * HOUR) });
   });
@@ -105,7 +128,13 @@ describe("backfill and the live collector share one state", () => {
   it("a span whose identities are forgotten (no re-scans: they are kept about a window) is skipped, not read again", async () => {
     const dir = tempDir();
     const trace = join(dir, "requests.jsonl");
-    const input = simConfigInput(sim, dir, { window: 60, max_windows_per_run: 1, start: iso(T0), rescan: { horizon: 0 }, log: { level: "warn", requests: trace } });
+    const input = simConfigInput(sim, dir, {
+      window: 60,
+      max_windows_per_run: 1,
+      start: iso(T0),
+      rescan: { horizon: 0 },
+      log: { level: "warn", requests: trace },
+    });
     const file = writeConfig(dir, input);
     let live = "";
     for (let i = 0; i < 4; i++) {
@@ -158,7 +187,9 @@ describe("backfill and the live collector share one state", () => {
       const back = await backfill(file, T0 - 2 * HOUR, T0);
       expect(back.code).toBe(1);
       expect(back.stdout).toBe("");
-      expect(lastLogMessage(back.stderr)).toMatch(/^state error: cannot backfill now: already running .* — backfill shares the live collector's state/);
+      expect(lastLogMessage(back.stderr)).toMatch(
+        /^state error: cannot backfill now: already running .* — backfill shares the live collector's state/,
+      );
     } finally {
       store.close();
     }

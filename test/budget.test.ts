@@ -100,14 +100,24 @@ describe("RequestBudget on a fake clock", () => {
     const sleep = (ms: number, signal?: AbortSignal) =>
       new Promise<void>((resolve, reject) => {
         signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
-        pending.push({ ms, signal, go: () => { t.advance(ms); resolve(); } });
+        pending.push({
+          ms,
+          signal,
+          go: () => {
+            t.advance(ms);
+            resolve();
+          },
+        });
       });
     const b = new RequestBudget({ limit: 1, windowMs: 100, marginMs: 0, clock: t.now, sleep });
     await b.acquire();
     const order: string[] = [];
     const ac = new AbortController();
     const first = b.acquire().then(() => order.push("first"));
-    const aborted = b.acquire(ac.signal).then(() => order.push("aborted"), (e) => order.push(`rejected:${(e as Error).message}`));
+    const aborted = b.acquire(ac.signal).then(
+      () => order.push("aborted"),
+      (e) => order.push(`rejected:${(e as Error).message}`),
+    );
     const third = b.acquire().then(() => order.push("third"));
     await new Promise((r) => setImmediate(r));
     expect(pending.length).toBe(1); // only the head of the queue sleeps
@@ -148,7 +158,10 @@ describe("request budget against the simulator's throttle", () => {
   it("a paced collector reads the whole span with zero 429 responses", async () => {
     const dir = tempDir("o365mt-budget-");
     const config = simConfig(sim, dir, {
-      start: new Date(T0).toISOString(), window: 60, max_windows_per_run: 10, page_size: 40,
+      start: new Date(T0).toISOString(),
+      window: 60,
+      max_windows_per_run: 10,
+      page_size: 40,
       request_budget: { limit: 4, window_seconds: 1 },
     });
     const { rt, records } = captureRuntime(config, sim, { clock: () => T0 + HOUR });
@@ -169,7 +182,10 @@ describe("request budget against the simulator's throttle", () => {
   it("the same collector without pacing does provoke 429s (so the test above can fail)", async () => {
     const dir = tempDir("o365mt-budget-");
     const config = simConfig(sim, dir, {
-      start: new Date(T0 + HOUR).toISOString(), window: 60, max_windows_per_run: 10, page_size: 40,
+      start: new Date(T0 + HOUR).toISOString(),
+      window: 60,
+      max_windows_per_run: 10,
+      page_size: 40,
       retry: { count: 10, backoff: { initial: 0.05, max: 0.2, jitter: 0 }, error_retry_span: 1, error_retry_count: 3 },
     });
     const before = sim.stats().throttled;

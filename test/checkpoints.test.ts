@@ -105,7 +105,10 @@ describe("per-chunk checkpoints: a receiver crash repeats only unacknowledged ch
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
     const port = (server.address() as { port: number }).port;
     const dir = tempDir();
-    const rt = runtime(dir, { type: "http", http: { url: `http://127.0.0.1:${port}/o365.message_trace`, format: "json", batch_size: BATCH } });
+    const rt = runtime(dir, {
+      type: "http",
+      http: { url: `http://127.0.0.1:${port}/o365.message_trace`, format: "json", batch_size: BATCH },
+    });
     try {
       await expect(rt.collector.runCycle()).rejects.toThrow();
       down = false;
@@ -127,7 +130,13 @@ describe("Checkpoints (real journal and state file)", () => {
     const { seen } = store.load();
     const ledger = new DeliveryLedger(store, seen, true);
     let listener: ConfirmListener | undefined;
-    const sink: Sink = { name: "test", send: async () => {}, flush: async () => {}, close: async () => {}, onConfirm: (l) => (listener = l) };
+    const sink: Sink = {
+      name: "test",
+      send: async () => {},
+      flush: async () => {},
+      close: async () => {},
+      onConfirm: (l) => (listener = l),
+    };
     const env = (i: number): Envelope => ({ id: `id-${i}`, time: T0 + i, record: {} });
     return { store, ledger, sink, env, confirm: (e: Envelope[]) => listener!(e), reload: () => store.load().seen };
   }

@@ -40,11 +40,15 @@ describe("auth-test diagnoses (in process, real msal and HTTP against the simula
   });
 
   it("wrong secret", async () => {
-    expect(await diag(app(sim.clientId, "not-the-secret"))).toMatch(/auth error: sign-in failed: the client secret is wrong \(AADSTS7000215\)/);
+    expect(await diag(app(sim.clientId, "not-the-secret"))).toMatch(
+      /auth error: sign-in failed: the client secret is wrong \(AADSTS7000215\)/,
+    );
   });
 
   it("unknown application", async () => {
-    expect(await diag(app("bbbbbbbb-0000-4000-8000-00000000000f", "x"))).toMatch(/application \(client id\) was not found in this tenant \(AADSTS700016\)/);
+    expect(await diag(app("bbbbbbbb-0000-4000-8000-00000000000f", "x"))).toMatch(
+      /application \(client id\) was not found in this tenant \(AADSTS700016\)/,
+    );
   });
 
   it("unknown tenant and malformed tenant", async () => {
@@ -67,11 +71,15 @@ describe("auth-test diagnoses (in process, real msal and HTTP against the simula
 
   it("service principal not yet provisioned", async () => {
     const r = await diag(app("aaaaaaaa-0000-4000-8000-000000000002", "no-sp-secret"));
-    expect(r).toMatch(/permission error: the Exchange message trace service principal \(app 8bd644d1-64a1-4d4b-ae52-2e0cbf64e373\) is not provisioned.*up to 24 h/);
+    expect(r).toMatch(
+      /permission error: the Exchange message trace service principal \(app 8bd644d1-64a1-4d4b-ae52-2e0cbf64e373\) is not provisioned.*up to 24 h/,
+    );
   });
 
   it("clock skew against the login server's Date header", async () => {
-    expect(await diag({}, { wallClock: () => Date.now() + 2 * 3_600_000 })).toMatch(/clock is 120 minutes ahead of the login server's.*sync the clock/);
+    expect(await diag({}, { wallClock: () => Date.now() + 2 * 3_600_000 })).toMatch(
+      /clock is 120 minutes ahead of the login server's.*sync the clock/,
+    );
     expect(await diag({}, { wallClock: () => Date.now() - 10 * 60_000 })).toMatch(/clock is 10 minutes behind/);
   });
 
@@ -87,7 +95,9 @@ describe("auth-test diagnoses (in process, real msal and HTTP against the simula
   });
 
   it("graph in a cloud without Graph message trace is refused before any request", async () => {
-    expect(await diag({ cloud: "gcc-high", endpoints: { login: sim.url, rws: sim.rwsBase } })).toMatch(/config error: source graph is not offered in cloud gcc-high.*use source: rws/);
+    expect(await diag({ cloud: "gcc-high", endpoints: { login: sim.url, rws: sim.rwsBase } })).toMatch(
+      /config error: source graph is not offered in cloud gcc-high.*use source: rws/,
+    );
   });
 });
 

@@ -9,7 +9,20 @@ import { graphSource } from "../src/sources/graph/index.js";
 import { validateConfig } from "../src/config/load.js";
 import { describeError } from "../src/errors.js";
 import { FIELDS, PREFIX } from "../src/schema/fields.js";
-import { compare, HOUR, MIN, parseNdjson, recordIds, runCli, simConfigInput, tempDir, truthIds, writeConfig, lastLogMessage, logEntries } from "./helpers/harness.js";
+import {
+  compare,
+  HOUR,
+  MIN,
+  parseNdjson,
+  recordIds,
+  runCli,
+  simConfigInput,
+  tempDir,
+  truthIds,
+  writeConfig,
+  lastLogMessage,
+  logEntries,
+} from "./helpers/harness.js";
 
 let sim: Simulator;
 const NOW = Date.UTC(2026, 10, 22, 18, 0, 0);
@@ -25,14 +38,18 @@ describe("get-events", () => {
   it("relative times against the (pinned) clock, NDJSON records, and no state written", async () => {
     const dir = tempDir();
     const file = writeConfig(dir, simConfigInput(sim, dir));
-    const r = await runCli(["get-events", "--config", file, "--start", "2 hours ago", "--end", "10 minutes ago", "--limit", "0"], { env: { O365MT_NOW: new Date(NOW).toISOString() } });
+    const r = await runCli(["get-events", "--config", file, "--start", "2 hours ago", "--end", "10 minutes ago", "--limit", "0"], {
+      env: { O365MT_NOW: new Date(NOW).toISOString() },
+    });
     expect(r.code).toBe(0);
     const truth = sim.truth(new Date(NOW - 2 * HOUR), new Date(NOW - 10 * MIN));
     expect(truth.length).toBeGreaterThan(50);
     const got = parseNdjson(r.stdout);
     expect(compare(truthIds(truth), recordIds(got))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
     expect(got[0]![PREFIX + "source"]).toBe("graph");
-    expect(r.stderr).toContain(`${truth.length} record(s) received in [${new Date(NOW - 2 * HOUR).toISOString()}, ${new Date(NOW - 10 * MIN).toISOString()})`);
+    expect(r.stderr).toContain(
+      `${truth.length} record(s) received in [${new Date(NOW - 2 * HOUR).toISOString()}, ${new Date(NOW - 10 * MIN).toISOString()})`,
+    );
     // Never touches the cursor: the state directory holds nothing.
     const stateDir = join(dir, "state");
     expect(existsSync(stateDir) ? readdirSync(stateDir) : []).toEqual([]);
@@ -86,11 +103,41 @@ describe("schema", () => {
 describe("cloud resolution", () => {
   const base = { tenant_id: "contoso.onmicrosoft.com" };
   const table: Array<[string, string, string, string, string]> = [
-    ["global", "https://login.microsoftonline.com", "https://graph.microsoft.com", "https://reports.office365.com/ecp/reportingwebservice/reporting.svc", "https://outlook.office365.com"],
-    ["gcc", "https://login.microsoftonline.com", "https://graph.microsoft.com", "https://reports.office365.com/ecp/reportingwebservice/reporting.svc", "https://outlook.office365.com"],
-    ["gcc-high", "https://login.microsoftonline.us", "https://graph.microsoft.us", "https://reports.office365.us/ecp/reportingwebservice/reporting.svc", "https://outlook.office365.us"],
-    ["dod", "https://login.microsoftonline.us", "https://dod-graph.microsoft.us", "https://webmail.apps.mil/ecp/reportingwebservice/reporting.svc", "https://webmail.apps.mil"],
-    ["china", "https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn", "https://reports.partner.outlook.cn/ecp/reportingwebservice/reporting.svc", "https://partner.outlook.cn"],
+    [
+      "global",
+      "https://login.microsoftonline.com",
+      "https://graph.microsoft.com",
+      "https://reports.office365.com/ecp/reportingwebservice/reporting.svc",
+      "https://outlook.office365.com",
+    ],
+    [
+      "gcc",
+      "https://login.microsoftonline.com",
+      "https://graph.microsoft.com",
+      "https://reports.office365.com/ecp/reportingwebservice/reporting.svc",
+      "https://outlook.office365.com",
+    ],
+    [
+      "gcc-high",
+      "https://login.microsoftonline.us",
+      "https://graph.microsoft.us",
+      "https://reports.office365.us/ecp/reportingwebservice/reporting.svc",
+      "https://outlook.office365.us",
+    ],
+    [
+      "dod",
+      "https://login.microsoftonline.us",
+      "https://dod-graph.microsoft.us",
+      "https://webmail.apps.mil/ecp/reportingwebservice/reporting.svc",
+      "https://webmail.apps.mil",
+    ],
+    [
+      "china",
+      "https://login.chinacloudapi.cn",
+      "https://microsoftgraph.chinacloudapi.cn",
+      "https://reports.partner.outlook.cn/ecp/reportingwebservice/reporting.svc",
+      "https://partner.outlook.cn",
+    ],
   ];
   it.each(table)("%s", (cloud, login, graph, rws, rwsResource) => {
     const config = validateConfig({ ...base, cloud, source: "rws" });
@@ -101,22 +148,46 @@ describe("cloud resolution", () => {
   });
 
   it("endpoints.login and source.endpoint override the cloud's hosts", () => {
-    const e = resolveEndpoints(validateConfig({ ...base, cloud: "gcc-high", source: { type: "rws", endpoint: "https://rws.example.test/x" }, endpoints: { login: "https://login.example.test" } }));
+    const e = resolveEndpoints(
+      validateConfig({
+        ...base,
+        cloud: "gcc-high",
+        source: { type: "rws", endpoint: "https://rws.example.test/x" },
+        endpoints: { login: "https://login.example.test" },
+      }),
+    );
     expect(e.login).toBe("https://login.example.test");
     expect(e.source.base).toBe("https://rws.example.test/x");
     expect(e.source.resource).toBe("https://outlook.office365.us");
-    const g = resolveEndpoints(validateConfig({ ...base, cloud: "gcc-high", source: { type: "graph", endpoint: "https://graph.example.test" } }));
+    const g = resolveEndpoints(
+      validateConfig({ ...base, cloud: "gcc-high", source: { type: "graph", endpoint: "https://graph.example.test" } }),
+    );
     expect(g.source).toEqual({ base: "https://graph.example.test", resource: "https://graph.microsoft.us" });
   });
 
   it("the old endpoints.graph / .rws / .graph_version still work: moved into the chosen source, the other's dropped", () => {
-    const input = { ...base, endpoints: { login: "https://login.example.test", graph: "https://graph.example.test", rws: "https://rws.example.test/x", graph_version: "beta" } };
+    const input = {
+      ...base,
+      endpoints: {
+        login: "https://login.example.test",
+        graph: "https://graph.example.test",
+        rws: "https://rws.example.test/x",
+        graph_version: "beta",
+      },
+    };
     const graph = validateConfig(input);
     expect(graph.source).toEqual({ type: "graph", page_size: 5000, endpoint: "https://graph.example.test", graph_version: "beta" });
     expect(graph.endpoints).toEqual({ login: "https://login.example.test" });
-    expect(validateConfig({ ...input, source: "rws" }).source).toEqual({ type: "rws", format: "json", endpoint: "https://rws.example.test/x" });
+    expect(validateConfig({ ...input, source: "rws" }).source).toEqual({
+      type: "rws",
+      format: "json",
+      endpoint: "https://rws.example.test/x",
+    });
     // Given both ways, the nested key wins; the caller's object is not changed.
-    expect(validateConfig({ ...input, source: { type: "graph", endpoint: "https://new.example.test" } }).source).toMatchObject({ endpoint: "https://new.example.test", graph_version: "beta" });
+    expect(validateConfig({ ...input, source: { type: "graph", endpoint: "https://new.example.test" } }).source).toMatchObject({
+      endpoint: "https://new.example.test",
+      graph_version: "beta",
+    });
     expect(input.endpoints.graph).toBe("https://graph.example.test");
     expect(() => validateConfig({ ...base, endpoints: { graph: "not a url" } })).toThrow(/source\.endpoint = "not a url": Invalid URL/);
   });
@@ -128,7 +199,9 @@ describe("cloud resolution", () => {
     } catch (e) {
       err = e;
     }
-    expect(describeError(err)).toBe(`config error: source graph is not offered in cloud ${cloud}: Graph message trace exists only in the global service — use source: rws for this cloud (or set source.endpoint if Microsoft has since added it)`);
+    expect(describeError(err)).toBe(
+      `config error: source graph is not offered in cloud ${cloud}: Graph message trace exists only in the global service — use source: rws for this cloud (or set source.endpoint if Microsoft has since added it)`,
+    );
   });
 
   it("the CLI refuses graph in gcc-high with exit 2", async () => {
@@ -145,7 +218,9 @@ describe("top level: typos, version, help", () => {
     const r = await runCli(["bakfill"]);
     expect(r.code).toBe(2);
     expect(logEntries(r.stderr)).toHaveLength(1); // off a terminal: one JSON line, no usage text
-    expect(lastLogMessage(r.stderr)).toBe('unknown command "bakfill" (did you mean "backfill"?) — run o365-message-trace --help for the list');
+    expect(lastLogMessage(r.stderr)).toBe(
+      'unknown command "bakfill" (did you mean "backfill"?) — run o365-message-trace --help for the list',
+    );
     const far = await runCli(["xyzzy"]);
     expect(lastLogMessage(far.stderr)).toBe('unknown command "xyzzy" — run o365-message-trace --help for the list');
     const flag = await runCli(["once", "--confg", "x.yaml"]);
@@ -163,7 +238,19 @@ describe("top level: typos, version, help", () => {
   it("help lists every command, the environment variables and the exit codes", async () => {
     const r = await runCli(["--help"]);
     expect(r.code).toBe(0);
-    for (const cmd of ["run", "once", "backfill", "get-events", "auth-test", "login-url", "auth-code", "auth-reset", "schema", "demo", "simulate"]) {
+    for (const cmd of [
+      "run",
+      "once",
+      "backfill",
+      "get-events",
+      "auth-test",
+      "login-url",
+      "auth-code",
+      "auth-reset",
+      "schema",
+      "demo",
+      "simulate",
+    ]) {
       expect(r.stdout).toMatch(new RegExp(`^  ${cmd} `, "m"));
     }
     expect(r.stdout).toMatch(/^ {2}O365_CLIENT_SECRET +overrides auth\.client_secret$/m);
@@ -187,7 +274,9 @@ describe("top level: typos, version, help", () => {
     const file = writeConfig(dir, { tenant_id: "contoso.onmicrosoft.com", max_window_per_run: 3 });
     const r = await runCli(["once", "--config", file]);
     expect(r.code).toBe(2);
-    expect(lastLogMessage(r.stderr)).toMatch(/unknown key\(s\) "max_window_per_run" \(did you mean "max_windows_per_run"\?\) — fix that key/);
+    expect(lastLogMessage(r.stderr)).toMatch(
+      /unknown key\(s\) "max_window_per_run" \(did you mean "max_windows_per_run"\?\) — fix that key/,
+    );
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
 });

@@ -5,7 +5,19 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
 import { StateStore } from "../src/cursor/store.js";
-import { compare, HOUR, parseNdjson, recordIds, runCli, simConfigInput, tempDir, truthIds, writeConfig, logEntries, lastLogMessage } from "./helpers/harness.js";
+import {
+  compare,
+  HOUR,
+  parseNdjson,
+  recordIds,
+  runCli,
+  simConfigInput,
+  tempDir,
+  truthIds,
+  writeConfig,
+  logEntries,
+  lastLogMessage,
+} from "./helpers/harness.js";
 
 let sim: Simulator;
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
@@ -45,11 +57,27 @@ describe("once (subprocess)", () => {
   });
 
   const failures: Array<[string, Record<string, unknown>, RegExp]> = [
-    ["wrong secret", { auth: { client_id: "11111111-2222-3333-4444-555555555555", client_secret: "definitely-wrong-secret" } }, /client secret is wrong \(AADSTS7000215\)/],
-    ["unknown app", { auth: { client_id: "99999999-9999-9999-9999-999999999999", client_secret: "whatever-secret-1" } }, /not found in this tenant \(AADSTS700016\)/],
+    [
+      "wrong secret",
+      { auth: { client_id: "11111111-2222-3333-4444-555555555555", client_secret: "definitely-wrong-secret" } },
+      /client secret is wrong \(AADSTS7000215\)/,
+    ],
+    [
+      "unknown app",
+      { auth: { client_id: "99999999-9999-9999-9999-999999999999", client_secret: "whatever-secret-1" } },
+      /not found in this tenant \(AADSTS700016\)/,
+    ],
     ["unknown tenant", { tenant_id: "nosuch.onmicrosoft.com" }, /tenant was not found \(AADSTS90002\)/],
-    ["missing permission", { auth: { client_id: "22222222-0000-0000-0000-000000000001", client_secret: "no-role-secret-123" } }, /lacks the Graph application permission ExchangeMessageTrace\.Read\.All/],
-    ["service principal not provisioned", { auth: { client_id: "22222222-0000-0000-0000-000000000002", client_secret: "no-sp-secret-456" } }, /service principal .* is not provisioned/],
+    [
+      "missing permission",
+      { auth: { client_id: "22222222-0000-0000-0000-000000000001", client_secret: "no-role-secret-123" } },
+      /lacks the Graph application permission ExchangeMessageTrace\.Read\.All/,
+    ],
+    [
+      "service principal not provisioned",
+      { auth: { client_id: "22222222-0000-0000-0000-000000000002", client_secret: "no-sp-secret-456" } },
+      /service principal .* is not provisioned/,
+    ],
   ];
   for (const [name, patch, message] of failures) {
     it(`${name}: one clear line, non-zero exit, state unchanged byte for byte`, async () => {
@@ -129,7 +157,9 @@ describe("once (subprocess)", () => {
     expect(ok.code).toBe(0);
     const bad = await runCli(["once", "--config", file], { env: { ...env, O365_CLIENT_SECRET: secret + "x" } });
     expect(bad.code).toBe(1);
-    const state = Object.values(snapshot(join(dir, "state"))).map((b) => Buffer.from(b, "base64").toString()).join("\n");
+    const state = Object.values(snapshot(join(dir, "state")))
+      .map((b) => Buffer.from(b, "base64").toString())
+      .join("\n");
     for (const text of [ok.stdout, ok.stderr, bad.stdout, bad.stderr, state]) {
       expect(text).not.toContain(secret);
       expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/); // no JWT

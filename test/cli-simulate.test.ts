@@ -16,7 +16,11 @@ const caFile = join(dir, "sim-ca.pem");
 const T0 = Date.UTC(2026, 10, 22, 0, 0, 0);
 
 beforeAll(async () => {
-  child = spawn(process.execPath, [BIN, "simulate", "--port", "0", "--seed", "5", "--rate", "200", "--fault-rate", "0.15", "--ca-out", caFile], { stdio: ["ignore", "pipe", "inherit"] });
+  child = spawn(
+    process.execPath,
+    [BIN, "simulate", "--port", "0", "--seed", "5", "--rate", "200", "--fault-rate", "0.15", "--ca-out", caFile],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   const first = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once("line", resolve);
     child.once("exit", (code) => reject(new Error(`simulate exited ${code}`)));
@@ -41,8 +45,13 @@ describe("simulate + once (two processes)", () => {
       http: { ca_file: caFile, timeout: 20 },
       retry: { count: 8, backoff: { initial: 0.02, max: 0.1, jitter: 0.2 } },
       request_budget: { limit: 100000, window_seconds: 1 },
-      delay: 0, window: 30, page_size: 40, max_windows_per_run: 3,
-      start: new Date(T0).toISOString(), state_dir: join(dir, "state"), log: { level: "warn" },
+      delay: 0,
+      window: 30,
+      page_size: 40,
+      max_windows_per_run: 3,
+      start: new Date(T0).toISOString(),
+      state_dir: join(dir, "state"),
+      log: { level: "warn" },
     });
     const env = { O365MT_NOW: new Date(T0 + 3 * HOUR).toISOString() };
     let out = "";

@@ -56,10 +56,15 @@ describe("token at start", () => {
 describe("SIGHUP", () => {
   it("run logs SIGHUP and keeps running; SIGTERM then stops it cleanly and frees the lock", async () => {
     const { dir, file } = idleConfig({ log: { level: "info" } });
-    const child = spawn(process.execPath, [BIN, "run", "--config", file], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "run", "--config", file], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stderr = "";
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on("close", (code, signal) => res({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+      child.on("close", (code, signal) => res({ code, signal })),
+    );
     const deadline = Date.now() + 20_000;
     while (!stderr.includes("daemon started") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(stderr).toContain("daemon started");
@@ -81,12 +86,17 @@ describe("stdout closed by the consumer", () => {
     const input = simConfigInput(sim, dir, { start: new Date(T0 - 72 * HOUR).toISOString(), max_windows_per_run: 100, window: 60 });
     const file = writeConfig(dir, input);
     // The consumer reads 200 bytes, then closes the pipe; three days of records are far more than a pipe holds.
-    const child = spawn("sh", ["-c", `"${process.execPath}" "${BIN}" once --config "${file}" | head -c 200 >/dev/null`], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn("sh", ["-c", `"${process.execPath}" "${BIN}" once --config "${file}" | head -c 200 >/dev/null`], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let stderr = "";
     child.stderr!.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
     await new Promise((r) => child.on("close", r));
     expect(stderr).toMatch(/sink error: cannot write to stdout: .*EPIPE/);
-    expect(stderr).toMatch(/records not yet written are sent again by the next run, but up to one pipe buffer of records .* cannot be recovered/);
+    expect(stderr).toMatch(
+      /records not yet written are sent again by the next run, but up to one pipe buffer of records .* cannot be recovered/,
+    );
     expect(stderr).not.toMatch(/records not acknowledged will be sent again/);
   });
 });

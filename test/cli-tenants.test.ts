@@ -78,7 +78,10 @@ describe("CLI with many tenants", () => {
   it("run: tenant-labelled metrics, /healthz healthy while any tenant is, /healthz?tenant= per tenant", async () => {
     const dir = tempDir();
     const file = fleetConfig(dir, { frequency: 1, metrics: { listen: "127.0.0.1:0" } });
-    const child = spawn(process.execPath, [BIN, "run", "--config", file], { env: { ...process.env, ...ENV }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "run", "--config", file], {
+      env: { ...process.env, ...ENV },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stderr = "";
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
     child.stdout.resume();
@@ -107,7 +110,15 @@ describe("CLI with many tenants", () => {
         await new Promise((r) => setTimeout(r, 100));
         t1 = await get("/healthz?tenant=t1");
       }
-      expect(t1.status, t1.body + stderr.split("\n").filter((l) => l.includes('"error"')).slice(0, 5).join("\n")).toBe(200);
+      expect(
+        t1.status,
+        t1.body +
+          stderr
+            .split("\n")
+            .filter((l) => l.includes('"error"'))
+            .slice(0, 5)
+            .join("\n"),
+      ).toBe(200);
       expect((await get("/healthz?tenant=nope")).status).toBe(404);
       const all = await get("/healthz");
       expect(all.status, all.body).toBe(200);
@@ -156,7 +167,24 @@ describe("CLI with many tenants", () => {
     expect(bad.stderr).toMatch(/client secret is wrong/);
 
     // backfill: that tenant's records, its cursor in its own state directory.
-    const bf = await runCli(["backfill", "--config", file, "--tenant", "t2", "--from", new Date(T0).toISOString(), "--to", new Date(T0 + HOUR).toISOString(), "--window", "30", "--progress-every", "0"], { env: ENV });
+    const bf = await runCli(
+      [
+        "backfill",
+        "--config",
+        file,
+        "--tenant",
+        "t2",
+        "--from",
+        new Date(T0).toISOString(),
+        "--to",
+        new Date(T0 + HOUR).toISOString(),
+        "--window",
+        "30",
+        "--progress-every",
+        "0",
+      ],
+      { env: ENV },
+    );
     expect(bf.code, bf.stderr).toBe(0);
     const truth2 = truthIds(sims.sims[2]!.truth(new Date(T0), new Date(T0 + HOUR)));
     expect(compare(truth2, recordIds(parseNdjson(bf.stdout)))).toEqual({ lost: 0, duplicates: 0, extra: 0 });

@@ -10,7 +10,20 @@ import { createLogger } from "../src/log/logger.js";
 import { ServerClock } from "../src/net/server-clock.js";
 import { refuseCommitAhead } from "../src/pipeline/clock-guard.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
-import { captureRuntime, compare, HOUR, MIN, parseNdjson, recordIds, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
+import {
+  captureRuntime,
+  compare,
+  HOUR,
+  MIN,
+  parseNdjson,
+  recordIds,
+  runCli,
+  simConfig,
+  simConfigInput,
+  tempDir,
+  truthIds,
+  writeConfig,
+} from "./helpers/harness.js";
 
 const DAY = 24 * HOUR;
 let sim: Simulator;
@@ -35,7 +48,9 @@ describe("clock ahead of the service (subprocess once, simulator on real time)",
     expect(r.code).not.toBe(0);
     expect(r.stdout).toBe("");
     expect(r.stderr).toMatch(/the local clock is 30 days ahead of the service's clock/);
-    expect(r.stderr).toMatch(/config error: the first window would start at .*, 30 days ahead of the service's clock .* — this host's clock is ahead: fix it/);
+    expect(r.stderr).toMatch(
+      /config error: the first window would start at .*, 30 days ahead of the service's clock .* — this host's clock is ahead: fix it/,
+    );
     expect(cursorOf(dir)).toBeUndefined();
   });
 
@@ -60,7 +75,11 @@ describe("clock ahead of the service (subprocess once, simulator on real time)",
     mkdirSync(join(dir, "state"), { mode: 0o700 });
     const store = new StateStore(join(dir, "state"), sim.tenantId, "graph");
     const cursor = new Date(Math.floor((Date.now() - 12 * MIN) / 1000) * 1000).toISOString();
-    writeFileSync(store.file, JSON.stringify({ version: 1, tenant_id: sim.tenantId, source: "graph", cursor, windows_done: 1, records_delivered: 0, cycles: 1 }), { mode: 0o600 });
+    writeFileSync(
+      store.file,
+      JSON.stringify({ version: 1, tenant_id: sim.tenantId, source: "graph", cursor, windows_done: 1, records_delivered: 0, cycles: 1 }),
+      { mode: 0o600 },
+    );
     const r = await runCli(["once", "--config", file], { env: { O365MT_NOW: new Date(Date.now() + 2 * DAY).toISOString() } });
     expect(r.stderr).not.toMatch(/not committing/);
     expect(r.code, r.stderr).toBe(0);
@@ -91,13 +110,23 @@ describe("clock ahead of the service (subprocess once, simulator on real time)",
     const store = new StateStore(join(dir, "state"), sim.tenantId, "graph");
     mkdirSync(join(dir, "state"), { mode: 0o700 });
     const future = new Date(Math.floor((Date.now() + 30 * DAY) / HOUR) * HOUR).toISOString();
-    const text = JSON.stringify({ version: 1, tenant_id: sim.tenantId, source: "graph", cursor: future, windows_done: 5, records_delivered: 9, cycles: 5 });
+    const text = JSON.stringify({
+      version: 1,
+      tenant_id: sim.tenantId,
+      source: "graph",
+      cursor: future,
+      windows_done: 5,
+      records_delivered: 9,
+      cycles: 5,
+    });
     writeFileSync(store.file, text, { mode: 0o600 });
     const r = await runCli(["once", "--config", file]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toMatch(/state error: the cursor .* is 30 days ahead of the service's clock .* — fix the clock \(NTP\), then restore the state file/);
+    expect(r.stderr).toMatch(
+      /state error: the cursor .* is 30 days ahead of the service's clock .* — fix the clock \(NTP\), then restore the state file/,
+    );
     expect(readFileSync(store.file, "utf8")).toBe(text);
   });
 });
@@ -113,10 +142,15 @@ describe("commit guard (in-process, simulator clock frozen behind ours)", () => 
     const logger = createLogger({ level: "warn", write: (l) => void lines.push(l) });
     const a = captureRuntime(config, sim, { clock: () => T + 2 * HOUR, logger });
     try {
-      const err = await a.rt.collector.runCycle().then(() => undefined, (e: Error) => e);
+      const err = await a.rt.collector.runCycle().then(
+        () => undefined,
+        (e: Error) => e,
+      );
       // Either our guard refuses the commit, or (Graph, and the simulator since issue 12) the service itself
       // refuses a query end later than its clock: both leave the cursor where the service's time is.
-      expect(err?.message).toMatch(/not committing the window ending 2026-11-21T12:30:00\.000Z: the service's clock says 2026-11-21T12:00:00|Graph rejected the query for \[2026-11-21T12:00:00/);
+      expect(err?.message).toMatch(
+        /not committing the window ending 2026-11-21T12:30:00\.000Z: the service's clock says 2026-11-21T12:00:00|Graph rejected the query for \[2026-11-21T12:00:00/,
+      );
       expect(a.rt.store.load().state.cursor).toBe(new Date(T).toISOString());
       expect(lines.join("")).toMatch(/the local clock is 2 h ahead of the service's clock/);
     } finally {

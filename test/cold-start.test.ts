@@ -48,7 +48,10 @@ describe("cold start: once loads only what it needs", () => {
   it("nothing due, graph + stdout: a token at start (issue 11), but no forward client, no XML parser, no metrics", async () => {
     const dir = tempDir();
     // Re-scans off (on by default, they re-read recent history every cycle and so need a token).
-    const file = writeConfig(dir, simConfigInput(sim, dir, { start: new Date(T0).toISOString(), window: 60, rescan: { horizon: 0 }, log: { level: "info" } }));
+    const file = writeConfig(
+      dir,
+      simConfigInput(sim, dir, { start: new Date(T0).toISOString(), window: 60, rescan: { horizon: 0 }, log: { level: "info" } }),
+    );
     // The cursor sits at T0 + 1 h; at T0 + 1 h 30 min the next hour is not complete: nothing is due.
     const first = await runTracked(["once", "--config", file], dir, T0 + HOUR);
     expect(first.code).toBe(0);
@@ -69,7 +72,10 @@ describe("cold start: once loads only what it needs", () => {
 
   it("rws (XML) loads its parser on demand and delivers", async () => {
     const dir = tempDir();
-    const file = writeConfig(dir, simConfigInput(sim, dir, { start: new Date(T0).toISOString(), window: 60, source: "rws", format: "xml" }));
+    const file = writeConfig(
+      dir,
+      simConfigInput(sim, dir, { start: new Date(T0).toISOString(), window: 60, source: "rws", format: "xml" }),
+    );
     const r = await runTracked(["once", "--config", file], dir, T0 + HOUR);
     expect(r.stderr).not.toMatch(/"level":"error"/);
     expect(r.code).toBe(0);
@@ -85,7 +91,9 @@ describe("cold start: once loads only what it needs", () => {
       window: 60,
       sink: { type: "forward", forward: { host: "127.0.0.1", port: 1, tls: { enabled: true, ca_file: join(dir, "missing-ca.pem") } } },
     });
-    const r = await runCli(["once", "--config", writeConfig(dir, input)], { env: { O365MT_NOW: new Date(T0 + 30 * 60_000).toISOString() } });
+    const r = await runCli(["once", "--config", writeConfig(dir, input)], {
+      env: { O365MT_NOW: new Date(T0 + 30 * 60_000).toISOString() },
+    });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/missing-ca\.pem/);
   });

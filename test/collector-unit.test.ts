@@ -17,7 +17,8 @@ const at = (m: number) => new Date(T0 + m * MIN).toISOString();
 function rows(): TraceRow[] {
   const out: TraceRow[] = [];
   for (let m = 0; m < 60; m += 2.5) {
-    for (const rcpt of ["a@contoso.com", "b@contoso.com"]) out.push({ traceId: `t${m}`, recipient: rcpt, received: at(m), sender: "x@example.com", status: "Delivered" });
+    for (const rcpt of ["a@contoso.com", "b@contoso.com"])
+      out.push({ traceId: `t${m}`, recipient: rcpt, received: at(m), sender: "x@example.com", status: "Delivered" });
   }
   return out;
 }
@@ -62,7 +63,8 @@ describe("collector with in-memory fakes", () => {
     let windowStart = 0;
     const byId = new Map(rows().map((row) => [identity(row.traceId, row.recipient, row.status), Date.parse(row.received)]));
     for (const e of events) {
-      if (e.kind === "send") for (const id of e.ids) expect(byId.get(id)! - T0).toSatisfy((t: number) => t >= windowStart * MIN && t < (windowStart + 15) * MIN);
+      if (e.kind === "send")
+        for (const id of e.ids) expect(byId.get(id)! - T0).toSatisfy((t: number) => t >= windowStart * MIN && t < (windowStart + 15) * MIN);
       if (e.kind === "commit") windowStart += 15;
     }
     expect(store.cursor).toBe(at(60));
@@ -78,7 +80,12 @@ describe("collector with in-memory fakes", () => {
       if (e.kind === "journal") expect(unconfirmed).toBe(0);
       if (e.kind === "commit") expect(unconfirmed).toBe(0);
     }
-    expect(events.filter((e) => e.kind === "commit").map((e) => (e as { cursor?: string }).cursor)).toEqual([at(15), at(30), at(45), at(60)]);
+    expect(events.filter((e) => e.kind === "commit").map((e) => (e as { cursor?: string }).cursor)).toEqual([
+      at(15),
+      at(30),
+      at(45),
+      at(60),
+    ]);
   });
 
   it("keeps the cursor where it was when the sink fails, and reads the window again", async () => {
@@ -109,7 +116,9 @@ describe("collector with in-memory fakes", () => {
     } else {
       first = new FakeSink(events, point as FailAt);
     }
-    await collector(source, first, store).runCycle().catch(() => {});
+    await collector(source, first, store)
+      .runCycle()
+      .catch(() => {});
     delivered.push(...first.delivered);
     const again = new FakeSink(events);
     const r = await collector(source, again, store).runCycle();
@@ -127,7 +136,9 @@ describe("collector with in-memory fakes", () => {
     const store = new MemoryStore(events);
     const source = new FakeSource(rows());
     const first = new FakeSink(events, { method: "flush", call: 3 });
-    await collector(source, first, store, { dedupe: false }).runCycle().catch(() => {});
+    await collector(source, first, store, { dedupe: false })
+      .runCycle()
+      .catch(() => {});
     const again = new FakeSink(events);
     await collector(source, again, store, { dedupe: false }).runCycle();
     expect(new Set([...first.delivered, ...again.delivered])).toEqual(new Set(allIds));
@@ -140,7 +151,9 @@ describe("collector with in-memory fakes", () => {
     // A horizon, so identities before the cursor are kept for the re-scan below.
     const c = collector(new FakeSource(rows()), new FakeSink(events), store, { rescanHorizonMinutes: 60 });
     await c.deliverWindow({ start: new Date(T0), end: new Date(T0 + 15 * MIN) });
-    await expect(c.deliverWindow({ start: new Date(T0 + 30 * MIN), end: new Date(T0 + 45 * MIN) })).rejects.toThrow(/does not start at the cursor/);
+    await expect(c.deliverWindow({ start: new Date(T0 + 30 * MIN), end: new Date(T0 + 45 * MIN) })).rejects.toThrow(
+      /does not start at the cursor/,
+    );
     const r = await c.deliverWindow({ start: new Date(T0 + 15 * MIN), end: new Date(T0 + 30 * MIN) });
     expect(r.records).toBeGreaterThan(0);
     expect(store.cursor).toBe(at(30));

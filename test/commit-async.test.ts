@@ -22,7 +22,10 @@ describe("async commit", () => {
   it("persists state and identities with mode 0600, empties the journal, leaves no temp file", async () => {
     const { dir, store } = fresh();
     const t = Date.UTC(2025, 0, 1);
-    await store.journal([{ id: "a|1", time: t }, { id: "b|2", time: t + MIN }]);
+    await store.journal([
+      { id: "a|1", time: t },
+      { id: "b|2", time: t + MIN },
+    ]);
     appendFileSync(store.journalFile, `${Math.floor(t / MIN)} abc`); // torn write
     const { state, seen } = store.load();
     state.cursor = new Date(t + HOUR).toISOString();
@@ -39,12 +42,17 @@ describe("async commit", () => {
 
   it("refuses a state without a cursor and never writes through a symlink at the state file", async () => {
     const { dir, store } = fresh();
-    await expect(store.commitAsync({ version: 1, tenant_id: "t", source: "graph", windows_done: 0, records_delivered: 0, cycles: 0 } as never)).rejects.toThrow(/without a cursor/);
+    await expect(
+      store.commitAsync({ version: 1, tenant_id: "t", source: "graph", windows_done: 0, records_delivered: 0, cycles: 0 } as never),
+    ).rejects.toThrow(/without a cursor/);
     const victim = join(dir, "..", "victim.txt");
     writeFileSync(victim, "precious\n");
     symlinkSync(victim, store.file);
     const cursor = new Date(Date.UTC(2025, 0, 1)).toISOString();
-    await store.commitAsync({ version: 1, tenant_id: "t", source: "graph", cursor, windows_done: 1, records_delivered: 0, cycles: 1 } as never, new SeenSet());
+    await store.commitAsync(
+      { version: 1, tenant_id: "t", source: "graph", cursor, windows_done: 1, records_delivered: 0, cycles: 1 } as never,
+      new SeenSet(),
+    );
     expect(readFileSync(victim, "utf8")).toBe("precious\n");
     expect(store.load().state.cursor).toBe(cursor);
   });

@@ -86,7 +86,12 @@ describe("Graph → NDJSON over a 6-hour span at 15-minute windows", () => {
 
   it("nested keys and grouping by message keep every recipient once", async () => {
     const dir = tempDir();
-    const config = simConfig(sim, dir, { start: new Date(T0).toISOString(), max_windows_per_run: 8, key_style: "nested", group_by: "message" });
+    const config = simConfig(sim, dir, {
+      start: new Date(T0).toISOString(),
+      max_windows_per_run: 8,
+      key_style: "nested",
+      group_by: "message",
+    });
     const { rt, records } = captureRuntime(config, sim, { clock: () => T0 + 2 * HOUR });
     await rt.collector.runCycle();
     await rt.close();
@@ -95,7 +100,12 @@ describe("Graph → NDJSON over a 6-hour span at 15-minute windows", () => {
     expect(got.length).toBe(new Set(truth.map((t) => t.id)).size);
     const flatIds = got.flatMap((r) => (r.o365.message.recipient as string[]).map((x) => `${r.o365.message.trace_id}|${x}`));
     // A grouped record carries one status (the first row's), so recipients are counted without it.
-    expect(compare(truth.map((t) => `${t.id}|${t.recipientAddress.toLowerCase()}`), flatIds)).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+    expect(
+      compare(
+        truth.map((t) => `${t.id}|${t.recipientAddress.toLowerCase()}`),
+        flatIds,
+      ),
+    ).toEqual({ lost: 0, duplicates: 0, extra: 0 });
     for (const r of got) expect(r.o365.message.recipient_count).toBe((r.o365.message.recipient as string[]).length);
   });
 });

@@ -39,12 +39,21 @@ describe("kill -9 at random points, restarted each time", () => {
   it("≥ 30 kills: state always parses, union == truth after dedupe, raw duplicates ≤ one page per crash", async () => {
     const dir = tempDir();
     const stateDir = join(dir, "state");
-    const config = writeConfig(dir, simConfigInput(sim, dir, {
-      start: new Date(T0).toISOString(), window: 15, delay: 0, page_size: PAGE, max_windows_per_run: 1000, dedupe: true,
-      // The cursor path under kill -9; re-scans under crashes are covered in freshness.test.ts.
-      rescan: { horizon: 0 },
-      request_budget: { limit: 100000, window_seconds: 1 }, log: { level: "warn" },
-    }));
+    const config = writeConfig(
+      dir,
+      simConfigInput(sim, dir, {
+        start: new Date(T0).toISOString(),
+        window: 15,
+        delay: 0,
+        page_size: PAGE,
+        max_windows_per_run: 1000,
+        dedupe: true,
+        // The cursor path under kill -9; re-scans under crashes are covered in freshness.test.ts.
+        rescan: { horizon: 0 },
+        request_budget: { limit: 100000, window_seconds: 1 },
+        log: { level: "warn" },
+      }),
+    );
     const store = new StateStore(stateDir, sim.tenantId, "graph");
     const rng = new Rng(7);
     let now = T0 + 2 * HOUR;
@@ -96,10 +105,11 @@ describe("kill -9 at random points, restarted each time", () => {
     expect(readdirSync(stateDir).filter((f) => f.endsWith(".json"))).toEqual([`${sim.tenantId}.graph.state.json`]);
     expect(findSecrets(everything + readTree(stateDir), [sim.clientSecret])).toEqual([]);
     // The measurement the guarantees document quotes.
-    console.log(`crash harness: ${kills} kills, ${truth.size} records over ${(cursor - T0) / HOUR} h, raw duplicates ${raw} (worst ${worstPerCrash} after one crash), torn last lines ${torn}`);
+    console.log(
+      `crash harness: ${kills} kills, ${truth.size} records over ${(cursor - T0) / HOUR} h, raw duplicates ${raw} (worst ${worstPerCrash} after one crash), torn last lines ${torn}`,
+    );
   });
 });
-
 
 describe("journal after a torn append", () => {
   it("a page journaled after a torn line (power loss mid-append) is still replayed", () => {
@@ -107,7 +117,10 @@ describe("journal after a torn append", () => {
     const t = Date.UTC(2026, 0, 1);
     store.journal([{ id: "a|1", time: t }]);
     appendFileSync(store.journalFile, `${Math.floor(t / 60_000)} abcdef`); // torn: no newline, short fingerprint
-    store.journal([{ id: "b|2", time: t }, { id: "c|3", time: t + 60_000 }]); // the restarted run's first page
+    store.journal([
+      { id: "b|2", time: t },
+      { id: "c|3", time: t + 60_000 },
+    ]); // the restarted run's first page
     const { seen } = store.load();
     expect([seen.has("a|1", t), seen.has("b|2", t), seen.has("c|3", t + 60_000)]).toEqual([true, true, true]);
     expect(seen.size).toBe(3);

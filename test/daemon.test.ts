@@ -12,7 +12,19 @@ import { MetricsServer } from "../src/metrics/server.js";
 import { createRuntime } from "../src/runtime.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
 import { ForwardReceiver } from "./helpers/forward-receiver.js";
-import { BIN, compare, HOUR, MIN, recordIds, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig } from "./helpers/harness.js";
+import {
+  BIN,
+  compare,
+  HOUR,
+  MIN,
+  recordIds,
+  runCli,
+  simConfig,
+  simConfigInput,
+  tempDir,
+  truthIds,
+  writeConfig,
+} from "./helpers/harness.js";
 import { parsePrometheus } from "./helpers/prometheus-text.js";
 
 let sim: Simulator;
@@ -39,7 +51,19 @@ describe("run (daemon)", () => {
     const r = await ForwardReceiver.start();
     const dir = tempDir();
     const forward = { type: "forward", forward: { port: r.port, ack_timeout: 5 } };
-    const file = writeConfig(dir, simConfigInput(sim, dir, { start: new Date(T0).toISOString(), max_windows_per_run: 100, page_size: 10, frequency: 1, request_budget: NO_PACING, sink: forward, log: { level: "info" }, metrics: { listen: "127.0.0.1:0" } }));
+    const file = writeConfig(
+      dir,
+      simConfigInput(sim, dir, {
+        start: new Date(T0).toISOString(),
+        max_windows_per_run: 100,
+        page_size: 10,
+        frequency: 1,
+        request_budget: NO_PACING,
+        sink: forward,
+        log: { level: "info" },
+        metrics: { listen: "127.0.0.1:0" },
+      }),
+    );
     const env = { ...process.env, O365MT_NOW: new Date(T0 + SPAN).toISOString() };
     sim.clearFaults();
     const graphBefore = sim.stats().requests.graph ?? 0;

@@ -81,7 +81,10 @@ describe("SpillingSeenSet", () => {
     s.trim(T0 + 30 * MIN);
     store.commit(state, s);
     // After the commit: a page journaled into an old (spilled) minute and a young one, then a "crash".
-    const late = [{ id: id(2, 500), time: T0 + 2 * MIN }, { id: id(35, 500), time: T0 + 35 * MIN }];
+    const late = [
+      { id: id(2, 500), time: T0 + 2 * MIN },
+      { id: id(35, 500), time: T0 + 35 * MIN },
+    ];
     await store.journal(late);
     for (const e of late) s.add(e.id, e.time);
     store.close();

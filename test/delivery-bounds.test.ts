@@ -40,7 +40,13 @@ function failingAfter(limit: number): (sink: Sink) => Sink {
 describe("group_by: message", () => {
   it("a failure mid-window re-sends at most one batch (page_size messages), not the whole window", async () => {
     const dir = tempDir();
-    const config = simConfig(sim, dir, { group_by: "message", page_size: 10, start: new Date(T0).toISOString(), window: 60, max_windows_per_run: 1 });
+    const config = simConfig(sim, dir, {
+      group_by: "message",
+      page_size: 10,
+      start: new Date(T0).toISOString(),
+      window: 60,
+      max_windows_per_run: 1,
+    });
     const a = captureRuntime(config, sim, { clock: () => T0 + 2 * HOUR, wrapSink: failingAfter(35) });
     try {
       await expect(a.rt.collector.runCycle()).rejects.toThrow(/receiver died/);

@@ -50,7 +50,10 @@ describe("Kubernetes manifests", () => {
     expect(() => new StatefulSet(sts).validate()).toThrow(/containerPort/);
   });
 
-  for (const [file, variant] of [["statefulset-forward.yaml", "forward"], ["statefulset-exec.yaml", "exec"]] as const) {
+  for (const [file, variant] of [
+    ["statefulset-forward.yaml", "forward"],
+    ["statefulset-exec.yaml", "exec"],
+  ] as const) {
     it(`${variant}: one replica, state on a PVC, client secret from the Secret, a valid collector config, non-root read-only`, () => {
       const docs = manifests(file) as Any[];
       const cm = docs.find((d) => d.kind === "ConfigMap");
@@ -66,7 +69,10 @@ describe("Kubernetes manifests", () => {
       const locked = { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false };
       for (const c of all) expect(c.securityContext, c.name).toMatchObject(locked);
       const runner = all.find((c: Any) => c.env?.some((e: Any) => e.name === "O365_CLIENT_SECRET"));
-      expect(runner.env.find((e: Any) => e.name === "O365_CLIENT_SECRET").valueFrom.secretKeyRef).toEqual({ name: secret.metadata.name, key: Object.keys(secret.stringData)[0] });
+      expect(runner.env.find((e: Any) => e.name === "O365_CLIENT_SECRET").valueFrom.secretKeyRef).toEqual({
+        name: secret.metadata.name,
+        key: Object.keys(secret.stringData)[0],
+      });
       expect(runner.resources.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
       const stateMount = runner.volumeMounts.find((m: Any) => config.state_dir.startsWith(`${m.mountPath}/`));
       expect(stateMount, "state_dir is mounted").toBeDefined();
@@ -76,7 +82,8 @@ describe("Kubernetes manifests", () => {
         expect(runner.args).toEqual(["run", "--config", "/etc/o365-message-trace/config.yaml"]);
         const port = runner.ports.find((p: Any) => p.name === "metrics").containerPort;
         expect(config.metrics.listen).toBe(`0.0.0.0:${port}`);
-        for (const probe of ["startupProbe", "livenessProbe", "readinessProbe"]) expect(runner[probe].httpGet, probe).toEqual({ path: "/healthz", port: "metrics" });
+        for (const probe of ["startupProbe", "livenessProbe", "readinessProbe"])
+          expect(runner[probe].httpGet, probe).toEqual({ path: "/healthz", port: "metrics" });
         const fluentBit = pod.initContainers.find((c: Any) => c.name === "fluent-bit");
         expect(fluentBit.restartPolicy).toBe("Always"); // native sidecar: up before, down after the collector
         const input = parseYaml(cm.data["fluent-bit.yaml"]).pipeline.inputs[0];
@@ -118,11 +125,16 @@ describe("systemd unit", () => {
 
   const analyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].find((p) => existsSync(p));
   const isRoot = process.getuid?.() === 0;
-  const why = !analyze ? "systemd-analyze is not installed (apt-get install systemd)" : !isRoot ? "needs root for a private mount namespace holding a stand-in /usr/local/bin/o365-message-trace" : "";
+  const why = !analyze
+    ? "systemd-analyze is not installed (apt-get install systemd)"
+    : !isRoot
+      ? "needs root for a private mount namespace holding a stand-in /usr/local/bin/o365-message-trace"
+      : "";
   it.skipIf(!!why)(`passes systemd-analyze verify with no warning${why ? ` (skipped: ${why})` : ""}`, () => {
     // verify checks that ExecStart's binary exists: a stand-in on a tmpfs in a private mount namespace, so
     // the unit is verified exactly as shipped without touching the host's /usr/local/bin.
-    const script = 'mount -t tmpfs tmpfs /usr/local/bin && printf "#!/bin/sh\\n" > /usr/local/bin/o365-message-trace && chmod +x /usr/local/bin/o365-message-trace && exec "$1" verify "$0" 2>&1';
+    const script =
+      'mount -t tmpfs tmpfs /usr/local/bin && printf "#!/bin/sh\\n" > /usr/local/bin/o365-message-trace && chmod +x /usr/local/bin/o365-message-trace && exec "$1" verify "$0" 2>&1';
     const out = execFileSync("unshare", ["--mount", "sh", "-c", script, unitFile, analyze!], { encoding: "utf8" });
     expect(out.trim()).toBe("");
   });
@@ -131,14 +143,18 @@ describe("systemd unit", () => {
 describe("one install path in every example", () => {
   it("commands are /usr/local/bin/o365-message-trace with /etc/o365-message-trace/config.yaml", () => {
     // Config files only (prose in .md files mentions the commands without paths).
-    const files = execFileSync("git", ["ls-files", "examples"], { cwd: ROOT, encoding: "utf8" }).split("\n").filter((f) => f && !f.endsWith(".md"));
+    const files = execFileSync("git", ["ls-files", "examples"], { cwd: ROOT, encoding: "utf8" })
+      .split("\n")
+      .filter((f) => f && !f.endsWith(".md"));
     const commands: string[] = [];
     for (const f of files) {
       if (!existsSync(join(ROOT, f))) continue;
       for (const line of readFileSync(join(ROOT, f), "utf8").split("\n")) {
         if (line.trim().startsWith("#") || !/o365-message-trace(\.js)?"?,? "?(once|run)\b/.test(line)) continue;
         commands.push(`${f}: ${line.trim()}`);
-        const bin = f.includes("kubernetes/statefulset-exec") ? "/opt/o365mt/o365-message-trace/bin/o365-message-trace.js" : "/usr/local/bin/o365-message-trace";
+        const bin = f.includes("kubernetes/statefulset-exec")
+          ? "/opt/o365mt/o365-message-trace/bin/o365-message-trace.js"
+          : "/usr/local/bin/o365-message-trace";
         expect(line, f).toContain(bin);
         expect(line, f).toMatch(/--config"?,? "?\/etc\/o365-message-trace\/config\.yaml\b/);
       }
@@ -160,7 +176,8 @@ describe("README Deploy section", () => {
     expect(deploy).toContain("--read-only --tmpfs /tmp");
     const secret = manifests("secret.yaml")[0] as Any;
     expect(deploy).toContain(`kubectl create secret generic ${secret.metadata.name} --from-literal=${Object.keys(secret.stringData)[0]}=`);
-    for (const m of deploy.matchAll(/(?:kubectl apply -f|cp|install -D -m 0644) (examples\/\S+)/g)) expect(existsSync(join(ROOT, m[1]!)), m[1]).toBe(true);
+    for (const m of deploy.matchAll(/(?:kubectl apply -f|cp|install -D -m 0644) (examples\/\S+)/g))
+      expect(existsSync(join(ROOT, m[1]!)), m[1]).toBe(true);
   });
 
   it("links stay inside the repository and resolve", () => {

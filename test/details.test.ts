@@ -21,7 +21,8 @@ const isDetail = (r: Rec) => r[P + "detail.event"] !== undefined;
 const rowId = (r: Rec) => `${r[P + "trace_id"]}|${r[P + "recipient"]}|${String(r[P + "status"]).toLowerCase()}`;
 // Events of one recipient can share a whole-second date and the event name (docs §5): the description tells
 // the simulator's apart.
-const recId = (r: Rec) => (isDetail(r) ? `${rowId(r)}|${r[P + "detail.date"]}|${r[P + "detail.event"]}|${r[P + "detail.description"]}` : rowId(r));
+const recId = (r: Rec) =>
+  isDetail(r) ? `${rowId(r)}|${r[P + "detail.date"]}|${r[P + "detail.event"]}|${r[P + "detail.description"]}` : rowId(r);
 
 async function collect(dir: string, cycles: number, extra: Record<string, unknown> = {}): Promise<{ records: Rec[]; errors: unknown[] }> {
   const config = simConfig(sim, dir, {

@@ -7,7 +7,15 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "./helpers/harness.js";
-import { parseFluentBitClassic, parseFluentBitYaml, parseFluentd, parseToml, type FbSection, type FluentdDirective, type TomlTable } from "./helpers/shipper-configs.js";
+import {
+  parseFluentBitClassic,
+  parseFluentBitYaml,
+  parseFluentd,
+  parseToml,
+  type FbSection,
+  type FluentdDirective,
+  type TomlTable,
+} from "./helpers/shipper-configs.js";
 
 const EXAMPLES = join(ROOT, "examples");
 const FIELD = "o365.message.received";
@@ -33,7 +41,16 @@ function kindOf(file: string): Kind | undefined {
 
 /** strptime (Fluent Bit / Ruby) format → does it read SAMPLE? Only the conversions our examples use. */
 function readsSample(format: string): boolean {
-  const parts: Record<string, string> = { Y: "\\d{4}", m: "\\d{2}", d: "\\d{2}", H: "\\d{2}", M: "\\d{2}", S: "\\d{2}", L: "\\d+", z: "(?:Z|[+-]\\d{2}:?\\d{2})" };
+  const parts: Record<string, string> = {
+    Y: "\\d{4}",
+    m: "\\d{2}",
+    d: "\\d{2}",
+    H: "\\d{2}",
+    M: "\\d{2}",
+    S: "\\d{2}",
+    L: "\\d+",
+    z: "(?:Z|[+-]\\d{2}:?\\d{2})",
+  };
   const re = format.replace(/%(.)|([^%]+)/g, (_, c: string | undefined, lit: string | undefined) => {
     if (lit !== undefined) return lit.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
     const p = parts[c!];
@@ -44,12 +61,21 @@ function readsSample(format: string): boolean {
 }
 
 const on = (v: string | undefined) => /^(on|true|yes)$/i.test(v ?? "");
-const globMatch = (pattern: string, tag: string) => new RegExp(`^${pattern.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(tag);
+const globMatch = (pattern: string, tag: string) =>
+  new RegExp(
+    `^${pattern
+      .split("*")
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+  ).test(tag);
 
 function fluentBitProblems(file: string, text = readFileSync(file, "utf8")): string[] {
   const sections: FbSection[] = file.endsWith(".yaml") ? parseFluentBitYaml(text) : parseFluentBitClassic(text);
   const parsersFile = sections.find((s) => s.name === "SERVICE")?.props.parsers_file;
-  const parserSections = [...sections, ...(parsersFile ? parseFluentBitClassic(readFileSync(join(dirname(file), parsersFile), "utf8")) : [])].filter((s) => s.name === "PARSER");
+  const parserSections = [
+    ...sections,
+    ...(parsersFile ? parseFluentBitClassic(readFileSync(join(dirname(file), parsersFile), "utf8")) : []),
+  ].filter((s) => s.name === "PARSER");
   const parser = (name: string | undefined) => parserSections.find((p) => p.props.name === name)?.props;
   const timeParser = (p: Record<string, string> | undefined, key: string) =>
     !!p && p.time_key === key && !!p.time_format && readsSample(p.time_format);
@@ -59,7 +85,8 @@ function fluentBitProblems(file: string, text = readFileSync(file, "utf8")): str
     const tag = input.props.tag ?? "o365.message_trace"; // http: the URI path of sink.http.url
     if (type === "forward") continue;
     if (type === "exec") {
-      if (!timeParser(parser(input.props.parser), FIELD)) problems.push(`exec input: parser ${input.props.parser} must set Time_Key ${FIELD} with a Time_Format that reads ${SAMPLE}`);
+      if (!timeParser(parser(input.props.parser), FIELD))
+        problems.push(`exec input: parser ${input.props.parser} must set Time_Key ${FIELD} with a Time_Format that reads ${SAMPLE}`);
       if (!input.props.command?.startsWith(BINARY + " ")) problems.push(`exec input: command must run ${BINARY}`);
       continue;
     }
@@ -87,7 +114,9 @@ function fluentdProblems(file: string): string[] {
     const p = parse?.props ?? {};
     const formatOk = p.time_format === undefined || readsSample(p.time_format);
     if (p["@type"] !== "json" || p.time_key !== FIELD || p.keep_time_key !== "true" || !formatOk) {
-      problems.push(`${type} source: <parse> @type json with time_key ${FIELD}, keep_time_key true${p.time_format ? ` and a time_format that reads ${SAMPLE}` : ""}`);
+      problems.push(
+        `${type} source: <parse> @type json with time_key ${FIELD}, keep_time_key true${p.time_format ? ` and a time_format that reads ${SAMPLE}` : ""}`,
+      );
     }
     if (type === "exec" && !src.props.command?.startsWith(BINARY + " ")) problems.push(`exec source: command must run ${BINARY}`);
   }
@@ -100,18 +129,28 @@ function vectorProblems(file: string): string[] {
   const transforms = (doc.transforms ?? {}) as Record<string, TomlTable>;
   const sinks = (doc.sinks ?? {}) as Record<string, TomlTable>;
   const problems: string[] = [];
-  const setsTime = new RegExp(`^\\s*\\.timestamp\\s*=\\s*parse_timestamp!?\\(\\s*(string!\\()?\\s*\\."${FIELD.replace(/\./g, "\\.")}"`, "m");
+  const setsTime = new RegExp(
+    `^\\s*\\.timestamp\\s*=\\s*parse_timestamp!?\\(\\s*(string!\\()?\\s*\\."${FIELD.replace(/\./g, "\\.")}"`,
+    "m",
+  );
   for (const [id, s] of Object.entries(sources)) {
     if (s.type === "fluent") continue;
-    const stamping = Object.entries(transforms).filter(([, t]) => t.type === "remap" && (t.inputs as string[]).includes(id) && setsTime.test(String(t.source)));
+    const stamping = Object.entries(transforms).filter(
+      ([, t]) => t.type === "remap" && (t.inputs as string[]).includes(id) && setsTime.test(String(t.source)),
+    );
     if (stamping.length === 0) problems.push(`source ${id}: no remap sets .timestamp from ."${FIELD}"`);
-    for (const [sid, sink] of Object.entries(sinks)) if ((sink.inputs as string[]).includes(id)) problems.push(`sink ${sid} takes source ${id} before its time is set`);
+    for (const [sid, sink] of Object.entries(sinks))
+      if ((sink.inputs as string[]).includes(id)) problems.push(`sink ${sid} takes source ${id} before its time is set`);
     if (s.type === "exec" && (s.command as string[])[0] !== BINARY) problems.push(`exec source: command must run ${BINARY}`);
   }
   return problems;
 }
 
-const check: Record<Kind, (file: string) => string[]> = { "fluent-bit": fluentBitProblems, fluentd: fluentdProblems, vector: vectorProblems };
+const check: Record<Kind, (file: string) => string[]> = {
+  "fluent-bit": fluentBitProblems,
+  fluentd: fluentdProblems,
+  vector: vectorProblems,
+};
 const shipperFiles = walk(EXAMPLES)
   .map((f) => ({ file: f, kind: kindOf(f) }))
   .filter((x): x is { file: string; kind: Kind } => x.kind !== undefined);

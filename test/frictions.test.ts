@@ -15,15 +15,27 @@ describe("one-line errors", () => {
       const r = await runCli(["once", "--config", writeConfig(dir, { ...base, state_dir: stateDir })]);
       expect(r.code).toBe(2);
       expect(logEntries(r.stderr)).toHaveLength(1);
-      expect(lastLogMessage(r.stderr)).toMatch(new RegExp(`^config error: state_dir ${join(dir, stateDir)} (exists and )?is not a directory.* — set state_dir \\(or O365_STATE_DIR\\) to a directory`));
+      expect(lastLogMessage(r.stderr)).toMatch(
+        new RegExp(
+          `^config error: state_dir ${join(dir, stateDir)} (exists and )?is not a directory.* — set state_dir \\(or O365_STATE_DIR\\) to a directory`,
+        ),
+      );
     }
   });
 
   it("demo --window 0 (and other bad numbers) instead of 'Invalid time value'", async () => {
-    for (const args of [["--window", "0"], ["--windows", "x"], ["--rate", "1.5"]]) {
+    for (const args of [
+      ["--window", "0"],
+      ["--windows", "x"],
+      ["--rate", "1.5"],
+    ]) {
       const r = await runCli(["demo", ...args]);
       expect(r.code).toBe(2);
-      expect(lastLogMessage(r.stderr)).toMatch(new RegExp(`^config error: demo ${args[0]} "${args[1]!.replace(".", "\\.")}" is not a whole number from \\d+ to \\d+ — e\\.g\\. ${args[0]} \\d+$`));
+      expect(lastLogMessage(r.stderr)).toMatch(
+        new RegExp(
+          `^config error: demo ${args[0]} "${args[1]!.replace(".", "\\.")}" is not a whole number from \\d+ to \\d+ — e\\.g\\. ${args[0]} \\d+$`,
+        ),
+      );
       expect(r.stdout).toBe("");
     }
   });
@@ -31,8 +43,16 @@ describe("one-line errors", () => {
 
 describe("one name for the HTTP sink token", () => {
   it("every file says O365_HTTP_SINK_TOKEN", () => {
-    const files = execFileSync("git", ["ls-files"], { cwd: ROOT, encoding: "utf8" }).split("\n").filter((f) => f && !f.startsWith("test/") && !f.endsWith(".json"));
-    const stale = files.filter((f) => { try { return readFileSync(join(ROOT, f), "utf8").includes("O365MT_SINK_TOKEN"); } catch { return false; } });
+    const files = execFileSync("git", ["ls-files"], { cwd: ROOT, encoding: "utf8" })
+      .split("\n")
+      .filter((f) => f && !f.startsWith("test/") && !f.endsWith(".json"));
+    const stale = files.filter((f) => {
+      try {
+        return readFileSync(join(ROOT, f), "utf8").includes("O365MT_SINK_TOKEN");
+      } catch {
+        return false;
+      }
+    });
     expect(stale).toEqual([]);
     expect(readFileSync(join(ROOT, "conf/o365-message-trace.yaml"), "utf8")).toContain("O365_HTTP_SINK_TOKEN");
   });

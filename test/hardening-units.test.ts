@@ -19,7 +19,12 @@ describe("PageWalker (every source's next-link rule)", () => {
     expect(w.next("", FIRST)).toBeUndefined();
   });
   it("refuses a downgrade to http, another host, another port, and a userinfo trick", () => {
-    for (const link of ["http://graph.example/v1.0/next", "https://evil.example/next", "https://graph.example:8443/next", "https://graph.example@evil.example/next"]) {
+    for (const link of [
+      "http://graph.example/v1.0/next",
+      "https://evil.example/next",
+      "https://graph.example:8443/next",
+      "https://graph.example@evil.example/next",
+    ]) {
       const w = new PageWalker(FIRST, "Graph", 10, "hint");
       expect(() => w.next(link, FIRST), link).toThrow(/refusing to send the access token there/);
     }
@@ -54,9 +59,13 @@ describe("redaction", () => {
     expect(redact(`x ${jwt.slice(0, 20)}`)).toBe("x [REDACTED JWT]");
   });
   it("scrubs user:password@ in any URL, a proxy's included", () => {
-    expect(redact("proxy http://svc-o365:S3cr%40t!@proxy.example:3128 failed")).toBe("proxy http://svc-o365:[REDACTED]@proxy.example:3128 failed");
+    expect(redact("proxy http://svc-o365:S3cr%40t!@proxy.example:3128 failed")).toBe(
+      "proxy http://svc-o365:[REDACTED]@proxy.example:3128 failed",
+    );
     expect(redact('"url":"https://a:b@h/x"')).toBe('"url":"https://a:[REDACTED]@h/x"');
-    expect(redact("mail kim@contoso.com at https://graph.microsoft.com/v1.0")).toBe("mail kim@contoso.com at https://graph.microsoft.com/v1.0");
+    expect(redact("mail kim@contoso.com at https://graph.microsoft.com/v1.0")).toBe(
+      "mail kim@contoso.com at https://graph.microsoft.com/v1.0",
+    );
   });
   it("a config error never echoes the password inside http.proxy.url", () => {
     let message = "";
@@ -78,7 +87,11 @@ describe("Retry-After budget", () => {
     const sleep = async (ms: number) => void waits.push(ms);
     const budget = { limitMs: 120_000, remainingMs: 120_000 };
     let n = 0;
-    const ok = await withRetry(async () => (n++ < 2 ? Promise.reject(throttled(30)) : "done"), { ...policy, retryAfterBudget: budget }, { sleep });
+    const ok = await withRetry(
+      async () => (n++ < 2 ? Promise.reject(throttled(30)) : "done"),
+      { ...policy, retryAfterBudget: budget },
+      { sleep },
+    );
     expect(ok).toBe("done");
     expect(budget.remainingMs).toBe(60_000);
     const giveUp = withRetry(() => Promise.reject(throttled(3600)), { ...policy, retryAfterBudget: budget }, { sleep });

@@ -45,12 +45,16 @@ const page = (items: unknown[], next?: string) => ({ value: items, ...(next ? { 
 describe("next links", () => {
   it("a link to another origin fails the window: the token never goes there, nothing is committed", async () => {
     const foreign = await hostile((_req, res) => sendJson(res, 200, page([])));
-    const graph = await hostile((req, res) => sendJson(res, 200, page([graphItem(1, T0 + 5 * MIN)], `${foreign.url}/v1.0/admin/exchange/tracing/messageTraces?$skiptoken=steal`)));
+    const graph = await hostile((req, res) =>
+      sendJson(res, 200, page([graphItem(1, T0 + 5 * MIN)], `${foreign.url}/v1.0/admin/exchange/tracing/messageTraces?$skiptoken=steal`)),
+    );
     const r = await once(graph);
     expect(foreign.requests).toHaveLength(0);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toMatch(/Graph sent a next-page link to http:\/\/127\.0\.0\.1:\d+\/ but the query went to http:\/\/127\.0\.0\.1:\d+; refusing to send the access token there/);
+    expect(r.stderr).toMatch(
+      /Graph sent a next-page link to http:\/\/127\.0\.0\.1:\d+\/ but the query went to http:\/\/127\.0\.0\.1:\d+; refusing to send the access token there/,
+    );
     expect(r.committed).toBe(false);
   });
 
@@ -65,7 +69,9 @@ describe("next links", () => {
   });
 
   it("fresh next links forever stop at the page bound (1000 pages for $top 5000)", async () => {
-    const graph = await hostile((req, res, self) => sendJson(res, 200, page([], `${self.url}/v1.0/admin/exchange/tracing/messageTraces?$skiptoken=${self.count}`)));
+    const graph = await hostile((req, res, self) =>
+      sendJson(res, 200, page([], `${self.url}/v1.0/admin/exchange/tracing/messageTraces?$skiptoken=${self.count}`)),
+    );
     const r = await once(graph, {}, 60_000);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/Graph is still paging after 1000 pages in one window/);
@@ -81,14 +87,18 @@ describe("response size", () => {
       res.writeHead(200, { "content-type": "application/json" });
       res.write('{"value":[');
       const pump = () => {
-        while (!res.destroyed && res.write(chunk)) { /* fill the socket */ }
+        while (!res.destroyed && res.write(chunk)) {
+          /* fill the socket */
+        }
         if (!res.destroyed) res.once("drain", pump);
       };
       pump();
     });
     const r = await once(graph, { http: { ...(simConfigInput(sim, tempDir()).http as object), max_response_mb: 1, timeout: 20 } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/response from http:\/\/127\.0\.0\.1:\d+\/v1\.0\/admin\/exchange\/tracing\/messageTraces is larger than 1 MiB; aborted/);
+    expect(r.stderr).toMatch(
+      /response from http:\/\/127\.0\.0\.1:\d+\/v1\.0\/admin\/exchange\/tracing\/messageTraces is larger than 1 MiB; aborted/,
+    );
     expect(r.ms).toBeLessThan(15_000); // not the 20 s timeout
     expect(r.committed).toBe(false);
   });
@@ -108,7 +118,9 @@ describe("HTTP 400", () => {
   });
 
   it("a 400 that names our page size is a configuration error (exit 2), not retried", async () => {
-    const graph = await hostile((_req, res) => sendJson(res, 400, { error: { code: "BadRequest", message: "Invalid page size specified: '5000'. Must be between 1 and 1000." } }));
+    const graph = await hostile((_req, res) =>
+      sendJson(res, 400, { error: { code: "BadRequest", message: "Invalid page size specified: '5000'. Must be between 1 and 1000." } }),
+    );
     const r = await once(graph);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/refused the page size .* — set source\.page_size/);
@@ -118,11 +130,15 @@ describe("HTTP 400", () => {
 
 describe("Retry-After in once", () => {
   it("an hour of Retry-After ends the once run quickly: exit 1 with the reason, cursor untouched", async () => {
-    const graph = await hostile((_req, res) => sendJson(res, 429, { error: { code: "TooManyRequests", message: "slow down" } }, { "retry-after": "3600" }));
+    const graph = await hostile((_req, res) =>
+      sendJson(res, 429, { error: { code: "TooManyRequests", message: "slow down" } }, { "retry-after": "3600" }),
+    );
     const r = await once(graph, {}, 30_000);
     expect(r.signal).toBeNull();
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/asks us to wait 3600 s \(Retry-After\), more than this run may wait \(120 s in all\); giving up this cycle, the cursor is unchanged/);
+    expect(r.stderr).toMatch(
+      /asks us to wait 3600 s \(Retry-After\), more than this run may wait \(120 s in all\); giving up this cycle, the cursor is unchanged/,
+    );
     expect(r.committed).toBe(false);
   });
 });

@@ -41,7 +41,19 @@ describe("canonical API times skip the general parser with the same result", () 
   };
 
   it("agrees on valid and impossible dates, month ends and leap years, both lengths", () => {
-    const days = ["2024-02-29", "2025-02-29", "2100-02-29", "2000-02-29", "2025-04-30", "2025-04-31", "2025-12-31", "2025-13-01", "2025-00-10", "2025-01-00", "2025-01-32"];
+    const days = [
+      "2024-02-29",
+      "2025-02-29",
+      "2100-02-29",
+      "2000-02-29",
+      "2025-04-30",
+      "2025-04-31",
+      "2025-12-31",
+      "2025-13-01",
+      "2025-00-10",
+      "2025-01-00",
+      "2025-01-32",
+    ];
     const clocks = ["00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "07:08:09"];
     for (const day of days) {
       for (const clock of clocks) {
@@ -57,7 +69,15 @@ describe("canonical API times skip the general parser with the same result", () 
   });
 
   it("leaves everything else to the general parser", () => {
-    for (const text of ["2025-01-01T00:00:00z", "2025-01-01t00:00:00Z", "2025-01-01T00:00:00.1Z", "2025-01-01T00:00:00+00:00", "2025-01-01 00:00:00Z", "２025-01-01T00:00:00Z", "2025-01-01T00:00:0xZ"]) {
+    for (const text of [
+      "2025-01-01T00:00:00z",
+      "2025-01-01t00:00:00Z",
+      "2025-01-01T00:00:00.1Z",
+      "2025-01-01T00:00:00+00:00",
+      "2025-01-01 00:00:00Z",
+      "２025-01-01T00:00:00Z",
+      "2025-01-01T00:00:0xZ",
+    ]) {
       const ms = parseApiTime(text);
       if (ms === undefined) expect(apiTime(text), text).toBeUndefined();
       else expect(apiTime(text), text).toEqual({ ms, iso: new Date(ms).toISOString() });
@@ -68,7 +88,11 @@ describe("canonical API times skip the general parser with the same result", () 
 });
 
 describe("the stdout sink's line buffer", () => {
-  const env = (i: number, record?: Record<string, unknown>): Envelope => ({ id: `id${i}`, time: i, record: record ?? { n: i, s: `r${i} é` } });
+  const env = (i: number, record?: Record<string, unknown>): Envelope => ({
+    id: `id${i}`,
+    time: i,
+    record: record ?? { n: i, s: `r${i} é` },
+  });
 
   it("writes each record's JSON line, grows past its first buffer, and never reuses a buffer another stream may still hold", async () => {
     const out = new PassThrough();
@@ -86,7 +110,13 @@ describe("the stdout sink's line buffer", () => {
     await sink.flush();
     const lines = Buffer.concat(chunks).toString("utf8").split("\n");
     expect(lines.pop()).toBe("");
-    expect(lines.map((l) => JSON.parse(l))).toEqual([{ n: 1, s: "r1 é" }, { n: 2, s: "line" }, { n: 3, s: "r3 é" }, { big }, { n: 5, s: "r5 é" }]);
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      { n: 1, s: "r1 é" },
+      { n: 2, s: "line" },
+      { n: 3, s: "r3 é" },
+      { big },
+      { n: 5, s: "r5 é" },
+    ]);
   });
 
   it("reuses its buffer on the process's stdout without mixing batches (real pipe, subprocess)", () => {
@@ -104,7 +134,9 @@ describe("the stdout sink's line buffer", () => {
     const lines = r.stdout.split("\n");
     expect(lines.pop()).toBe("");
     expect(lines).toHaveLength(40 * 500);
-    lines.forEach((l, k) => expect(JSON.parse(l)).toEqual({ b: Math.floor(k / 500), i: k % 500, pad: "é".repeat(((Math.floor(k / 500)) * 7 + (k % 500)) % 300) }));
+    lines.forEach((l, k) =>
+      expect(JSON.parse(l)).toEqual({ b: Math.floor(k / 500), i: k % 500, pad: "é".repeat((Math.floor(k / 500) * 7 + (k % 500)) % 300) }),
+    );
   });
 });
 

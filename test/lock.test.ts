@@ -58,21 +58,27 @@ afterAll(async () => {
 });
 
 describe("state lock", () => {
-  it.skipIf(!probe.ok)(`takes over a lock left by pid 1 when it runs as pid 1 of a fresh pid namespace (a restarted container)${probe.ok ? "" : ` — skipped: ${probe.reason}`}`, async () => {
-    const { file, lockFile } = setupDir();
-    writeFileSync(lockFile, "1\n"); // the previous container's collector was pid 1 too
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn("unshare", ["--pid", "--fork", "--mount-proc", process.execPath, BIN, "once", "--config", file], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (c: Buffer) => (stdout += c));
-      child.stderr.on("data", (c: Buffer) => (stderr += c));
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
-    expect(r.stderr).not.toMatch(/already running/);
-    expect(r.code).toBe(0);
-    expect(parseNdjson(r.stdout).length).toBeGreaterThan(0);
-  });
+  it.skipIf(!probe.ok)(
+    `takes over a lock left by pid 1 when it runs as pid 1 of a fresh pid namespace (a restarted container)${probe.ok ? "" : ` — skipped: ${probe.reason}`}`,
+    async () => {
+      const { file, lockFile } = setupDir();
+      writeFileSync(lockFile, "1\n"); // the previous container's collector was pid 1 too
+      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn("unshare", ["--pid", "--fork", "--mount-proc", process.execPath, BIN, "once", "--config", file], {
+          env: { ...process.env, ...env },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (c: Buffer) => (stdout += c));
+        child.stderr.on("data", (c: Buffer) => (stderr += c));
+        child.on("close", (code) => resolve({ code, stdout, stderr }));
+      });
+      expect(r.stderr).not.toMatch(/already running/);
+      expect(r.code).toBe(0);
+      expect(parseNdjson(r.stdout).length).toBeGreaterThan(0);
+    },
+  );
 
   it("takes over a lock whose recorded pid now belongs to an unrelated live process", async () => {
     const { file, lockFile } = setupDir();

@@ -18,14 +18,25 @@ describe("logger", () => {
     expect(lines).toHaveLength(2);
     expect(lines.every((l) => l.endsWith("\n") && !l.slice(0, -1).includes("\n"))).toBe(true);
     expect(Object.keys(JSON.parse(lines[0]!))).toEqual(["time", "level", "msg", "records", "tenant", "source"]);
-    expect(JSON.parse(lines[1]!)).toMatchObject({ level: "warn", msg: "retrying", route: "rws", error: { name: "Error", message: "boom" }, tenant: "contoso", source: "graph" });
+    expect(JSON.parse(lines[1]!)).toMatchObject({
+      level: "warn",
+      msg: "retrying",
+      route: "rws",
+      error: { name: "Error", message: "boom" },
+      tenant: "contoso",
+      source: "graph",
+    });
   });
 
   it("censors secret keys whatever their value, and known secret values anywhere", () => {
     const lines: string[] = [];
     const log = createLogger({ write: (l) => void lines.push(l) });
     registerSecret("Very~Secret~Value~42");
-    log.info("request", { headers: { authorization: "Basic dXNlcjpwYXNz", cookie: "session=abc" }, client_secret: "short1", note: "the secret is Very~Secret~Value~42" });
+    log.info("request", {
+      headers: { authorization: "Basic dXNlcjpwYXNz", cookie: "session=abc" },
+      client_secret: "short1",
+      note: "the secret is Very~Secret~Value~42",
+    });
     const text = lines.join("");
     expect(text).not.toContain("dXNlcjpwYXNz");
     expect(text).not.toContain("session=abc");
@@ -36,8 +47,13 @@ describe("logger", () => {
 
   it("text format: one readable line per entry", () => {
     const lines: string[] = [];
-    createLogger({ format: "text", write: (l) => void lines.push(l), base: { tenant: "contoso", source: "graph" } }).warn("request failed, retrying", { attempt: 2, error: "timed out after 1s" });
-    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z WARN {2}request failed, retrying attempt=2 error="timed out after 1s" tenant=contoso source=graph\n$/);
+    createLogger({ format: "text", write: (l) => void lines.push(l), base: { tenant: "contoso", source: "graph" } }).warn(
+      "request failed, retrying",
+      { attempt: 2, error: "timed out after 1s" },
+    );
+    expect(lines[0]).toMatch(
+      /^\d{4}-\d\d-\d\dT\S+Z WARN {2}request failed, retrying attempt=2 error="timed out after 1s" tenant=contoso source=graph\n$/,
+    );
     expect(renderText("not json")).toBe("not json");
   });
 });
@@ -51,7 +67,13 @@ describe("log settings in the config and the environment", () => {
   it("a subprocess: every stderr line is JSON with tenant and source, O365_LOG_LEVEL=debug adds debug lines, =error silences info", async () => {
     const dir = tempDir();
     // A sink that cannot be reached: the command fails after logging, so every kind of line shows up.
-    const file = writeConfig(dir, { tenant_id: "contoso.onmicrosoft.com", auth: { client_id: "app", client_secret: "s3cr3t-value" }, endpoints: { login: "https://127.0.0.1:1", graph: "https://127.0.0.1:1" }, retry: { count: 0 }, state_dir: "state" });
+    const file = writeConfig(dir, {
+      tenant_id: "contoso.onmicrosoft.com",
+      auth: { client_id: "app", client_secret: "s3cr3t-value" },
+      endpoints: { login: "https://127.0.0.1:1", graph: "https://127.0.0.1:1" },
+      retry: { count: 0 },
+      state_dir: "state",
+    });
     const debug = await runCli(["once", "--config", file], { env: { O365_LOG_LEVEL: "debug" } });
     expect(debug.code).toBe(1);
     const entries = logEntries(debug.stderr); // throws on any non-JSON line
@@ -71,7 +93,16 @@ describe("log settings in the config and the environment", () => {
 
 describe("duration keys", () => {
   it("accept a number in the key's unit or a string with a unit", () => {
-    const c = validateConfig({ tenant_id: "t", window: "1h", delay: "90m", frequency: "5m", http: { timeout: "2m" }, rescan: { horizon: "1d" }, retry: { backoff: { initial: "500ms" } }, request_budget: { window_seconds: "300s" } });
+    const c = validateConfig({
+      tenant_id: "t",
+      window: "1h",
+      delay: "90m",
+      frequency: "5m",
+      http: { timeout: "2m" },
+      rescan: { horizon: "1d" },
+      retry: { backoff: { initial: "500ms" } },
+      request_budget: { window_seconds: "300s" },
+    });
     const { window, delay, frequency, http, rescan, retry, request_budget: budget } = c;
     const got = [window, delay, frequency, http.timeout, rescan.horizon, retry.backoff.initial, budget.window_seconds];
     expect(got).toEqual([60, 90, 300, 120, 1440, 0.5, 300]);
@@ -82,8 +113,12 @@ describe("duration keys", () => {
   });
 
   it("a bad duration names the key, the value and the units", () => {
-    expect(() => validateConfig({ tenant_id: "t", window: "an hour" })).toThrow(/window = "an hour": a duration: a number of minutes, or a number with a unit such as "300s", "15m", "1h"/);
-    expect(() => validateConfig({ tenant_id: "t", window: "90s" })).toThrow(/window = "90s": must be whole minutes \(90s is 1\.5 minutes\)/);
+    expect(() => validateConfig({ tenant_id: "t", window: "an hour" })).toThrow(
+      /window = "an hour": a duration: a number of minutes, or a number with a unit such as "300s", "15m", "1h"/,
+    );
+    expect(() => validateConfig({ tenant_id: "t", window: "90s" })).toThrow(
+      /window = "90s": must be whole minutes \(90s is 1\.5 minutes\)/,
+    );
     expect(() => validateConfig({ tenant_id: "t", window: "2d" })).toThrow(/window = "2d": .*1440/);
   });
 });

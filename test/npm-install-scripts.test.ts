@@ -10,7 +10,9 @@ import { describe, expect, it } from "vitest";
 import { ROOT } from "./helpers/harness.js";
 
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { allowScripts?: Record<string, boolean> };
-const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { hasInstallScript?: boolean }> };
+const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as {
+  packages: Record<string, { hasInstallScript?: boolean }>;
+};
 
 describe("install scripts (npm allowScripts)", () => {
   it("every dependency with an install script is allowed or denied in package.json, fs-ext allowed", () => {
@@ -19,7 +21,9 @@ describe("install scripts (npm allowScripts)", () => {
       .map(([path]) => path.slice(path.lastIndexOf("node_modules/") + "node_modules/".length));
     expect(withScripts).toContain("fs-ext");
     const policy = pkg.allowScripts ?? {};
-    expect(withScripts.filter((name) => typeof policy[name] !== "boolean" && !Object.keys(policy).some((k) => k.startsWith(`${name}@`)))).toEqual([]);
+    expect(
+      withScripts.filter((name) => typeof policy[name] !== "boolean" && !Object.keys(policy).some((k) => k.startsWith(`${name}@`))),
+    ).toEqual([]);
     expect(policy["fs-ext"]).toBe(true);
   });
 

@@ -44,7 +44,9 @@ function start(cmd: string[], env: Record<string, string> = {}): Started {
   let stderr = "";
   child.stdout!.on("data", (c: Buffer) => (stdout += c));
   child.stderr!.on("data", (c: Buffer) => (stderr += c));
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on("close", (code) => resolve({ code, stdout, stderr })),
+  );
   return { child, done, stderrSoFar: () => stderr };
 }
 
@@ -76,7 +78,10 @@ beforeAll(() => {
   mkdirSync(work, { recursive: true });
   if (isRoot) chownSync(work, UID, GID);
   execFileSync("sh", [join(ROOT, "scripts/production-install.sh"), "pack", ROOT, root], { stdio: "pipe" });
-  execFileSync("sh", [join(ROOT, "scripts/production-install.sh"), "install", join(root, "o365-message-trace.tgz"), prefix], { stdio: "pipe", timeout: 150_000 });
+  execFileSync("sh", [join(ROOT, "scripts/production-install.sh"), "install", join(root, "o365-message-trace.tgz"), prefix], {
+    stdio: "pipe",
+    timeout: 150_000,
+  });
   if (!hasUnshare) execFileSync("chmod", ["-R", "a-w", prefix]);
 }, 180_000);
 
@@ -98,7 +103,9 @@ describe("production install (npm pack, --omit=dev, the image's user, read-only,
   it("the Dockerfile installs with the script this test runs, as an unprivileged numeric user, and runs `run` as pid 1", () => {
     expect(UID).toBeGreaterThan(0);
     expect(DOCKERFILE).toMatch(/RUN npm run build && sh scripts\/production-install\.sh pack \/src \/tmp\/pkg/);
-    expect(DOCKERFILE).toMatch(/RUN apt-get [^\n]*python3 make g\+\+ \\\n && sh \/tmp\/production-install\.sh install \/tmp\/o365-message-trace\.tgz \/usr\/local/);
+    expect(DOCKERFILE).toMatch(
+      /RUN apt-get [^\n]*python3 make g\+\+ \\\n && sh \/tmp\/production-install\.sh install \/tmp\/o365-message-trace\.tgz \/usr\/local/,
+    );
     expect(DOCKERFILE).toMatch(/^ENTRYPOINT \["\/usr\/local\/bin\/o365-message-trace"\]$/m);
     expect(DOCKERFILE).toMatch(/^CMD \["run", "--config", "\/etc\/o365-message-trace\/config\.yaml"\]$/m);
     expect(DOCKERFILE).toMatch(/HEALTHCHECK[^]*bin\/healthcheck\.js/);
@@ -111,7 +118,10 @@ describe("production install (npm pack, --omit=dev, the image's user, read-only,
     expect(files.filter((f) => f.startsWith("package/src/") || f.startsWith("package/test/"))).toEqual([]);
     const mods = join(prefix, "lib/node_modules/o365-message-trace/node_modules");
     for (const dev of ["typescript", "vitest", "@types/node"]) expect(existsSync(join(mods, dev)), dev).toBe(false);
-    if (!hasUnshare) console.warn(`production-install: not root, so no pid namespace or read-only bind mount; checked as uid ${process.getuid?.()} with a chmod a-w install`);
+    if (!hasUnshare)
+      console.warn(
+        `production-install: not root, so no pid namespace or read-only bind mount; checked as uid ${process.getuid?.()} with a chmod a-w install`,
+      );
   });
 
   it("`demo` works from the production install", async () => {
@@ -131,15 +141,22 @@ describe("production install (npm pack, --omit=dev, the image's user, read-only,
     const info = JSON.parse(first) as SimInfo;
     const T0 = Date.UTC(2026, 10, 22, 0, 0, 0);
     const config = join(work, "config.yaml");
-    writeFileSync(config, stringify({
-      tenant_id: info.tenantId,
-      auth: { client_id: info.clientId, client_secret: info.clientSecret },
-      endpoints: { login: info.url, graph: info.graphBase, rws: info.rwsBase },
-      http: { ca_file: caFile },
-      request_budget: { limit: 100000, window_seconds: 1 },
-      delay: 0, window: 60, max_windows_per_run: 2, frequency: 3600,
-      start: new Date(T0).toISOString(), state_dir: join(work, "state"),
-    }));
+    writeFileSync(
+      config,
+      stringify({
+        tenant_id: info.tenantId,
+        auth: { client_id: info.clientId, client_secret: info.clientSecret },
+        endpoints: { login: info.url, graph: info.graphBase, rws: info.rwsBase },
+        http: { ca_file: caFile },
+        request_budget: { limit: 100000, window_seconds: 1 },
+        delay: 0,
+        window: 60,
+        max_windows_per_run: 2,
+        frequency: 3600,
+        start: new Date(T0).toISOString(),
+        state_dir: join(work, "state"),
+      }),
+    );
     const env = { O365MT_NOW: new Date(T0 + 2 * HOUR).toISOString() };
     const once = await start([bin, "once", "--config", config], env).done;
     expect(once.code, once.stderr).toBe(0);
@@ -172,7 +189,9 @@ describe("production install (npm pack, --omit=dev, the image's user, read-only,
     expect((await start(healthcheck).done).code).toBe(0);
     expect((await start(healthcheck, { O365_METRICS_LISTEN: `127.0.0.1:${await freePort()}` }).done).code).toBe(1);
     process.kill(pid, "SIGTERM");
-    const stuck = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`run did not stop on SIGTERM: ${run.stderrSoFar()}`)), 10_000));
+    const stuck = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`run did not stop on SIGTERM: ${run.stderrSoFar()}`)), 10_000),
+    );
     const stopped = await Promise.race([run.done, stuck]);
     expect(stopped.code, stopped.stderr).toBe(0);
     expect(stopped.stderr).toMatch(/SIGTERM received/);

@@ -11,7 +11,21 @@ import { PromMetrics } from "../src/metrics/prometheus.js";
 import { normaliseStatus } from "../src/schema/mapper.js";
 import { PROFILES, profileText } from "../src/schema/profiles/index.js";
 import { startSimulator, type GraphTraceItem, type Simulator } from "../src/sim/index.js";
-import { captureRuntime, compare, HOUR, MIN, parseNdjson, ROOT, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig, lastLogMessage } from "./helpers/harness.js";
+import {
+  captureRuntime,
+  compare,
+  HOUR,
+  MIN,
+  parseNdjson,
+  ROOT,
+  runCli,
+  simConfig,
+  simConfigInput,
+  tempDir,
+  truthIds,
+  writeConfig,
+  lastLogMessage,
+} from "./helpers/harness.js";
 import { ECS_FIXTURE, invalid, OCSF_FIXTURE, validator } from "./helpers/profile-schemas.js";
 
 let sim: Simulator;
@@ -33,7 +47,11 @@ const ecsIds = (rs: Rec[]) => rs.map((r) => JSON.parse(r.event.original) as Grap
 describe("schema.profile in the running collector", () => {
   it("ecs + preserve_original: every truth row once, each record valid ECS carrying its API item", async () => {
     const dir = tempDir();
-    const config = simConfig(sim, dir, { start: new Date(T0).toISOString(), window: 60, schema: { profile: "ecs", preserve_original: true } });
+    const config = simConfig(sim, dir, {
+      start: new Date(T0).toISOString(),
+      window: 60,
+      schema: { profile: "ecs", preserve_original: true },
+    });
     const { rt, records } = captureRuntime(config, sim, { clock: () => T0 + 2 * HOUR });
     await rt.collector.runCycle();
     await rt.close();
@@ -61,7 +79,8 @@ describe("drop_status", () => {
   it("drops the listed statuses before the sink, counts them once, and a re-scan does not count them again", async () => {
     const dir = tempDir();
     const metrics = new PromMetrics({ toleranceMs: HOUR }, { defaultMetrics: false });
-    const droppedTotal = async () => (await metrics.registry.metrics()).match(/^o365mt_records_dropped_total\{reason="status"\} (\d+)$/m)?.[1];
+    const droppedTotal = async () =>
+      (await metrics.registry.metrics()).match(/^o365mt_records_dropped_total\{reason="status"\} (\d+)$/m)?.[1];
     const truth = sim.truth(new Date(T0), new Date(T0 + 2 * HOUR));
     const drop = ["delivered"]; // the commonest status: a large, certain sample
     const isDropped = (t: GraphTraceItem) => normaliseStatus(t.status ?? "") === "Delivered";
@@ -70,7 +89,21 @@ describe("drop_status", () => {
     const first = captureRuntime(simConfig(sim, dir, input), sim, { clock: () => T0 + 2 * HOUR, metrics });
     await first.rt.collector.runCycle();
     await first.rt.close();
-    expect(compare(truthIds(truth.filter((t) => !isDropped(t))), truthIds(first.records().map((r) => ({ id: r["o365.message.trace_id"], recipientAddress: r["o365.message.recipient"], status: r["o365.message.status"] }) as never)))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+    expect(
+      compare(
+        truthIds(truth.filter((t) => !isDropped(t))),
+        truthIds(
+          first.records().map(
+            (r) =>
+              ({
+                id: r["o365.message.trace_id"],
+                recipientAddress: r["o365.message.recipient"],
+                status: r["o365.message.status"],
+              }) as never,
+          ),
+        ),
+      ),
+    ).toEqual({ lost: 0, duplicates: 0, extra: 0 });
     expect(await droppedTotal()).toBe(String(truth.filter(isDropped).length));
     // Next cycle re-scans both windows: nothing new is sent and nothing is counted as dropped again.
     const again = captureRuntime(simConfig(sim, dir, input), sim, { clock: () => T0 + 2 * HOUR + 5 * MIN, metrics });
@@ -122,11 +155,17 @@ describe("get-events filters", () => {
     const file = writeConfig(dir, simConfigInput(sim, dir));
     const truth = sim.truth(new Date(T0), new Date(T0 + 2 * HOUR));
     const sender = truth[0]!.senderAddress;
-    const r = await runCli(["get-events", "--config", file, ...span, "--sender", sender.toUpperCase(), "--status", "DELIVERED"], { env: { O365MT_NOW: new Date(NOW).toISOString() } });
+    const r = await runCli(["get-events", "--config", file, ...span, "--sender", sender.toUpperCase(), "--status", "DELIVERED"], {
+      env: { O365MT_NOW: new Date(NOW).toISOString() },
+    });
     expect(r.code, r.stderr).toBe(0);
-    const want = truth.filter((t) => t.senderAddress.toLowerCase() === sender.toLowerCase() && normaliseStatus(t.status ?? "") === "Delivered");
+    const want = truth.filter(
+      (t) => t.senderAddress.toLowerCase() === sender.toLowerCase() && normaliseStatus(t.status ?? "") === "Delivered",
+    );
     const got = parseNdjson(r.stdout);
-    expect(got.map((x) => `${x["o365.message.trace_id"]}|${x["o365.message.recipient"]}`).sort()).toEqual(want.map((t) => `${t.id}|${t.recipientAddress.toLowerCase()}`).sort());
+    expect(got.map((x) => `${x["o365.message.trace_id"]}|${x["o365.message.recipient"]}`).sort()).toEqual(
+      want.map((t) => `${t.id}|${t.recipientAddress.toLowerCase()}`).sort(),
+    );
   });
 
   it("--trace-id on the legacy source, in the configured ecs profile", async () => {
@@ -134,7 +173,9 @@ describe("get-events filters", () => {
     const file = writeConfig(dir, simConfigInput(sim, dir, { source: "rws", schema: { profile: "ecs" } }));
     const truth = sim.truth(new Date(T0), new Date(T0 + 2 * HOUR));
     const id = truth[truth.length - 1]!.id;
-    const r = await runCli(["get-events", "--config", file, ...span, "--trace-id", id.toUpperCase()], { env: { O365MT_NOW: new Date(NOW).toISOString() } });
+    const r = await runCli(["get-events", "--config", file, ...span, "--trace-id", id.toUpperCase()], {
+      env: { O365MT_NOW: new Date(NOW).toISOString() },
+    });
     expect(r.code, r.stderr).toBe(0);
     const got = parseNdjson(r.stdout);
     expect(got).toHaveLength(truth.filter((t) => t.id === id).length);
@@ -145,7 +186,9 @@ describe("get-events filters", () => {
   it("a quote in a value matches nothing (exit 0), and a malformed trace id is one clear error", async () => {
     const dir = tempDir();
     const file = writeConfig(dir, simConfigInput(sim, dir));
-    const inj = await runCli(["get-events", "--config", file, ...span, "--sender", "x' or senderAddress ne 'y"], { env: { O365MT_NOW: new Date(NOW).toISOString() } });
+    const inj = await runCli(["get-events", "--config", file, ...span, "--sender", "x' or senderAddress ne 'y"], {
+      env: { O365MT_NOW: new Date(NOW).toISOString() },
+    });
     expect(inj.code, inj.stderr).toBe(0);
     expect(inj.stdout).toBe("");
     expect(inj.stderr).toContain("0 record(s)");
@@ -157,9 +200,13 @@ describe("get-events filters", () => {
 
 describe("examples/siem", () => {
   const dir = join(ROOT, "examples/siem");
-  const fluentBit = (file: string) => parse(readFileSync(join(dir, file), "utf8")) as { pipeline: { inputs: Rec[]; filters?: Rec[]; outputs: Rec[] } };
+  const fluentBit = (file: string) =>
+    parse(readFileSync(join(dir, file), "utf8")) as { pipeline: { inputs: Rec[]; filters?: Rec[]; outputs: Rec[] } };
 
-  for (const [folder, profile, outputs] of [["elasticsearch", "ecs", { "fluent-bit.yaml": "es", "fluent-bit-opensearch.yaml": "opensearch" }], ["splunk-hec", "o365", { "fluent-bit.yaml": "splunk" }]] as const) {
+  for (const [folder, profile, outputs] of [
+    ["elasticsearch", "ecs", { "fluent-bit.yaml": "es", "fluent-bit-opensearch.yaml": "opensearch" }],
+    ["splunk-hec", "o365", { "fluent-bit.yaml": "splunk" }],
+  ] as const) {
     it(`${folder}: the collector config loads with profile ${profile}; Fluent Bit listens where it sends`, () => {
       const config = loadConfig(join(dir, folder, "o365-message-trace.yaml"), { env: {} });
       expect(config.schema.profile).toBe(profile);

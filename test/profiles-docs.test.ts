@@ -26,11 +26,7 @@ describe("README's record section", () => {
   const section = readme.slice(readme.indexOf("## Records"), readme.indexOf("## How collection works"));
   const blocks = [...section.matchAll(/```json\n(\{.*\})\n```/g)].map((m) => JSON.parse(m[1]!) as Record<string, unknown>);
   // The first o365 example, and the ECS and OCSF records made from it (other examples may come and go).
-  const records = [
-    blocks.find((b) => "o365.message.id" in b),
-    blocks.find((b) => "@timestamp" in b),
-    blocks.find((b) => "class_uid" in b),
-  ];
+  const records = [blocks.find((b) => "o365.message.id" in b), blocks.find((b) => "@timestamp" in b), blocks.find((b) => "class_uid" in b)];
   // OCSF's metadata.loggers carries the collector's own version: compare without it, so a release does not
   // invalidate the README.
   const unversioned = (r: unknown) => {

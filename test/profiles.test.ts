@@ -79,7 +79,13 @@ afterAll(async () => {
 describe("every profile, from the simulator's truth", () => {
   it("reads a realistic sample: both APIs, every truth row, several statuses", () => {
     expect(truth.length).toBeGreaterThan(150);
-    for (const s of ["graph", "rws"] as const) expect(compare(truthIds(truth), mapAll(s, "o365", false).map((e) => e.id))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+    for (const s of ["graph", "rws"] as const)
+      expect(
+        compare(
+          truthIds(truth),
+          mapAll(s, "o365", false).map((e) => e.id),
+        ),
+      ).toEqual({ lost: 0, duplicates: 0, extra: 0 });
     expect(new Set(truth.map((t) => t.status?.toLowerCase())).size).toBeGreaterThan(2);
     expect(details.length).toBeGreaterThan(6);
   });
@@ -88,8 +94,18 @@ describe("every profile, from the simulator's truth", () => {
     for (const profile of PROFILE_NAMES) {
       it(`${source} → ${profile}: every record validates, one per truth row, identities unchanged`, () => {
         const env = mapAll(source, profile);
-        expect(compare(truthIds(truth), env.map((e) => e.id))).toEqual({ lost: 0, duplicates: 0, extra: 0 });
-        expect(invalid(VALIDATORS[profile], env.map((e) => e.record))).toEqual([]);
+        expect(
+          compare(
+            truthIds(truth),
+            env.map((e) => e.id),
+          ),
+        ).toEqual({ lost: 0, duplicates: 0, extra: 0 });
+        expect(
+          invalid(
+            VALIDATORS[profile],
+            env.map((e) => e.record),
+          ),
+        ).toEqual([]);
       });
     }
 
@@ -99,7 +115,13 @@ describe("every profile, from the simulator's truth", () => {
       expect(big).toBeDefined();
       for (const profile of PROFILE_NAMES) {
         const m = createRecordMapper(mapOptions(source), { profile, preserveOriginal: true });
-        expect(invalid(VALIDATORS[profile], gs.map((g) => m.mapGroup(g, W).record)), profile).toEqual([]);
+        expect(
+          invalid(
+            VALIDATORS[profile],
+            gs.map((g) => m.mapGroup(g, W).record),
+          ),
+          profile,
+        ).toEqual([]);
       }
       const want = big.map((r) => r.recipient!.toLowerCase()).sort();
       const e = createRecordMapper(mapOptions(source), { profile: "ecs", preserveOriginal: true }).mapGroup(big, W).record as Rec;
@@ -114,7 +136,13 @@ describe("every profile, from the simulator's truth", () => {
   it("detail events validate in every profile; their time and event are the detail's own", () => {
     for (const profile of PROFILE_NAMES) {
       const m = createRecordMapper(mapOptions("graph"), { profile, preserveOriginal: true });
-      expect(invalid(VALIDATORS[profile], details.map((d) => m.mapDetail(d, W).record)), profile).toEqual([]);
+      expect(
+        invalid(
+          VALIDATORS[profile],
+          details.map((d) => m.mapDetail(d, W).record),
+        ),
+        profile,
+      ).toEqual([]);
     }
     const d = details[0]!;
     const e = createRecordMapper(mapOptions("graph"), { profile: "ecs", preserveOriginal: true }).mapDetail(d, W).record as Rec;
@@ -142,7 +170,9 @@ describe("values land where the SIEMs look for them", () => {
       expect(r.email.attachments.file.size).toBe(t.size);
       expect(Date.parse(r["@timestamp"])).toBe(Date.parse(t.receivedDateTime));
       expect(r.source?.ip).toBe(t.fromIP || undefined);
-      expect(r.event.outcome).toBe({ delivered: "success", failed: "failure" }[String(r[ECS_CUSTOM.split(".")[0]!].message.status).toLowerCase()] ?? "unknown");
+      expect(r.event.outcome).toBe(
+        { delivered: "success", failed: "failure" }[String(r[ECS_CUSTOM.split(".")[0]!].message.status).toLowerCase()] ?? "unknown",
+      );
       expect(r.event.dataset).toBe("microsoft_exchange_online_message_trace.log");
       expect(r.related.user).toContain(t.senderAddress.toLowerCase());
       expect(JSON.parse(r.event.original)).toMatchObject({ id: t.id, recipientAddress: t.recipientAddress, messageId: t.messageId });
@@ -162,7 +192,13 @@ describe("values land where the SIEMs look for them", () => {
     const seen = new Set<string>();
     for (const env of mapAll("graph", "ocsf")) {
       const r = env.record as Rec;
-      expect(r).toMatchObject({ class_uid: 4009, category_uid: 4, activity_id: 4, type_uid: 400904, metadata: { version: "1.8.0", product: { name: "Exchange Online", vendor_name: "Microsoft" } } });
+      expect(r).toMatchObject({
+        class_uid: 4009,
+        category_uid: 4,
+        activity_id: 4,
+        type_uid: 400904,
+        metadata: { version: "1.8.0", product: { name: "Exchange Online", vendor_name: "Microsoft" } },
+      });
       const t = want.get(`${r.message_trace_uid}|${r.email.to[0]}`)!;
       expect(r.time).toBe(Date.parse(t.receivedDateTime));
       expect(r.email.from).toBe(t.senderAddress.toLowerCase());
@@ -181,7 +217,13 @@ describe("values land where the SIEMs look for them", () => {
     const plain = mapAll("graph", "o365", false).map((e) => JSON.stringify(e.record));
     const m = createRecordMapper(mapOptions("graph"), { profile: "o365", preserveOriginal: true });
     const withOriginal = rows.graph.map((r) => m.mapRow(r, W).record);
-    expect(withOriginal.map((r) => { const { ["o365.message.original"]: orig, ...rest } = r; expect(typeof orig).toBe("string"); return JSON.stringify(rest); })).toEqual(plain);
+    expect(
+      withOriginal.map((r) => {
+        const { ["o365.message.original"]: orig, ...rest } = r;
+        expect(typeof orig).toBe("string");
+        return JSON.stringify(rest);
+      }),
+    ).toEqual(plain);
   });
 });
 
@@ -191,20 +233,29 @@ describe("the schemas are real checks", () => {
 
   it("ECS: a misspelt field, a bad IP, a non-array email.to.address or an unknown event.outcome fail", () => {
     expect(VALIDATORS.ecs(good())).toBe(true);
-    const typo = good(); typo.email.form = { address: ["x@y.z"] };
-    const ip = good(); ip.source = { ip: "203.0.113" };
-    const scalar = good(); scalar.email.to.address = "a@b.c";
-    const outcome = good(); outcome.event.outcome = "delivered";
+    const typo = good();
+    typo.email.form = { address: ["x@y.z"] };
+    const ip = good();
+    ip.source = { ip: "203.0.113" };
+    const scalar = good();
+    scalar.email.to.address = "a@b.c";
+    const outcome = good();
+    outcome.event.outcome = "delivered";
     for (const r of [typo, ip, scalar, outcome]) expect(VALIDATORS.ecs(r)).toBe(false);
   });
 
   it("OCSF: a wrong class, a type_uid of another class, a missing severity or a bad address fail", () => {
     expect(VALIDATORS.ocsf(goodOcsf())).toBe(true);
-    const cls = goodOcsf(); cls.class_uid = 4010;
-    const type = goodOcsf(); type.type_uid = 401004;
-    const sev = goodOcsf(); delete sev.severity_id;
-    const addr = goodOcsf(); addr.email.from = "not an address";
-    const extra = goodOcsf(); extra.o365 = {};
+    const cls = goodOcsf();
+    cls.class_uid = 4010;
+    const type = goodOcsf();
+    type.type_uid = 401004;
+    const sev = goodOcsf();
+    delete sev.severity_id;
+    const addr = goodOcsf();
+    addr.email.from = "not an address";
+    const extra = goodOcsf();
+    extra.o365 = {};
     for (const r of [cls, type, sev, addr, extra]) expect(VALIDATORS.ocsf(r)).toBe(false);
   });
 

@@ -50,7 +50,11 @@ describe("progress on a terminal", () => {
     const lines = plain(term.text).split("\n");
     const logLine = lines.find((l) => l.includes("request failed"))!;
     // The log line is a whole line of its own (the bar was cleared first), still one JSON object.
-    expect(JSON.parse(logLine.trim().replace(/^.*?\{/, "{"))).toMatchObject({ level: "warn", msg: "request failed, retrying", tenant: "t1" });
+    expect(JSON.parse(logLine.trim().replace(/^.*?\{/, "{"))).toMatchObject({
+      level: "warn",
+      msg: "request failed, retrying",
+      tenant: "t1",
+    });
     expect(logLine.trim().startsWith("{")).toBe(true);
     expect(lines.at(-2)).toMatch(/backfill \[=+\] 100% \| 6 records/);
     // After finish, logs go straight to stderr again (not into a stopped bar).
@@ -63,7 +67,16 @@ describe("progress off a terminal", () => {
     let t = 0;
     const lines: string[] = [];
     const logger = createLogger({ write: (l) => void lines.push(l), base: { tenant: "t1", source: "graph" } });
-    const p = new Progress({ total: 4, done: 1, windows: { total: 4, done: 1 }, intervalMs: 10_000, out: { isTTY: false } as never, now: () => t, label: "backfill", logger });
+    const p = new Progress({
+      total: 4,
+      done: 1,
+      windows: { total: 4, done: 1 },
+      intervalMs: 10_000,
+      out: { isTTY: false } as never,
+      now: () => t,
+      label: "backfill",
+      logger,
+    });
     t = 1_000;
     p.update(2, 5, "up to A"); // first line
     t = 5_000;
@@ -73,8 +86,18 @@ describe("progress off a terminal", () => {
     p.finish();
     const entries = lines.map((l) => JSON.parse(l));
     expect(entries).toHaveLength(2);
-    expect(entries[0]).toMatchObject({ level: "info", msg: "backfill 50.0%", position: "up to A", tenant: "t1", source: "graph", progress: { percent: 50, records: 5, rate_per_s: 5, windows_done: 2, windows_total: 4, elapsed_s: 1, eta_s: 2, done: false } });
-    expect(entries[1]).toMatchObject({ msg: "backfill 100.0%", progress: { percent: 100, records: 15, windows_done: 4, eta_s: 0, done: true } });
+    expect(entries[0]).toMatchObject({
+      level: "info",
+      msg: "backfill 50.0%",
+      position: "up to A",
+      tenant: "t1",
+      source: "graph",
+      progress: { percent: 50, records: 5, rate_per_s: 5, windows_done: 2, windows_total: 4, elapsed_s: 1, eta_s: 2, done: false },
+    });
+    expect(entries[1]).toMatchObject({
+      msg: "backfill 100.0%",
+      progress: { percent: 100, records: 15, windows_done: 4, eta_s: 0, done: true },
+    });
   });
 
   it("a heartbeat line while a window takes longer than the interval", async () => {

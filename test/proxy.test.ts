@@ -50,7 +50,9 @@ describe("http.proxy.url", () => {
   it("sends proxy credentials (username + password) and auth-test passes through it", async () => {
     const dir = tempDir();
     const before = authProxy.tunnels.length;
-    const config = simConfig(sim, dir, { http: httpWith(dir, { proxy: { url: authProxy.url, username: "collector", password: "Pr0xy~Pass" } }) });
+    const config = simConfig(sim, dir, {
+      http: httpWith(dir, { proxy: { url: authProxy.url, username: "collector", password: "Pr0xy~Pass" } }),
+    });
     const ok = await diagnose(config, { logger, env: {} });
     expect(ok).toMatch(/collection would work/);
     expect(authProxy.tunnels.length).toBeGreaterThan(before);
@@ -60,8 +62,13 @@ describe("http.proxy.url", () => {
     const dir = tempDir();
     const config = simConfig(sim, dir, { retry: { count: 0 }, http: httpWith(dir, { proxy: { url: authProxy.url } }) });
     const refused = authProxy.refused;
-    const err = await diagnose(config, { logger, env: {} }).then(() => undefined, (e: unknown) => e);
-    expect(describeError(err)).toMatch(/the proxy http:\/\/127\.0\.0\.1:\d+\/ refused us: it wants credentials \(HTTP 407\) — set http\.proxy\.username and O365_PROXY_PASSWORD/);
+    const err = await diagnose(config, { logger, env: {} }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(describeError(err)).toMatch(
+      /the proxy http:\/\/127\.0\.0\.1:\d+\/ refused us: it wants credentials \(HTTP 407\) — set http\.proxy\.username and O365_PROXY_PASSWORD/,
+    );
     expect(authProxy.refused).toBeGreaterThan(refused);
   });
 });
@@ -77,7 +84,9 @@ describe("a proxy that wants credentials, seen by once (issue 11)", () => {
       expect(r.code).not.toBe(0);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
       expect(r.stderr).not.toMatch(/timed out/);
-      expect(r.stderr).toMatch(/the proxy refused us: it wants credentials \(HTTP 407\).* — set http\.proxy\.username and O365_PROXY_PASSWORD/);
+      expect(r.stderr).toMatch(
+        /the proxy refused us: it wants credentials \(HTTP 407\).* — set http\.proxy\.username and O365_PROXY_PASSWORD/,
+      );
       expect(r.stderr).not.toContain("Wr0ngProxyPass");
     }
   });
@@ -99,7 +108,10 @@ describe("HTTPS_PROXY / NO_PROXY from the environment", () => {
     const dir = tempDir();
     const file = writeConfig(dir, simConfigInput(sim, dir));
     const before = proxy.tunnels.length;
-    const r = await runCli(["get-events", "--config", file, "--start", new Date(T0).toISOString(), "--end", new Date(T0 + HOUR).toISOString(), "--limit", "0"], { env: { HTTPS_PROXY: proxy.url, NO_PROXY: "" } });
+    const r = await runCli(
+      ["get-events", "--config", file, "--start", new Date(T0).toISOString(), "--end", new Date(T0 + HOUR).toISOString(), "--limit", "0"],
+      { env: { HTTPS_PROXY: proxy.url, NO_PROXY: "" } },
+    );
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split("\n").length).toBe(sim.truth(new Date(T0), new Date(T0 + HOUR)).length);
     expect(proxy.tunnels.length).toBeGreaterThan(before);
@@ -110,7 +122,10 @@ describe("TLS trust", () => {
   it("without the CA file the simulator's certificate is refused, with a TLS sentence", async () => {
     const dir = tempDir();
     const config = simConfig(sim, dir, { retry: { count: 0 }, http: { timeout: 10 } });
-    const err = await diagnose(config, { logger, env: {} }).then(() => undefined, (e: unknown) => e);
+    const err = await diagnose(config, { logger, env: {} }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(describeError(err)).toMatch(/config error: TLS verification of 127\.0\.0\.1:\d+ failed .*http\.ca_file/);
   });
 

@@ -9,7 +9,20 @@ import { daemonLoop } from "../src/cli/run.js";
 import { backoffMs } from "../src/net/retry.js";
 import { Rng } from "../src/sim/prng.js";
 import { startSimulator, type FaultSpec, type Simulator } from "../src/sim/index.js";
-import { captureRuntime, compare, HOUR, parseNdjson, recordIds, runCli, simConfig, simConfigInput, tempDir, truthIds, writeConfig, lastLogMessage } from "./helpers/harness.js";
+import {
+  captureRuntime,
+  compare,
+  HOUR,
+  parseNdjson,
+  recordIds,
+  runCli,
+  simConfig,
+  simConfigInput,
+  tempDir,
+  truthIds,
+  writeConfig,
+  lastLogMessage,
+} from "./helpers/harness.js";
 import { captureLogger, findSecrets, MIN, readTree } from "./helpers/reliability.js";
 
 const T0 = Date.UTC(2026, 10, 21, 0, 0, 0);
@@ -19,7 +32,10 @@ let sim: Simulator;
 
 beforeAll(async () => {
   sim = await startSimulator({
-    seed: 31, ratePerHour: 120, maxRecipients: 3, late: { fraction: 0.2, maxLagMinutes: LAG },
+    seed: 31,
+    ratePerHour: 120,
+    maxRecipients: 3,
+    late: { fraction: 0.2, maxLagMinutes: LAG },
     // token-expired is scripted, not random: two in a row on one request (old token, then the fresh one) is
     // by design an auth failure that stops the daemon, and random draws would produce that now and then.
     faultRate: { rate: 0.1, kinds: ["500", "503", "truncated", "html-signin", "reset"], seed: 5 },
@@ -33,7 +49,12 @@ describe("fault soak: daemon loop over 8 simulated hours", () => {
   it("keeps running through every fault kind and delivers exactly the truth", async () => {
     const dir = tempDir();
     const config = simConfig(sim, dir, {
-      ...budget, start: new Date(T0).toISOString(), window: 30, delay: 0, page_size: 40, max_windows_per_run: 100,
+      ...budget,
+      start: new Date(T0).toISOString(),
+      window: 30,
+      delay: 0,
+      page_size: 40,
+      max_windows_per_run: 100,
       rescan: { horizon: LAG + 30, every: 1 },
       http: { ca_file: `${dir}/sim-ca.pem`, timeout: 1 },
       retry: { count: 4, backoff: { initial: 0.01, max: 0.05, jitter: 0.5 }, error_retry_span: 0.05, error_retry_count: 2 },
@@ -50,12 +71,24 @@ describe("fault soak: daemon loop over 8 simulated hours", () => {
       [{ route: "graph", kind: "slow", delayMs: 1500 }],
       [{ route: "graph", kind: "429", retryAfterSeconds: 1 }],
       [{ route: "graph", kind: "token-expired", after: 3 }],
-      [{ route: "graph", kind: "token-expired" }, { route: "token", kind: "503" }],
+      [
+        { route: "graph", kind: "token-expired" },
+        { route: "token", kind: "503" },
+      ],
       [{ route: "graph", kind: "sp-not-found" }],
-      [{ route: "graph", kind: "token-expired" }, { route: "token", kind: "reset" }],
+      [
+        { route: "graph", kind: "token-expired" },
+        { route: "token", kind: "reset" },
+      ],
       [{ route: "graph", kind: "sp-not-found", count: 3 }], // three failed cycles: the circuit opens
-      [{ route: "graph", kind: "token-expired" }, { route: "token", kind: "500" }],
-      [{ route: "graph", kind: "token-expired" }, { route: "token", kind: "429", retryAfterSeconds: 1 }],
+      [
+        { route: "graph", kind: "token-expired" },
+        { route: "token", kind: "500" },
+      ],
+      [
+        { route: "graph", kind: "token-expired" },
+        { route: "token", kind: "429", retryAfterSeconds: 1 },
+      ],
     ];
     let outcomes = { ok: 0, failed: 0 };
     const ac = new AbortController();
@@ -103,7 +136,9 @@ describe("fault soak: daemon loop over 8 simulated hours", () => {
     expect(log).toMatch(/"wait_ms":1000/); // Retry-After: 1 honoured instead of the 10–50 ms backoff
     expect(log).toMatch(/access token rejected; acquiring a new one/);
     expect(log).toMatch(/"msg":"cycle failed".*not provisioned/);
-    expect(log).toMatch(/"msg":"cycle failed".*"next_attempt_in_s":0.*"consecutive_failures":2|"consecutive_failures":2.*"next_attempt_in_s":0/);
+    expect(log).toMatch(
+      /"msg":"cycle failed".*"next_attempt_in_s":0.*"consecutive_failures":2|"consecutive_failures":2.*"next_attempt_in_s":0/,
+    );
     expect(findSecrets(log + cap.raw() + readTree(config.state_dir), [sim.clientSecret])).toEqual([]);
   });
 });
@@ -124,7 +159,10 @@ describe("retry policy", () => {
     const cap = captureRuntime(simConfig(quiet, dir, { ...quick, ...extra }), quiet, { clock: () => T0 + HOUR, logger });
     for (const f of faults) quiet.inject(f);
     try {
-      const r = await cap.rt.collector.runCycle().then((v) => ({ ok: true as const, v }), (e: Error) => ({ ok: false as const, e }));
+      const r = await cap.rt.collector.runCycle().then(
+        (v) => ({ ok: true as const, v }),
+        (e: Error) => ({ ok: false as const, e }),
+      );
       return { r, log: lines.join("") };
     } finally {
       quiet.clearFaults();
@@ -143,10 +181,16 @@ describe("retry policy", () => {
   });
 
   it("retry.count bounds the attempts; garbage bodies are retried like 5xx", async () => {
-    const healed = await cycle({ retry: { count: 3, backoff: { initial: 0.01, max: 0.01, jitter: 0 } } }, [{ route: "graph", kind: "html-signin" }, { route: "graph", kind: "truncated" }, { route: "graph", kind: "503" }]);
+    const healed = await cycle({ retry: { count: 3, backoff: { initial: 0.01, max: 0.01, jitter: 0 } } }, [
+      { route: "graph", kind: "html-signin" },
+      { route: "graph", kind: "truncated" },
+      { route: "graph", kind: "503" },
+    ]);
     expect(healed.r.ok).toBe(true);
     expect(healed.log.match(/request failed, retrying/g)?.length).toBe(3);
-    const exhausted = await cycle({ retry: { count: 2, backoff: { initial: 0.01, max: 0.01, jitter: 0 } } }, [{ route: "graph", kind: "500", count: 3 }]);
+    const exhausted = await cycle({ retry: { count: 2, backoff: { initial: 0.01, max: 0.01, jitter: 0 } } }, [
+      { route: "graph", kind: "500", count: 3 },
+    ]);
     expect(exhausted.r.ok).toBe(false);
     expect(!exhausted.r.ok && exhausted.r.e.message).toMatch(/answered HTTP 500/);
   });
@@ -155,7 +199,9 @@ describe("retry policy", () => {
     const patient = await cycle({ http: { timeout: 0 }, ...noRetry }, [{ route: "graph", kind: "slow", delayMs: 1200 }]);
     expect(patient.r.ok).toBe(true);
     expect(patient.log).not.toMatch(/retrying/);
-    const impatient = await cycle({ http: { timeout: 0.5 }, retry: { count: 1, backoff: { initial: 0.01, max: 0.01, jitter: 0 } } }, [{ route: "graph", kind: "slow", delayMs: 1200 }]);
+    const impatient = await cycle({ http: { timeout: 0.5 }, retry: { count: 1, backoff: { initial: 0.01, max: 0.01, jitter: 0 } } }, [
+      { route: "graph", kind: "slow", delayMs: 1200 },
+    ]);
     expect(impatient.r.ok).toBe(true);
     expect(impatient.log).toMatch(/timed out after 0.5s/);
   });
@@ -202,7 +248,9 @@ describe("exec mode: `once` ends with one clear line", () => {
     expect(b.code).toBe(1);
     expect(lastLogMessage(b.stderr)).toMatch(/^transient error: Graph .* answered HTTP 503/);
     // Then a clean run delivers everything, none doubled.
-    const c = await runCli(["once", "--config", input(dir, { retry: { count: 10, backoff: { initial: 0.01, max: 0.01, jitter: 0 } } })], { env });
+    const c = await runCli(["once", "--config", input(dir, { retry: { count: 10, backoff: { initial: 0.01, max: 0.01, jitter: 0 } } })], {
+      env,
+    });
     expect(c.code).toBe(0);
     const truth = truthIds(sim.truth(new Date(T0), new Date(T0 + 2 * HOUR), { visibleOnly: true }));
     expect(compare(truth, recordIds(parseNdjson(c.stdout)))).toEqual({ lost: 0, duplicates: 0, extra: 0 });

@@ -21,7 +21,10 @@ afterEach(() => configureRequestTrace(undefined));
 describe("request trace file (subprocess)", () => {
   it("is off by default", async () => {
     const dir = tempDir();
-    const r = await runCli(["once", "--config", writeConfig(dir, simConfigInput(sim, dir, { start: new Date(T0).toISOString(), max_windows_per_run: 1 }))], { env });
+    const r = await runCli(
+      ["once", "--config", writeConfig(dir, simConfigInput(sim, dir, { start: new Date(T0).toISOString(), max_windows_per_run: 1 }))],
+      { env },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(dir, "config.yaml"), "utf8")).not.toContain("requests");
     expect(existsSync(join(dir, "requests.jsonl"))).toBe(false);
@@ -29,12 +32,20 @@ describe("request trace file (subprocess)", () => {
 
   it("logs token and Graph exchanges with status and duration, and no secret, token or credential header", async () => {
     const dir = tempDir();
-    const input = simConfigInput(sim, dir, { start: new Date(T0).toISOString(), max_windows_per_run: 2, page_size: 20, log: { level: "debug", requests: "requests.jsonl" } });
+    const input = simConfigInput(sim, dir, {
+      start: new Date(T0).toISOString(),
+      max_windows_per_run: 2,
+      page_size: 20,
+      log: { level: "debug", requests: "requests.jsonl" },
+    });
     const r = await runCli(["once", "--config", writeConfig(dir, input)], { env });
     expect(r.code, r.stderr).toBe(0);
     const text = readFileSync(join(dir, "requests.jsonl"), "utf8");
     expect((statSync(join(dir, "requests.jsonl")).mode & 0o777).toString(8)).toBe("600");
-    const lines = text.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const token = lines.find((l) => l.request.method === "POST" && /\/oauth2\/v2\.0\/token(\?|$)/.test(l.request.url));
     expect(token, text.slice(0, 500)).toBeDefined();
     expect(token.response.status).toBe(200);
@@ -66,7 +77,8 @@ describe("request trace pieces", () => {
     const dir = tempDir();
     const file = join(dir, "trace.jsonl");
     configureRequestTrace({ file, maxBytes: 4096 });
-    for (let i = 0; i < 40; i++) traceRequest("GET", `https://graph.example/v1.0/x?i=${i}`, {}, undefined)!.response(200, {}, "x".repeat(200));
+    for (let i = 0; i < 40; i++)
+      traceRequest("GET", `https://graph.example/v1.0/x?i=${i}`, {}, undefined)!.response(200, {}, "x".repeat(200));
     expect(existsSync(file + ".1")).toBe(true);
     expect(statSync(file).size).toBeLessThanOrEqual(4096);
     expect(statSync(file + ".1").size).toBeLessThanOrEqual(4096);
@@ -75,10 +87,18 @@ describe("request trace pieces", () => {
   });
 
   it("censors credentials in URLs, headers and bodies", () => {
-    expect(safeUrl("https://u:p@login.example/t?code=abc123&state=1&$skiptoken=next")).toBe("https://login.example/t?code=[REDACTED]&state=1&$skiptoken=next");
-    expect(safeHeaders({ Authorization: "Bearer abc", Cookie: "a=b", "X-IDENTITY-HEADER": "mi-secret", Accept: "application/json" })).toEqual({ authorization: "[REDACTED]", cookie: "[REDACTED]", "x-identity-header": "[REDACTED]", accept: "application/json" });
-    expect(safeBody("grant_type=refresh_token&refresh_token=0.AAA-opaque&client_assertion=x.y.z&scope=a b")).toBe("grant_type=refresh_token&refresh_token=[REDACTED]&client_assertion=[REDACTED]&scope=a+b");
-    expect(safeBody('{"token_type":"Bearer","access_token":"opaque-token-value","refresh_token":"0.AAA"}')).not.toMatch(/opaque-token-value|0\.AAA/);
+    expect(safeUrl("https://u:p@login.example/t?code=abc123&state=1&$skiptoken=next")).toBe(
+      "https://login.example/t?code=[REDACTED]&state=1&$skiptoken=next",
+    );
+    expect(
+      safeHeaders({ Authorization: "Bearer abc", Cookie: "a=b", "X-IDENTITY-HEADER": "mi-secret", Accept: "application/json" }),
+    ).toEqual({ authorization: "[REDACTED]", cookie: "[REDACTED]", "x-identity-header": "[REDACTED]", accept: "application/json" });
+    expect(safeBody("grant_type=refresh_token&refresh_token=0.AAA-opaque&client_assertion=x.y.z&scope=a b")).toBe(
+      "grant_type=refresh_token&refresh_token=[REDACTED]&client_assertion=[REDACTED]&scope=a+b",
+    );
+    expect(safeBody('{"token_type":"Bearer","access_token":"opaque-token-value","refresh_token":"0.AAA"}')).not.toMatch(
+      /opaque-token-value|0\.AAA/,
+    );
     expect(safeBody("y".repeat(5000))!.length).toBe(1025);
   });
 });

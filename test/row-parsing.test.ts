@@ -32,10 +32,22 @@ const items = [
 // The same kinds of bad rows in the legacy report, in verbose JSON and in Atom XML.
 function rwsItem(n: number, receivedMs: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    __metadata: { type: "TenantReporting.MessageTrace" }, Organization: "contoso.onmicrosoft.com", MessageId: `<m${n}@contoso.com>`,
-    Received: `/Date(${receivedMs})/`, SenderAddress: "sender@contoso.com", RecipientAddress: `r${n}@fabrikam.com`, Subject: `message ${n}`,
-    Status: "Delivered", ToIP: null, FromIP: "203.0.113.1", Size: 1000 + n, MessageTraceId: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
-    StartDate: `/Date(${T0})/`, EndDate: `/Date(${T0 + HOUR})/`, Index: String(n), ...extra,
+    __metadata: { type: "TenantReporting.MessageTrace" },
+    Organization: "contoso.onmicrosoft.com",
+    MessageId: `<m${n}@contoso.com>`,
+    Received: `/Date(${receivedMs})/`,
+    SenderAddress: "sender@contoso.com",
+    RecipientAddress: `r${n}@fabrikam.com`,
+    Subject: `message ${n}`,
+    Status: "Delivered",
+    ToIP: null,
+    FromIP: "203.0.113.1",
+    Size: 1000 + n,
+    MessageTraceId: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
+    StartDate: `/Date(${T0})/`,
+    EndDate: `/Date(${T0 + HOUR})/`,
+    Index: String(n),
+    ...extra,
   };
 }
 const rwsItems = [
@@ -52,7 +64,12 @@ const rwsItems = [
 ];
 
 const NS = `xmlns="http://www.w3.org/2005/Atom" xmlns:d="http://schemas.microsoft.com/ado/2007/08/dataservices" xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata"`;
-const atomProps = (n: number, ms: number, size = `<d:Size m:type="Edm.Int32">${1000 + n}</d:Size>`, received = new Date(ms).toISOString()) =>
+const atomProps = (
+  n: number,
+  ms: number,
+  size = `<d:Size m:type="Edm.Int32">${1000 + n}</d:Size>`,
+  received = new Date(ms).toISOString(),
+) =>
   `<m:properties><d:MessageId>&lt;m${n}@contoso.com&gt;</d:MessageId><d:Received m:type="Edm.DateTime">${received}</d:Received>` +
   `<d:SenderAddress>sender@contoso.com</d:SenderAddress><d:RecipientAddress>r${n}@fabrikam.com</d:RecipientAddress><d:Subject>secret-subject-${n}</d:Subject>` +
   `<d:Status>Delivered</d:Status>${size}<d:MessageTraceId m:type="Edm.Guid">00000000-0000-4000-8000-${String(n).padStart(12, "0")}</d:MessageTraceId></m:properties>`;
@@ -64,8 +81,11 @@ const ATOM_ENTRIES = [
   atomProps(4, T0 + 4 * MIN),
 ];
 function atomFeed(entries: string[]): string {
-  return `<?xml version="1.0" encoding="utf-8"?><feed ${NS}><title type="text">MessageTrace</title>` +
-    entries.map((p) => `<entry><id>x</id><content type="application/xml">${p}</content></entry>`).join("") + `</feed>`;
+  return (
+    `<?xml version="1.0" encoding="utf-8"?><feed ${NS}><title type="text">MessageTrace</title>` +
+    entries.map((p) => `<entry><id>x</id><content type="application/xml">${p}</content></entry>`).join("") +
+    `</feed>`
+  );
 }
 
 beforeAll(async () => {
@@ -117,7 +137,10 @@ describe("defensive row parsing", () => {
 
     const q = join(dir, "state", `${sim.tenantId}.graph.quarantine.jsonl`);
     expect(statSync(q).mode & 0o777).toBe(0o600);
-    const lines = readFileSync(q, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const lines = readFileSync(q, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.position)).toEqual([1, 2, 3, 4, 6, 7]);
     expect(lines[2].row.subject).toBe("secret-subject-2");
     expect(lines[5].reason).toBe("receivedDateTime is missing");
@@ -132,7 +155,8 @@ describe("defensive row parsing", () => {
     const lines: string[] = [];
     const q = new Quarantine(dir, "t", "graph", createLogger({ level: "warn", write: (l) => void lines.push(l) }), 2000);
     const w = { start: new Date(T0), end: new Date(T0 + HOUR) };
-    for (let p = 0; p < 10; p++) q.reject("graph", w, [{ page: p, position: 0, reason: "status is a number, not a string", raw: graphItem(p, T0, { status: 1 }) }]);
+    for (let p = 0; p < 10; p++)
+      q.reject("graph", w, [{ page: p, position: 0, reason: "status is a number, not a string", raw: graphItem(p, T0, { status: 1 }) }]);
     expect(statSync(q.file).size).toBeLessThanOrEqual(2000);
     expect(q.total).toBe(10);
     expect(lines.filter((l) => l.includes("quarantine file is full"))).toHaveLength(1);
@@ -143,7 +167,13 @@ describe("defensive row parsing", () => {
 describe("defensive row parsing in the legacy report (the same mechanism as Graph's)", () => {
   async function once(format: "json" | "xml") {
     const dir = tempDir();
-    const input = simConfigInput(sim, dir, { source: "rws", format, start: new Date(T0).toISOString(), window: 60, max_windows_per_run: 1 });
+    const input = simConfigInput(sim, dir, {
+      source: "rws",
+      format,
+      start: new Date(T0).toISOString(),
+      window: 60,
+      max_windows_per_run: 1,
+    });
     input.endpoints = { login: sim.url, rws: `${report.url}/ecp/reportingwebservice/reporting.svc` };
     const file = writeConfig(dir, input);
     const r = await runCli(["once", "--config", file], { env: { O365MT_NOW: new Date(T0 + 3 * HOUR).toISOString() } });
@@ -156,7 +186,10 @@ describe("defensive row parsing in the legacy report (the same mechanism as Grap
     expect(r.stderr).not.toMatch(/not a usable MessageTrace report|"level":"error"/);
     expect(r.code, r.stderr).toBe(0);
     const records = parseNdjson(r.stdout);
-    expect(records.map((x) => x["o365.message.recipient"]), r.stderr).toEqual(["r1@fabrikam.com", "r4@fabrikam.com", "r8@fabrikam.com"]);
+    expect(
+      records.map((x) => x["o365.message.recipient"]),
+      r.stderr,
+    ).toEqual(["r1@fabrikam.com", "r4@fabrikam.com", "r8@fabrikam.com"]);
     expect(records[1]!["o365.message.size"]).toBe(1234);
     const w = JSON.parse(r.stderr.split("\n").find((l) => l.includes("cannot be mapped"))!);
     expect([w.source, w.rejected, w.quarantined]).toEqual(["rws", 7, 7]);
@@ -169,7 +202,10 @@ describe("defensive row parsing in the legacy report (the same mechanism as Grap
     ]);
     expect(r.stderr).not.toContain("secret-subject-2");
     expect(statSync(q).mode & 0o777).toBe(0o600);
-    const lines = readFileSync(q, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const lines = readFileSync(q, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.position)).toEqual([1, 2, 3, 4, 6, 7, 8]);
     expect(lines[0].row).toBeNull();
     expect(lines[2].row.Subject).toBe("secret-subject-2");
@@ -182,7 +218,10 @@ describe("defensive row parsing in the legacy report (the same mechanism as Grap
     expect(r.stderr).not.toMatch(/not a usable MessageTrace report|"level":"error"/);
     expect(r.code, r.stderr).toBe(0);
     expect(parseNdjson(r.stdout).map((x) => x["o365.message.recipient"])).toEqual(["r1@fabrikam.com", "r4@fabrikam.com"]);
-    const lines = readFileSync(q, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const lines = readFileSync(q, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => `${l.position}: ${l.reason}`)).toEqual([
       '1: Size is Edm.Int32 but holds "12k"',
       '2: Received is Edm.DateTime but holds "yesterday"',

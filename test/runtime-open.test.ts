@@ -9,7 +9,11 @@ import { open } from "../src/runtime.js";
 import { tempDir } from "./helpers/harness.js";
 
 const config = () =>
-  validateConfig({ tenant_id: "contoso.onmicrosoft.com", auth: { client_id: "00000000-0000-0000-0000-000000000001", client_secret: "s" }, state_dir: join(tempDir(), "state") });
+  validateConfig({
+    tenant_id: "contoso.onmicrosoft.com",
+    auth: { client_id: "00000000-0000-0000-0000-000000000001", client_secret: "s" },
+    state_dir: join(tempDir(), "state"),
+  });
 
 describe("open(config, needs)", () => {
   it("the store takes its lock and close releases it; a second taker is refused meanwhile", async () => {

@@ -13,7 +13,8 @@ import type { TraceRow } from "../src/types.js";
 /** The page's entry at `i`, which must be readable. */
 function entryAt(page: RwsPage, i: number): RwsEntry {
   const e = page.entries[i];
-  if (e === undefined || e instanceof UnreadableEntry) throw new Error(`entry ${i} is ${e instanceof UnreadableEntry ? `unreadable: ${e.reason}` : "missing"}`);
+  if (e === undefined || e instanceof UnreadableEntry)
+    throw new Error(`entry ${i} is ${e instanceof UnreadableEntry ? `unreadable: ${e.reason}` : "missing"}`);
   return e;
 }
 
@@ -61,15 +62,30 @@ describe("Atom reader", () => {
     expect(e.subject).toBe('Q&A <b> "x" é🚀 会议 &amp;'); // decoded exactly once
     const row = rowOf(e);
     expect(row).toEqual({
-      traceId: "4fad60af-a610-4474-853e-c44e4a7458fc", messageId: "<abc@contoso.com>", received: "2025-01-01T10:05:23.123Z",
-      sender: "A@Contoso.com", recipient: "b@fabrikam.com", subject: 'Q&A <b> "x" é🚀 会议 &amp;', size: 12345, status: "Delivered",
-      fromIP: "203.0.113.5", toIP: undefined, index: 7, organization: "contoso.onmicrosoft.com",
-      windowStart: "2025-01-01T10:00:00.000Z", windowEnd: "2025-01-01T11:00:00.000Z",
+      traceId: "4fad60af-a610-4474-853e-c44e4a7458fc",
+      messageId: "<abc@contoso.com>",
+      received: "2025-01-01T10:05:23.123Z",
+      sender: "A@Contoso.com",
+      recipient: "b@fabrikam.com",
+      subject: 'Q&A <b> "x" é🚀 会议 &amp;',
+      size: 12345,
+      status: "Delivered",
+      fromIP: "203.0.113.5",
+      toIP: undefined,
+      index: 7,
+      organization: "contoso.onmicrosoft.com",
+      windowStart: "2025-01-01T10:00:00.000Z",
+      windowEnd: "2025-01-01T11:00:00.000Z",
     });
   });
 
   it("treats nulls, empty elements and missing properties as absent, keeps whitespace in subjects", () => {
-    const e = parseAtom(feed([`<d:Received m:type="Edm.DateTime">2025-01-01T10:00:00Z</d:Received><d:Subject>  two  spaces </d:Subject><d:FromIP/><d:Status m:null="true"></d:Status><d:Size m:type="Edm.Int32" m:null="true" />`]), PAGE);
+    const e = parseAtom(
+      feed([
+        `<d:Received m:type="Edm.DateTime">2025-01-01T10:00:00Z</d:Received><d:Subject>  two  spaces </d:Subject><d:FromIP/><d:Status m:null="true"></d:Status><d:Size m:type="Edm.Int32" m:null="true" />`,
+      ]),
+      PAGE,
+    );
     const row = rowOf(entryAt(e, 0));
     expect(row.subject).toBe("  two  spaces ");
     expect(row.fromIP).toBeUndefined();
@@ -81,7 +97,8 @@ describe("Atom reader", () => {
 
   it("resolves namespaces by URI, not by the conventional prefixes", () => {
     const other = `xmlns:a="http://www.w3.org/2005/Atom" xmlns:x="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata"`;
-    const body = `<a:feed ${other}><a:entry><a:content><x:properties xmlns:p="http://schemas.microsoft.com/ado/2007/08/dataservices">` +
+    const body =
+      `<a:feed ${other}><a:entry><a:content><x:properties xmlns:p="http://schemas.microsoft.com/ado/2007/08/dataservices">` +
       `<p:Received x:type="Edm.DateTime">2025-01-01T10:00:00Z</p:Received><p:Size x:type="Edm.Int32">5</p:Size><p:ToIP x:null="true"/>` +
       // Same local name in a foreign namespace: not a MessageTrace property.
       `<q:Size xmlns:q="urn:other">999</q:Size></x:properties></a:content></a:entry>` +
@@ -99,12 +116,19 @@ describe("Atom reader", () => {
   });
 
   it("a value that does not fit its type is that entry's problem, not the page's (issue 11)", () => {
-    const page = parseAtom(feed([
-      `<d:Received m:type="Edm.DateTime">yesterday</d:Received>`,
-      FULL,
-      `<d:Received m:type="Edm.DateTime">2025-01-01T10:00:00Z</d:Received><d:Size m:type="Edm.Int32">12k</d:Size>`,
-    ]), PAGE);
-    expect(page.entries.map((e) => (e instanceof UnreadableEntry ? e.reason : "ok"))).toEqual(['Received is Edm.DateTime but holds "yesterday"', "ok", 'Size is Edm.Int32 but holds "12k"']);
+    const page = parseAtom(
+      feed([
+        `<d:Received m:type="Edm.DateTime">yesterday</d:Received>`,
+        FULL,
+        `<d:Received m:type="Edm.DateTime">2025-01-01T10:00:00Z</d:Received><d:Size m:type="Edm.Int32">12k</d:Size>`,
+      ]),
+      PAGE,
+    );
+    expect(page.entries.map((e) => (e instanceof UnreadableEntry ? e.reason : "ok"))).toEqual([
+      'Received is Edm.DateTime but holds "yesterday"',
+      "ok",
+      'Size is Edm.Int32 but holds "12k"',
+    ]);
     expect(page.raws![2]).toMatchObject({ Size: "12k" });
   });
 
@@ -119,10 +143,18 @@ describe("Atom reader", () => {
       "",
     ];
     for (const body of bad) {
-      const err = (() => { try { parseAtom(body, PAGE); } catch (e) { return e; } })();
+      const err = (() => {
+        try {
+          parseAtom(body, PAGE);
+        } catch (e) {
+          return e;
+        }
+      })();
       expect(err, body.slice(0, 60)).toBeInstanceOf(CollectorError);
       expect((err as CollectorError).kind).toBe("transient");
-      expect((err as CollectorError).message).toMatch(/^the Reporting Web Service returned a page that is not a usable MessageTrace report/);
+      expect((err as CollectorError).message).toMatch(
+        /^the Reporting Web Service returned a page that is not a usable MessageTrace report/,
+      );
     }
   });
 });
@@ -130,22 +162,45 @@ describe("Atom reader", () => {
 describe("JSON reader", () => {
   const item = {
     __metadata: { id: "x", uri: "x", type: "TenantReporting.MessageTrace" },
-    Organization: "contoso.onmicrosoft.com", MessageId: "<abc@contoso.com>", Received: "/Date(1735725923123)/",
-    SenderAddress: "a@contoso.com", RecipientAddress: "b@fabrikam.com", Subject: "Q&A 🚀", Status: "FilteredAsSpam",
-    ToIP: null, FromIP: "203.0.113.5", Size: 12345, MessageTraceId: "4fad60af-a610-4474-853e-c44e4a7458fc",
-    StartDate: "/Date(1735725600000)/", EndDate: "/Date(1735729200000+0000)/", Index: "3",
+    Organization: "contoso.onmicrosoft.com",
+    MessageId: "<abc@contoso.com>",
+    Received: "/Date(1735725923123)/",
+    SenderAddress: "a@contoso.com",
+    RecipientAddress: "b@fabrikam.com",
+    Subject: "Q&A 🚀",
+    Status: "FilteredAsSpam",
+    ToIP: null,
+    FromIP: "203.0.113.5",
+    Size: 12345,
+    MessageTraceId: "4fad60af-a610-4474-853e-c44e4a7458fc",
+    StartDate: "/Date(1735725600000)/",
+    EndDate: "/Date(1735729200000+0000)/",
+    Index: "3",
   };
 
   it("reads verbose v2 with /Date(ms)/ and string Int64, and JSON light v3, to the same row", () => {
     const v2 = parseRwsJson(JSON.stringify({ d: { results: [item], __next: "MessageTrace?$skiptoken=2" } }).replace(/\//g, "\\/"), PAGE);
     expect(v2.next).toBe("https://reports.example/ecp/reportingwebservice/reporting.svc/MessageTrace?$skiptoken=2");
-    const light = { ...item, Received: "2025-01-01T10:05:23.123", StartDate: "2025-01-01T10:00:00Z", EndDate: "2025-01-01T11:00:00Z", Index: 3, "Received@odata.type": "Edm.DateTime" };
+    const light = {
+      ...item,
+      Received: "2025-01-01T10:05:23.123",
+      StartDate: "2025-01-01T10:00:00Z",
+      EndDate: "2025-01-01T11:00:00Z",
+      Index: 3,
+      "Received@odata.type": "Edm.DateTime",
+    };
     delete (light as Record<string, unknown>).__metadata;
     const v3 = parseRwsJson(JSON.stringify({ "odata.metadata": "x", value: [light], "odata.nextLink": "https://reports.example/n" }), PAGE);
     expect(v3.next).toBe("https://reports.example/n");
     const r2 = rowOf(entryAt(v2, 0));
     expect(r2).toEqual(rowOf(entryAt(v3, 0)));
-    expect(r2).toMatchObject({ received: "2025-01-01T10:05:23.123Z", index: 3, size: 12345, toIP: undefined, windowEnd: "2025-01-01T11:00:00.000Z" });
+    expect(r2).toMatchObject({
+      received: "2025-01-01T10:05:23.123Z",
+      index: 3,
+      size: 12345,
+      toIP: undefined,
+      windowEnd: "2025-01-01T11:00:00.000Z",
+    });
     expect(parseRwsJson(JSON.stringify({ d: [] }), PAGE)).toEqual({ entries: [], next: undefined });
     expect(parseRwsJson(JSON.stringify({ value: [] }), PAGE)).toEqual({ entries: [], next: undefined });
   });
@@ -158,11 +213,22 @@ describe("JSON reader", () => {
   });
 
   it("an entry that is not an object, or a field holding an object, is that entry's problem, not the page's (issue 11)", () => {
-    const page = parseRwsJson(JSON.stringify({ value: [1, null, item, { ...item, Subject: ["a"] }, { ...item, Nav: { __deferred: { uri: "x" } }, Extra: { x: 1 } }] }), PAGE);
+    const page = parseRwsJson(
+      JSON.stringify({
+        value: [1, null, item, { ...item, Subject: ["a"] }, { ...item, Nav: { __deferred: { uri: "x" } }, Extra: { x: 1 } }],
+      }),
+      PAGE,
+    );
     expect(page.entries.map((e) => (e instanceof UnreadableEntry ? e.reason : "ok"))).toEqual([
-      "the entry is a number, not an object", "the entry is null, not an object", "ok", "Subject is an array, not a value", "ok",
+      "the entry is a number, not an object",
+      "the entry is null, not an object",
+      "ok",
+      "Subject is an array, not a value",
+      "ok",
     ]);
-    expect(entryToRow({ ...entryAt(page, 2), status: 3, size: "big" })).toBe("size is a string that is not a number; status is a number, not a string");
+    expect(entryToRow({ ...entryAt(page, 2), status: 3, size: "big" })).toBe(
+      "size is a string that is not a number; status is a number, not a string",
+    );
   });
 
   it("reads whichever format the body is in, and refuses an HTML page", () => {
@@ -171,9 +237,17 @@ describe("JSON reader", () => {
     expect(parseRwsBody(res(JSON.stringify({ value: [] }), "application/atom+xml"), PAGE).entries).toHaveLength(0);
     const html = `<!DOCTYPE html><html><head><title>Sign in to Outlook</title></head><body><form></form></body></html>`;
     for (const r of [res(html, "text/html; charset=utf-8"), res(html, "application/atom+xml")]) {
-      const err = (() => { try { parseRwsBody(r, PAGE); } catch (e) { return e as CollectorError; } })()!;
+      const err = (() => {
+        try {
+          parseRwsBody(r, PAGE);
+        } catch (e) {
+          return e as CollectorError;
+        }
+      })()!;
       expect(err.kind).toBe("transient");
-      expect(err.message).toBe('the Reporting Web Service at https://reports.example/ecp/reportingwebservice/reporting.svc/MessageTrace answered HTTP 200 with an HTML page ("Sign in to Outlook") instead of the MessageTrace report');
+      expect(err.message).toBe(
+        'the Reporting Web Service at https://reports.example/ecp/reportingwebservice/reporting.svc/MessageTrace answered HTTP 200 with an HTML page ("Sign in to Outlook") instead of the MessageTrace report',
+      );
     }
   });
 });
@@ -183,7 +257,9 @@ describe("query and values", () => {
     const w = { start: new Date("2025-01-01T10:00:00Z"), end: new Date("2025-01-01T11:00:00.250Z") };
     const u = new URL(windowUrl("https://h/ecp/reportingwebservice/reporting.svc/", w, "json"));
     expect(u.pathname).toBe("/ecp/reportingwebservice/reporting.svc/MessageTrace");
-    expect(u.searchParams.get("$filter")).toBe("StartDate eq datetime'2025-01-01T10:00:00Z' and EndDate eq datetime'2025-01-01T11:00:00.250Z'");
+    expect(u.searchParams.get("$filter")).toBe(
+      "StartDate eq datetime'2025-01-01T10:00:00Z' and EndDate eq datetime'2025-01-01T11:00:00.250Z'",
+    );
     expect(u.searchParams.get("$format")).toBe("json");
     expect(u.searchParams.has("$top")).toBe(false);
     expect(new URL(windowUrl("https://h/r.svc", w, "xml")).searchParams.has("$format")).toBe(false);
@@ -201,37 +277,62 @@ describe("query and values", () => {
 
 describe("error sentences", () => {
   const jwt = (claims: object) => `e30.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.sig`;
-  const xmlErr = (m: string) => `<?xml version="1.0" encoding="utf-8"?><error xmlns="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata"><code></code><message xml:lang="en-US">${m}</message></error>`;
+  const xmlErr = (m: string) =>
+    `<?xml version="1.0" encoding="utf-8"?><error xmlns="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata"><code></code><message xml:lang="en-US">${m}</message></error>`;
   const classify = (status: number, body: string, token = jwt({ roles: ["ReportingWebService.Read.All"] })) =>
     classifyRws({ status, headers: {}, body }, PAGE, token)!;
 
   it("names the missing role or permission for 'No permission to access the report'", () => {
     const noRole = classify(403, xmlErr("No permission to access the report for the organization."));
     expect(noRole.kind).toBe("permission");
-    expect(noRole.message).toMatch(/^the app has ReportingWebService.Read.All but lacks the Entra role Global Reader \(or Security Reader\)/);
-    const noPerm = classify(403, JSON.stringify({ error: { code: "", message: { lang: "en-US", value: "No permission to access the report for the organization." } } }), jwt({ roles: [] }));
-    expect(noPerm.message).toMatch(/^the app lacks the Exchange Online application permission ReportingWebService.Read.All \(token roles: none/);
+    expect(noRole.message).toMatch(
+      /^the app has ReportingWebService.Read.All but lacks the Entra role Global Reader \(or Security Reader\)/,
+    );
+    const noPerm = classify(
+      403,
+      JSON.stringify({
+        error: { code: "", message: { lang: "en-US", value: "No permission to access the report for the organization." } },
+      }),
+      jwt({ roles: [] }),
+    );
+    expect(noPerm.message).toMatch(
+      /^the app lacks the Exchange Online application permission ReportingWebService.Read.All \(token roles: none/,
+    );
     expect(noPerm.hint).toMatch(/grant admin consent/);
     expect(classify(500, xmlErr("No permission to access the report for the organization.")).kind).toBe("permission");
   });
 
   it("classifies 401, the expired refresh token, 404, 400 and the transient statuses", () => {
-    const e401 = classify(401, JSON.stringify({ "odata.error": { code: "", message: { lang: "en-US", value: "Lifetime validation failed, the token is expired." } } }));
-    expect([e401.kind, e401.message]).toEqual(["auth", "the Reporting Web Service rejected the access token (HTTP 401: Lifetime validation failed, the token is expired.)"]);
+    const e401 = classify(
+      401,
+      JSON.stringify({
+        "odata.error": { code: "", message: { lang: "en-US", value: "Lifetime validation failed, the token is expired." } },
+      }),
+    );
+    expect([e401.kind, e401.message]).toEqual([
+      "auth",
+      "the Reporting Web Service rejected the access token (HTTP 401: Lifetime validation failed, the token is expired.)",
+    ]);
     const refresh = classify(400, xmlErr("AADSTS70008: The provided authorization code or refresh token has expired due to inactivity."));
     expect(refresh.kind).toBe("auth");
     expect(refresh.message).toMatch(/^the sign-in behind this collector has expired/);
     expect(classify(404, "").kind).toBe("config");
     const range = classify(400, xmlErr("StartDate is older than 10 days. Use a historical search for older data."));
     // A refused range is explained and not retried at once, but does not stop `run` (kind "rejected").
-    expect([range.kind, range.code, range.message]).toEqual(["rejected", "QueryRejected", "the Reporting Web Service rejected the query (HTTP 400: StartDate is older than 10 days. Use a historical search for older data.)"]);
+    expect([range.kind, range.code, range.message]).toEqual([
+      "rejected",
+      "QueryRejected",
+      "the Reporting Web Service rejected the query (HTTP 400: StartDate is older than 10 days. Use a historical search for older data.)",
+    ]);
     expect(range.hint).toMatch(/at most 10 days within the last 10 days/);
     expect(classify(503, "").kind).toBe("transient");
     expect(classify(429, "").retryAfter).toBe(30);
     expect(classify(200, "")).toBeUndefined();
     const html = classify(401, "<html><head><title>Sign in to Outlook</title></head></html>");
     expect(html.code).toBe("HtmlSignInPage");
-    expect(describeError(e401)).toMatch(/^auth error: the Reporting Web Service rejected the access token \(HTTP 401: .*\) — a freshly fetched token/);
+    expect(describeError(e401)).toMatch(
+      /^auth error: the Reporting Web Service rejected the access token \(HTTP 401: .*\) — a freshly fetched token/,
+    );
   });
 
   it("extracts the service's text from each error dialect", () => {

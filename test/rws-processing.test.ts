@@ -21,7 +21,16 @@ afterAll(async () => {
 
 async function collect(receivedFilter: boolean) {
   const dir = tempDir("o365mt-rws-proc-");
-  const config = simConfig(sim, dir, { source: "rws", format: "json", window: WINDOW, delay: 0, start: new Date(T0).toISOString(), max_windows_per_run: 100, dedupe: true, rescan: { horizon: 0, every: 1 } });
+  const config = simConfig(sim, dir, {
+    source: "rws",
+    format: "json",
+    window: WINDOW,
+    delay: 0,
+    start: new Date(T0).toISOString(),
+    max_windows_per_run: 100,
+    dedupe: true,
+    rescan: { horizon: 0, every: 1 },
+  });
   let now = T0 + WINDOW * MIN;
   const { rt, records } = captureRuntime(config, sim, { clock: () => now });
   // The control: what the collector did before, dropping rows whose Received lies outside the window.

@@ -94,7 +94,10 @@ describe("the same 6 hours through rws (XML, JSON v2, JSON v3) and graph", () =>
     for (const r of graph.records) expect(r[P + "source"]).toBe("graph");
 
     const g = byIdentity(graph.records);
-    for (const [name, run] of [["xml", xml], ["json v2", json]] as const) {
+    for (const [name, run] of [
+      ["xml", xml],
+      ["json v2", json],
+    ] as const) {
       const got = byIdentity(run.records);
       for (const [id, rec] of g) expect(got.get(id), `${name} ${id}`).toEqual(rec);
     }
@@ -140,12 +143,24 @@ describe("a bad page mid-paging", () => {
       // Page 2 of the first window answers the sign-in page on the first try and both retries.
       s.inject({ route: "rws", kind: "html-signin", after: 1, count: 3 });
       const dir = tempDir("o365mt-rws-");
-      const config = simConfig(s, dir, { source: "rws", format: "xml", start: new Date(T0).toISOString(), window: 60, max_windows_per_run: 6, retry: fast });
+      const config = simConfig(s, dir, {
+        source: "rws",
+        format: "xml",
+        start: new Date(T0).toISOString(),
+        window: 60,
+        max_windows_per_run: 6,
+        retry: fast,
+      });
       const { rt, records } = captureRuntime(config, s, { clock: () => T0 + SPAN });
       try {
-        const err = await rt.collector.runCycle().then(() => undefined, (e: unknown) => e);
+        const err = await rt.collector.runCycle().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(err).toBeInstanceOf(CollectorError);
-        expect(describeError(err)).toMatch(/^transient error: the Reporting Web Service at https:\/\/127\.0\.0\.1:\d+\/ecp\/reportingwebservice\/reporting\.svc\/MessageTrace answered HTTP 200 with an HTML page \("Sign in to Outlook"\) instead of the MessageTrace report — /i);
+        expect(describeError(err)).toMatch(
+          /^transient error: the Reporting Web Service at https:\/\/127\.0\.0\.1:\d+\/ecp\/reportingwebservice\/reporting\.svc\/MessageTrace answered HTTP 200 with an HTML page \("Sign in to Outlook"\) instead of the MessageTrace report — /i,
+        );
         expect(rt.store.load().state.cursor).toBeUndefined();
         // Only the complete first page went out; nothing of the failed page.
         expect(records().length).toBe(20);
@@ -179,10 +194,14 @@ describe("field failure modes, one sentence each", () => {
     sim.addApp(noRole);
     const a = await failure(sim, { auth: { method: "client_secret", client_id: noPerm.clientId, client_secret: noPerm.clientSecret } });
     expect(a.err.kind).toBe("permission");
-    expect(a.err.message).toMatch(/^the app lacks the Exchange Online application permission ReportingWebService\.Read\.All \(token roles: none; service said: Insufficient privileges/);
+    expect(a.err.message).toMatch(
+      /^the app lacks the Exchange Online application permission ReportingWebService\.Read\.All \(token roles: none; service said: Insufficient privileges/,
+    );
     const b = await failure(sim, { auth: { method: "client_secret", client_id: noRole.clientId, client_secret: noRole.clientSecret } });
     expect(b.err.kind).toBe("permission");
-    expect(b.err.message).toBe('the app has ReportingWebService.Read.All but lacks the Entra role Global Reader (or Security Reader) the report needs ("No permission to access the report for the organization .")');
+    expect(b.err.message).toBe(
+      'the app has ReportingWebService.Read.All but lacks the Entra role Global Reader (or Security Reader) the report needs ("No permission to access the report for the organization .")',
+    );
     for (const x of [a, b]) expect([x.cursor, x.records]).toEqual([undefined, 0]);
   });
 
@@ -191,7 +210,9 @@ describe("field failure modes, one sentence each", () => {
     sim.inject({ route: "rws", kind: "token-expired", count: 2 });
     const r = await failure(sim, {});
     expect(r.err.kind).toBe("auth");
-    expect(r.err.message).toBe("the Reporting Web Service rejected the access token (HTTP 401: Lifetime validation failed, the token is expired.)");
+    expect(r.err.message).toBe(
+      "the Reporting Web Service rejected the access token (HTTP 401: Lifetime validation failed, the token is expired.)",
+    );
     expect((sim.stats().requests.rws ?? 0) - before).toBe(2); // one forced refresh, then stop
     expect(r.cursor).toBeUndefined();
   });

@@ -26,7 +26,10 @@ beforeAll(async () => {
   sim.setNow(T0 + HOUR);
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   keyPem = privateKey.export({ type: "pkcs8", format: "pem" }) as string;
-  const pems = await generate([{ name: "commonName", value: "secrets test" }], { keyPair: { privateKey: keyPem, publicKey: publicKey.export({ type: "spki", format: "pem" }) as string }, algorithm: "sha256" });
+  const pems = await generate([{ name: "commonName", value: "secrets test" }], {
+    keyPair: { privateKey: keyPem, publicKey: publicKey.export({ type: "spki", format: "pem" }) as string },
+    algorithm: "sha256",
+  });
   certPem = pems.cert;
   sim.addApp({ clientId: CERT_APP, certificatePem: certPem });
 });
@@ -64,7 +67,13 @@ describe("real runs: nothing secret in stdout, stderr or state", () => {
     const dir = tempDir();
     const keyFile = join(dir, "key.pem");
     writeFileSync(keyFile, keyPem, { mode: 0o600 });
-    const common = { start: new Date(T0).toISOString(), window: 15, delay: 0, log: { level: "debug" }, retry: { count: 5, backoff: { initial: 0.01, max: 0.01, jitter: 0 } } };
+    const common = {
+      start: new Date(T0).toISOString(),
+      window: 15,
+      delay: 0,
+      log: { level: "debug" },
+      retry: { count: 5, backoff: { initial: 0.01, max: 0.01, jitter: 0 } },
+    };
     const secretCfg = writeConfig(dir, simConfigInput(sim, dir, { ...common, state_dir: join(dir, "s1") }), "secret.yaml");
     const certFile = join(dir, "cert.pem");
     writeFileSync(certFile, certPem);

@@ -13,7 +13,8 @@ const MIN = 60_000;
 const t0 = Date.UTC(2026, 0, 1);
 // The fingerprint as the previous version defined it, computed independently of src/dedupe.
 const oldFp = (id: string) => createHash("sha1").update(id).digest("base64url").slice(0, 12);
-const ids = (n: number, minute: number) => Array.from({ length: n }, (_, i) => ({ id: `trace-${minute}-${i}|user${i}@contoso.com`, time: t0 + minute * MIN + i }));
+const ids = (n: number, minute: number) =>
+  Array.from({ length: n }, (_, i) => ({ id: `trace-${minute}-${i}|user${i}@contoso.com`, time: t0 + minute * MIN + i }));
 
 describe("identity table on-disk form", () => {
   it("loads a state written by the previous version and writes the same 12-character fingerprints", () => {
@@ -54,5 +55,3 @@ describe("identity table on-disk form", () => {
     });
   });
 });
-
-

@@ -44,7 +44,9 @@ describe("setup on a half-done tenant", () => {
     const s = await tenant({ messageTraceServicePrincipal: true });
     const d = directoryAt(s.url);
     const roleId = d.spByAppId(GRAPH_APP_ID)!.appRoles.find((r) => r.value === PERMISSION)!.id;
-    const app = d.createApplication("o365-message-trace", [{ resourceAppId: GRAPH_APP_ID, resourceAccess: [{ id: roleId, type: "Role" }] }]);
+    const app = d.createApplication("o365-message-trace", [
+      { resourceAppId: GRAPH_APP_ID, resourceAccess: [{ id: roleId, type: "Role" }] },
+    ]);
     const f = files();
     const r = await runSetup(s, [...simFlags(s, f.dir), "--config-out", f.config, "--secret-out", f.env, "--poll-interval", "0.2s"]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -66,7 +68,17 @@ describe("setup on a half-done tenant", () => {
     d.addServicePrincipal(app.appId, app.displayName, s.tenantId);
     d.grant(app.appId, GRAPH_APP_ID, PERMISSION);
     const f = files();
-    const r = await runSetup(s, [...simFlags(s, f.dir), "--client-id", app.appId, "--config-out", f.config, "--secret-out", f.env, "--poll-interval", "0.2s"]);
+    const r = await runSetup(s, [
+      ...simFlags(s, f.dir),
+      "--client-id",
+      app.appId,
+      "--config-out",
+      f.config,
+      "--secret-out",
+      f.env,
+      "--poll-interval",
+      "0.2s",
+    ]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const plan = planLines(r.stdout).join("\n");
     expect(plan).toMatch(/add the Microsoft Graph application permission ExchangeMessageTrace\.Read\.All to the app registration/);
@@ -86,7 +98,9 @@ describe("setup with an admin who lacks a role", () => {
     expect(a.code).toBe(1);
     const lines = errorLines(a.stderr);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/the signed-in account admin@contoso\.onmicrosoft\.com lacks the Entra role Privileged Role Administrator \(or Global Administrator\), needed to grant admin consent/);
+    expect(lines[0]).toMatch(
+      /the signed-in account admin@contoso\.onmicrosoft\.com lacks the Entra role Privileged Role Administrator \(or Global Administrator\), needed to grant admin consent/,
+    );
     expect(a.stdout).toMatch(/done: create the app registration/);
 
     directoryAt(s.url).setAdminRoles(["Privileged Role Administrator", "Application Administrator"]);
@@ -110,9 +124,21 @@ describe("setup with an admin who lacks a role", () => {
   it("a sign-in app the tenant does not offer is one clear line", async () => {
     const s = await tenant();
     const f = files();
-    const r = await runSetup(s, [...simFlags(s, f.dir), "--admin-client-id", "99999999-0000-4000-8000-000000000000", "--config-out", f.config, "--secret-out", f.env]);
+    const r = await runSetup(s, [
+      ...simFlags(s, f.dir),
+      "--admin-client-id",
+      "99999999-0000-4000-8000-000000000000",
+      "--config-out",
+      f.config,
+      "--secret-out",
+      f.env,
+    ]);
     expect(r.code).toBe(1);
-    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/sign-in app 99999999-0000-4000-8000-000000000000 cannot be used for a device code sign-in .* --admin-client-id/)]);
+    expect(errorLines(r.stderr)).toEqual([
+      expect.stringMatching(
+        /sign-in app 99999999-0000-4000-8000-000000000000 cannot be used for a device code sign-in .* --admin-client-id/,
+      ),
+    ]);
   }, 60_000);
 });
 
@@ -120,7 +146,15 @@ describe("setup against the wrong tenant", () => {
   it("an unknown tenant is one clear line (AADSTS90002) before any code is shown", async () => {
     const s = await tenant();
     const f = files();
-    const r = await runSetup(s, [...simFlags(s, f.dir), "--tenant", "nosuch.onmicrosoft.com", "--config-out", f.config, "--secret-out", f.env]);
+    const r = await runSetup(s, [
+      ...simFlags(s, f.dir),
+      "--tenant",
+      "nosuch.onmicrosoft.com",
+      "--config-out",
+      f.config,
+      "--secret-out",
+      f.env,
+    ]);
     expect(r.code).toBe(1);
     expect(r.codes).toHaveLength(0);
     expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/tenant was not found \(AADSTS90002\)/)]);
@@ -141,7 +175,17 @@ describe("setup waits for provisioning", () => {
   it("stops after --wait with exit 75 and `--resume` finishes later without signing in", async () => {
     const s = await tenant({ provisioningDelayMs: 3600_000 });
     const f = files();
-    const a = await runSetup(s, [...simFlags(s, f.dir), "--config-out", f.config, "--secret-out", f.env, "--poll-interval", "0.2s", "--wait", "1s"]);
+    const a = await runSetup(s, [
+      ...simFlags(s, f.dir),
+      "--config-out",
+      f.config,
+      "--secret-out",
+      f.env,
+      "--poll-interval",
+      "0.2s",
+      "--wait",
+      "1s",
+    ]);
     expect(a.code, a.stdout + a.stderr).toBe(75);
     expect(a.stdout).toMatch(/not ready yet: still waiting for Microsoft to provision/);
     expect(a.stdout).toMatch(/setup --resume --config-out/);
@@ -161,7 +205,17 @@ describe("setup variants", () => {
   it("rws: consents ReportingWebService.Read.All and assigns Global Reader; survives slow_down", async () => {
     const s = await tenant({ slowDownPolls: 1 });
     const f = files();
-    const r = await runSetup(s, [...simFlags(s, f.dir), "--source", "rws", "--config-out", f.config, "--secret-out", f.env, "--poll-interval", "0.2s"]);
+    const r = await runSetup(s, [
+      ...simFlags(s, f.dir),
+      "--source",
+      "rws",
+      "--config-out",
+      f.config,
+      "--secret-out",
+      f.env,
+      "--poll-interval",
+      "0.2s",
+    ]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Office 365 Exchange Online application permission ReportingWebService\.Read\.All/);
     expect(r.stdout).toMatch(/assign the Entra role Global Reader/);
@@ -193,7 +247,9 @@ describe("setup variants", () => {
     try {
       const f = files();
       const env = { HTTPS_PROXY: proxy.url, https_proxy: proxy.url, NO_PROXY: "", no_proxy: "" };
-      const r = await runSetup(s, [...simFlags(s, f.dir), "--config-out", f.config, "--secret-out", f.env, "--poll-interval", "0.2s"], { env });
+      const r = await runSetup(s, [...simFlags(s, f.dir), "--config-out", f.config, "--secret-out", f.env, "--poll-interval", "0.2s"], {
+        env,
+      });
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(proxy.tunnels.length).toBeGreaterThan(0);
       expect(new Set(proxy.tunnels)).toEqual(new Set([new URL(s.url).host]));

@@ -28,7 +28,8 @@ afterAll(async () => {
 const secretIn = (file: string) => /^O365_CLIENT_SECRET=(.*)$/m.exec(readFileSync(file, "utf8"))![1]!;
 const appCredentials = () => [...directoryAt(sim.url).applications.values()][0]!.passwordCredentials;
 const authTest = (secret: string) => runCli(["auth-test", "--config", config], { env: { O365_CLIENT_SECRET: secret } });
-const rotate = (env: NodeJS.ProcessEnv = {}) => runSetup(sim, ["--rotate-secret", "--config-out", config, "--poll-interval", "0.2s"], { env });
+const rotate = (env: NodeJS.ProcessEnv = {}) =>
+  runSetup(sim, ["--rotate-secret", "--config-out", config, "--poll-interval", "0.2s"], { env });
 
 describe("setup --rotate-secret", () => {
   it("replaces the secret, verifies it, then removes the old one", async () => {

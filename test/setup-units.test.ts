@@ -42,7 +42,12 @@ describe("setup secret file", () => {
     writeFileSync(file, secretFileText(appId, keyId, "2030-01-01T00:00:00Z", "abc~def.ghi_jkl-mno"));
     const s = readSecretFile(file)!;
     expect(s).toEqual({ appId, keyId, secret: "abc~def.ghi_jkl-mno" });
-    const app = { id: "x", appId, displayName: "d", passwordCredentials: [{ keyId, displayName: null, endDateTime: "2030-01-01T00:00:00Z" }] };
+    const app = {
+      id: "x",
+      appId,
+      displayName: "d",
+      passwordCredentials: [{ keyId, displayName: null, endDateTime: "2030-01-01T00:00:00Z" }],
+    };
     expect(secretStillRegistered(app, s, Date.parse("2029-01-01"))).toBe(true);
     expect(secretStillRegistered(app, s, Date.parse("2031-01-01"))).toBe(false);
     expect(secretStillRegistered({ ...app, passwordCredentials: [] }, s)).toBe(false);
@@ -60,8 +65,12 @@ describe("setup secret file", () => {
 
 describe("setup waiting", () => {
   it("waits for provisioning and replication, not for real problems", () => {
-    expect(waitingFor(new CollectorError("permission", "x", { code: "ServicePrincipalNotFound" }))).toMatch(/provision the Exchange message trace service principal/);
-    expect(waitingFor(new CollectorError("auth", "sign-in failed: the client secret is wrong (AADSTS7000215)"))).toMatch(/reach Entra's sign-in service/);
+    expect(waitingFor(new CollectorError("permission", "x", { code: "ServicePrincipalNotFound" }))).toMatch(
+      /provision the Exchange message trace service principal/,
+    );
+    expect(waitingFor(new CollectorError("auth", "sign-in failed: the client secret is wrong (AADSTS7000215)"))).toMatch(
+      /reach Entra's sign-in service/,
+    );
     expect(waitingFor(new CollectorError("config", "tenant_id is malformed"))).toBeUndefined();
   });
 
@@ -112,6 +121,10 @@ describe("setup requirements come from the source descriptors", () => {
     expect(config.source).toMatchObject({ type: "graph", endpoint: "https://graph.example.test" });
     expect(readFileSync(file, "utf8")).not.toContain("old.example.test");
     writeConfig(file, renderConfig(file, { ...values, source: "rws", endpoints }).text);
-    expect(validateConfig(parseYaml(readFileSync(file, "utf8"))).source).toEqual({ type: "rws", format: "json", endpoint: "https://rws.example.test/r.svc" });
+    expect(validateConfig(parseYaml(readFileSync(file, "utf8"))).source).toEqual({
+      type: "rws",
+      format: "json",
+      endpoint: "https://rws.example.test/r.svc",
+    });
   });
 });

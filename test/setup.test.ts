@@ -39,14 +39,18 @@ describe("setup", () => {
     expect(a.stdout).toMatch(/plan for tenant/);
     expect(a.stdout).toMatch(/create the app registration 'o365-message-trace'/);
     expect(a.stdout).toMatch(/grant admin consent: Microsoft Graph application permission ExchangeMessageTrace\.Read\.All/);
-    expect(a.stdout).toMatch(/create the service principal of the Microsoft app 8bd644d1-64a1-4d4b-ae52-2e0cbf64e373 that Graph message trace needs/);
+    expect(a.stdout).toMatch(
+      /create the service principal of the Microsoft app 8bd644d1-64a1-4d4b-ae52-2e0cbf64e373 that Graph message trace needs/,
+    );
     expect(a.stdout).toMatch(/ready: collection would work/);
     expect(statSync(envFile).mode & 0o777).toBe(0o600);
     const secret = secretOf(envFile);
     expect(a.stdout).not.toContain(secret);
     expect(a.stderr).not.toContain(secret);
 
-    const once = await runCli(["once", "--config", config], { env: { O365MT_NOW: new Date(T0 + 2 * HOUR).toISOString(), O365_CLIENT_SECRET: secret } });
+    const once = await runCli(["once", "--config", config], {
+      env: { O365MT_NOW: new Date(T0 + 2 * HOUR).toISOString(), O365_CLIENT_SECRET: secret },
+    });
     expect(once.code, once.stderr).toBe(0);
     // A new state's first window with the defaults (delay 5, window 5): [now − 10 min, now − 5 min).
     const truth = truthIds(s.truth(new Date(T0 + 2 * HOUR - 10 * MIN), new Date(T0 + 2 * HOUR - 5 * MIN)));
@@ -79,14 +83,30 @@ describe("setup", () => {
       const ca = readFileSync(caFile, "utf8");
       const config = join(dir, "o365.yaml");
       const envFile = join(dir, "o365.env");
-      const flags = ["--tenant", info.tenantId!, "--login-endpoint", info.url!, "--graph-endpoint", info.graphBase!, "--rws-endpoint", info.rwsBase!, "--ca-file", caFile];
+      const flags = [
+        "--tenant",
+        info.tenantId!,
+        "--login-endpoint",
+        info.url!,
+        "--graph-endpoint",
+        info.graphBase!,
+        "--rws-endpoint",
+        info.rwsBase!,
+        "--ca-file",
+        caFile,
+      ];
       const r = await runSetup({ ca }, [...flags, "--config-out", config, "--secret-out", envFile, "--poll-interval", "0.5s"]);
       expect(r.code, r.stdout + r.stderr).toBe(0);
-      const once = await runCli(["once", "--config", config], { env: { O365MT_NOW: new Date(T0 + 2 * HOUR).toISOString(), O365_CLIENT_SECRET: secretOf(envFile) } });
+      const once = await runCli(["once", "--config", config], {
+        env: { O365MT_NOW: new Date(T0 + 2 * HOUR).toISOString(), O365_CLIENT_SECRET: secretOf(envFile) },
+      });
       expect(once.code, once.stderr).toBe(0);
       const agent = new Agent({ connect: { ca } });
       // A new state's first window with the defaults (delay 5, window 5): [now − 10 min, now − 5 min).
-      const res = await request(`${info.url}/_sim/truth?from=${new Date(T0 + 2 * HOUR - 10 * MIN).toISOString()}&to=${new Date(T0 + 2 * HOUR - 5 * MIN).toISOString()}`, { dispatcher: agent });
+      const res = await request(
+        `${info.url}/_sim/truth?from=${new Date(T0 + 2 * HOUR - 10 * MIN).toISOString()}&to=${new Date(T0 + 2 * HOUR - 5 * MIN).toISOString()}`,
+        { dispatcher: agent },
+      );
       const truth = ((await res.body.json()) as { value: Parameters<typeof truthIds>[0] }).value;
       await agent.close();
       expect(truth.length).toBeGreaterThan(0);

@@ -41,7 +41,14 @@ async function start(cmd: string, args: string[], port: number): Promise<{ out: 
   child.stdout!.on("data", (c: Buffer) => (out.text += c.toString("utf8")));
   child.stderr!.on("data", (c: Buffer) => (out.text += c.toString("utf8")));
   for (let i = 0; i < 300; i++) {
-    const ok = await new Promise<boolean>((r) => connect(port, "127.0.0.1").once("connect", function (this: import("node:net").Socket) { this.destroy(); r(true); }).once("error", () => r(false)));
+    const ok = await new Promise<boolean>((r) =>
+      connect(port, "127.0.0.1")
+        .once("connect", function (this: import("node:net").Socket) {
+          this.destroy();
+          r(true);
+        })
+        .once("error", () => r(false)),
+    );
     if (ok) return { out };
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -50,7 +57,11 @@ async function start(cmd: string, args: string[], port: number): Promise<{ out: 
 
 const T = Date.UTC(2026, 10, 20, 6, 0, 1, 123);
 const envelopes = (n: number): Envelope[] =>
-  Array.from({ length: n }, (_, i) => ({ id: `it-${i}`, time: T + i * 1000, record: { "o365.message.trace_id": `it-${i}`, "o365.message.received": new Date(T + i * 1000).toISOString() } }));
+  Array.from({ length: n }, (_, i) => ({
+    id: `it-${i}`,
+    time: T + i * 1000,
+    record: { "o365.message.trace_id": `it-${i}`, "o365.message.received": new Date(T + i * 1000).toISOString() },
+  }));
 
 async function deliver(sink: Sink, n: number): Promise<void> {
   try {
@@ -68,7 +79,10 @@ async function until(cond: () => boolean, what: string, text: () => string): Pro
 
 /** Fluent Bit json_lines: {"date": <seconds, fraction>, …record}. */
 function fluentBitLines(text: string): Array<Record<string, unknown>> {
-  return text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 describe.skipIf(!FLUENT_BIT)(`Fluent Bit (${FLUENT_BIT ?? "skipped: set FLUENT_BIT_BIN to a fluent-bit binary"})`, () => {
@@ -83,8 +97,13 @@ describe.skipIf(!FLUENT_BIT)(`Fluent Bit (${FLUENT_BIT ?? "skipped: set FLUENT_B
     writeFileSync(join(dir, "fluent-bit.conf"), conf);
     const { out } = await start(FLUENT_BIT!, ["-c", join(dir, "fluent-bit.conf")], port);
     await deliver(new ForwardSink(forwardSinkSchema.parse({ port, shared_key: KEY, ack_timeout: 10 }), silentLogger), 20);
-    await until(() => fluentBitLines(out.text).length >= 20, "20 records", () => out.text);
-    for (const line of fluentBitLines(out.text)) expect(Math.round((line.date as number) * 1000)).toBe(Date.parse(line["o365.message.received"] as string));
+    await until(
+      () => fluentBitLines(out.text).length >= 20,
+      "20 records",
+      () => out.text,
+    );
+    for (const line of fluentBitLines(out.text))
+      expect(Math.round((line.date as number) * 1000)).toBe(Date.parse(line["o365.message.received"] as string));
   });
 
   it("http (examples/http/fluent-bit.conf): event time from o365.message.received, every field kept", async () => {
@@ -98,7 +117,11 @@ describe.skipIf(!FLUENT_BIT)(`Fluent Bit (${FLUENT_BIT ?? "skipped: set FLUENT_B
     const { out } = await start(FLUENT_BIT!, ["-c", join(dir, "fluent-bit.conf")], port);
     const config = httpSinkSchema.parse({ url: `http://127.0.0.1:${port}/o365.message_trace`, format: "json" });
     await deliver(new HttpSink({ config, retry: { count: 2, initialMs: 200, maxMs: 1000, jitter: 0 }, logger: silentLogger, env: {} }), 20);
-    await until(() => fluentBitLines(out.text).length >= 20, "20 records", () => out.text);
+    await until(
+      () => fluentBitLines(out.text).length >= 20,
+      "20 records",
+      () => out.text,
+    );
     for (const line of fluentBitLines(out.text)) {
       expect(line["o365.message.trace_id"]).toMatch(/^it-\d+$/);
       expect(Math.round((line.date as number) * 1000)).toBe(Date.parse(line["o365.message.received"] as string));
@@ -112,12 +135,19 @@ describe.skipIf(!FLUENTD)(`Fluentd (${FLUENTD ?? "skipped: set FLUENTD_BIN to a 
     const dir = tempDir();
     const conf = readFileSync(join(ROOT, "examples/forward/fluentd.conf"), "utf8")
       .replace(/port 24224/, `port ${port}`)
-      .replace(/# <security>\n\s*#\s*self_hostname (\S+)\n\s*#\s*shared_key .*\n\s*# <\/security>/, `<security>\n    self_hostname $1\n    shared_key ${KEY}\n  </security>`);
+      .replace(
+        /# <security>\n\s*#\s*self_hostname (\S+)\n\s*#\s*shared_key .*\n\s*# <\/security>/,
+        `<security>\n    self_hostname $1\n    shared_key ${KEY}\n  </security>`,
+      );
     expect(conf).toContain(`shared_key ${KEY}`);
     writeFileSync(join(dir, "fluentd.conf"), conf);
     const { out } = await start(FLUENTD!, ["-c", join(dir, "fluentd.conf")], port);
     await deliver(new ForwardSink(forwardSinkSchema.parse({ port, shared_key: KEY, ack_timeout: 10 }), silentLogger), 20);
-    await until(() => (out.text.match(/o365\.message_trace: \{/g) ?? []).length >= 20, "20 records", () => out.text);
+    await until(
+      () => (out.text.match(/o365\.message_trace: \{/g) ?? []).length >= 20,
+      "20 records",
+      () => out.text,
+    );
     // Fluentd prints the event time first: it must be o365.message.received, not the arrival time.
     expect(out.text).toContain("2026-11-20 06:00:01.123000000 +0000 o365.message_trace:");
   });

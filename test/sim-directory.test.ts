@@ -33,10 +33,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const claims = (jwt: string) => JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString()) as Record<string, any>;
 
 async function adminToken(): Promise<string> {
-  const dc = await call("POST", `/${sim.tenantId}/oauth2/v2.0/devicecode`, { form: { client_id: GRAPH_CLI_CLIENT_ID, scope: "https://graph.microsoft.com/Application.ReadWrite.All https://graph.microsoft.com/AppRoleAssignment.ReadWrite.All" } });
+  const dc = await call("POST", `/${sim.tenantId}/oauth2/v2.0/devicecode`, {
+    form: {
+      client_id: GRAPH_CLI_CLIENT_ID,
+      scope: "https://graph.microsoft.com/Application.ReadWrite.All https://graph.microsoft.com/AppRoleAssignment.ReadWrite.All",
+    },
+  });
   expect(dc.status).toBe(200);
   expect(Object.keys(dc.body).sort()).toEqual(["device_code", "expires_in", "interval", "message", "user_code", "verification_uri"]);
-  const poll = () => call("POST", `/${sim.tenantId}/oauth2/v2.0/token`, { form: { grant_type: "urn:ietf:params:oauth:grant-type:device_code", client_id: GRAPH_CLI_CLIENT_ID, device_code: dc.body.device_code } });
+  const poll = () =>
+    call("POST", `/${sim.tenantId}/oauth2/v2.0/token`, {
+      form: {
+        grant_type: "urn:ietf:params:oauth:grant-type:device_code",
+        client_id: GRAPH_CLI_CLIENT_ID,
+        device_code: dc.body.device_code,
+      },
+    });
   const pending = await poll();
   expect(pending.status).toBe(400);
   expect(pending.body.error).toBe("authorization_pending");
@@ -53,13 +65,23 @@ async function adminToken(): Promise<string> {
 describe("simulated directory", () => {
   it("device code flow, then Graph writes gated by the admin's roles, visible in app tokens and the API", async () => {
     const admin = await adminToken();
-    expect(claims(admin)).toMatchObject({ idtyp: "user", scp: "Application.ReadWrite.All AppRoleAssignment.ReadWrite.All", wids: ["62e90394-69f5-4237-9190-012177145e10"] });
+    expect(claims(admin)).toMatchObject({
+      idtyp: "user",
+      scp: "Application.ReadWrite.All AppRoleAssignment.ReadWrite.All",
+      wids: ["62e90394-69f5-4237-9190-012177145e10"],
+    });
 
-    const created = await call("POST", "/v1.0/applications", { token: admin, json: { displayName: "probe", signInAudience: "AzureADMyOrg" } });
+    const created = await call("POST", "/v1.0/applications", {
+      token: admin,
+      json: { displayName: "probe", signInAudience: "AzureADMyOrg" },
+    });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ displayName: "probe", passwordCredentials: [], keyCredentials: [] });
     const app = created.body;
-    const pw = await call("POST", `/v1.0/applications/${app.id}/addPassword`, { token: admin, json: { passwordCredential: { displayName: "p1" } } });
+    const pw = await call("POST", `/v1.0/applications/${app.id}/addPassword`, {
+      token: admin,
+      json: { passwordCredential: { displayName: "p1" } },
+    });
     expect(pw.status).toBe(200);
     expect(pw.body.secretText).toMatch(/^.{40}$/);
     expect(pw.body.hint).toBe(pw.body.secretText.slice(0, 3));
@@ -68,7 +90,15 @@ describe("simulated directory", () => {
     const found = await call("GET", `/v1.0/applications?$filter=${encodeURIComponent("displayName eq 'probe'")}`, { token: admin });
     expect(found.body.value.map((a: { appId: string }) => a.appId)).toEqual([app.appId]);
 
-    const appToken = async () => call("POST", `/${sim.tenantId}/oauth2/v2.0/token`, { form: { grant_type: "client_credentials", client_id: app.appId, client_secret: pw.body.secretText, scope: "https://graph.microsoft.com/.default" } });
+    const appToken = async () =>
+      call("POST", `/${sim.tenantId}/oauth2/v2.0/token`, {
+        form: {
+          grant_type: "client_credentials",
+          client_id: app.appId,
+          client_secret: pw.body.secretText,
+          scope: "https://graph.microsoft.com/.default",
+        },
+      });
     expect((await appToken()).body.error_codes).toEqual([700016]); // no service principal yet
     const sp = await call("POST", "/v1.0/servicePrincipals", { token: admin, json: { appId: app.appId } });
     expect(sp.status).toBe(201);
@@ -93,7 +123,9 @@ describe("simulated directory", () => {
     // Until the message trace service principal exists and has provisioned, the API answers 401.
     const list = () => call("GET", "/v1.0/admin/exchange/tracing/messageTraces", { token });
     expect((await list()).status).toBe(401);
-    expect((await call("POST", "/v1.0/servicePrincipals", { token: admin, json: { appId: "8bd644d1-64a1-4d4b-ae52-2e0cbf64e373" } })).status).toBe(201);
+    expect(
+      (await call("POST", "/v1.0/servicePrincipals", { token: admin, json: { appId: "8bd644d1-64a1-4d4b-ae52-2e0cbf64e373" } })).status,
+    ).toBe(201);
     const provisioning = await list();
     expect(provisioning.status).toBe(401);
     expect(provisioning.body.error.message).toMatch(/8bd644d1-64a1-4d4b-ae52-2e0cbf64e373/);

@@ -17,8 +17,15 @@ beforeAll(async () => {
   sim.setNow(T);
   agent = new Agent({ connect: { ca: sim.ca } });
   const r = await request(`${sim.authority}/oauth2/v2.0/token`, {
-    method: "POST", dispatcher: agent, headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "client_credentials", client_id: sim.clientId, client_secret: sim.clientSecret, scope: "https://outlook.office365.com/.default" }).toString(),
+    method: "POST",
+    dispatcher: agent,
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: sim.clientId,
+      client_secret: sim.clientSecret,
+      scope: "https://outlook.office365.com/.default",
+    }).toString(),
   });
   tok = ((await r.body.json()) as { access_token: string }).access_token;
 });
@@ -45,7 +52,7 @@ describe("the simulated legacy report", () => {
     expect(truth.length).toBeGreaterThan(4000);
     const rows: any[] = [];
     const links: string[] = [];
-    for (let url: string | undefined = reportUrl(sim, lo, hi); url; ) {
+    for (let url: string | undefined = reportUrl(sim, lo, hi); url;) {
       const r = await get(url, "application/json");
       expect(r.status, r.text.slice(0, 200)).toBe(200);
       expect(r.type).toMatch(/^application\/json;odata=minimalmetadata/);
@@ -84,7 +91,8 @@ describe("the simulated legacy report", () => {
     const atom = await get(reportUrl(sim, lo, hi), "application/atom+xml");
     expect(atom.type).toMatch(/atom\+xml/);
     expect(atom.text).toMatch(/<link rel="next" href="MessageTrace\?\$filter=[^"]*&amp;\$skiptoken=1999" \/>/);
-    for (const bad of ["abc", "-1", "1.5", "WzEsMiwzXQ.AAAA"]) expect((await get(reportUrl(sim, lo, hi, `&$skiptoken=${bad}`), "application/json")).status, bad).toBe(400);
+    for (const bad of ["abc", "-1", "1.5", "WzEsMiwzXQ.AAAA"])
+      expect((await get(reportUrl(sim, lo, hi, `&$skiptoken=${bad}`), "application/json")).status, bad).toBe(400);
   });
 
   it("with the processing-time filter, returns a row with the window holding its last processing step", async () => {
@@ -93,13 +101,20 @@ describe("the simulated legacy report", () => {
     try {
       s.setNow(T);
       const r = await request(`${s.authority}/oauth2/v2.0/token`, {
-        method: "POST", dispatcher: a, headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ grant_type: "client_credentials", client_id: s.clientId, client_secret: s.clientSecret, scope: "https://outlook.office365.com/.default" }).toString(),
+        method: "POST",
+        dispatcher: a,
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "client_credentials",
+          client_id: s.clientId,
+          client_secret: s.clientSecret,
+          scope: "https://outlook.office365.com/.default",
+        }).toString(),
       });
       const token = ((await r.body.json()) as { access_token: string }).access_token;
       const ids = async (lo: number, hi: number) => {
         const out = new Set<string>();
-        for (let url: string | undefined = reportUrl(s, lo, hi); url; ) {
+        for (let url: string | undefined = reportUrl(s, lo, hi); url;) {
           const j = (await get(url, "application/json", a, token)).json();
           for (const v of j.value) out.add(`${v.MessageTraceId}|${v.RecipientAddress}`);
           url = j["odata.nextLink"] ? new URL(j["odata.nextLink"], url).toString() : undefined;

@@ -12,7 +12,9 @@ let agent: Agent;
 
 async function token(s: Simulator, a: Agent, scope: string): Promise<string> {
   const r = await request(`${s.authority}/oauth2/v2.0/token`, {
-    method: "POST", dispatcher: a, headers: { "content-type": "application/x-www-form-urlencoded" },
+    method: "POST",
+    dispatcher: a,
+    headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ grant_type: "client_credentials", client_id: s.clientId, client_secret: s.clientSecret, scope }).toString(),
   });
   return ((await r.body.json()) as { access_token: string }).access_token;
@@ -20,7 +22,10 @@ async function token(s: Simulator, a: Agent, scope: string): Promise<string> {
 
 /** Sends `Prefer: include-unknown-enum-members`, as the collector does. */
 async function get(url: string, tok: string, a = agent, headers: Record<string, string> = {}) {
-  const r = await request(url, { dispatcher: a, headers: { authorization: `Bearer ${tok}`, prefer: "include-unknown-enum-members", ...headers } });
+  const r = await request(url, {
+    dispatcher: a,
+    headers: { authorization: `Bearer ${tok}`, prefer: "include-unknown-enum-members", ...headers },
+  });
   const text = await r.body.text();
   return { status: r.statusCode, headers: r.headers, text, json: () => JSON.parse(text) as any };
 }
@@ -70,7 +75,11 @@ describe("Graph list", () => {
     const hi = T - 6 * H;
     const truth = sim.truth(new Date(lo), new Date(hi));
     expect(truth.length).toBeGreaterThan(5000);
-    const { items, pages } = await graphAll(sim, graphTok, graphUrl(sim, `receivedDateTime ge ${iso(lo)} and receivedDateTime le ${iso(hi - 1)}`, "&$top=1000"));
+    const { items, pages } = await graphAll(
+      sim,
+      graphTok,
+      graphUrl(sim, `receivedDateTime ge ${iso(lo)} and receivedDateTime le ${iso(hi - 1)}`, "&$top=1000"),
+    );
     expect(pages).toBe(Math.ceil(truth.length / 1000));
     expect(items.length).toBe(truth.length);
     expect(new Set(items.map(key)).size).toBe(items.length);
@@ -84,7 +93,9 @@ describe("Graph list", () => {
     expect(items.some((i) => Buffer.byteLength(i.subject) > 4096)).toBe(true);
     expect(items.some((i) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$/.test(i.receivedDateTime))).toBe(true);
     // The JSON enum spellings, no `none`; `recalled` by name because the request opts in.
-    expect(new Set(items.map((i) => i.status))).toEqual(new Set(["delivered", "failed", "filteredAsSpam", "quarantined", "pending", "expanded", "gettingStatus", "recalled"]));
+    expect(new Set(items.map((i) => i.status))).toEqual(
+      new Set(["delivered", "failed", "filteredAsSpam", "quarantined", "pending", "expanded", "gettingStatus", "recalled"]),
+    );
   });
 
   it("shows statuses added after the enum froze as unknownFutureValue unless the request opts in", async () => {
@@ -102,12 +113,35 @@ describe("Graph list", () => {
     const hi = T - 24 * H;
     const truth = sim.truth(new Date(lo), new Date(hi + 1));
     const sender = truth.find((t) => t.senderAddress.startsWith("o'brien"))!.senderAddress;
-    const { items } = await graphAll(sim, graphTok, graphUrl(sim, `receivedDateTime ge ${iso(lo)} and receivedDateTime le ${iso(hi)} and senderAddress eq '${sender.replace(/'/g, "''")}'`));
-    expect(items.map(key).sort()).toEqual(truth.filter((t) => t.senderAddress.toLowerCase() === sender.toLowerCase()).map(key).sort());
-    const failed = await graphAll(sim, graphTok, graphUrl(sim, `receivedDateTime ge ${iso(lo)} and receivedDateTime le ${iso(hi)} and status eq 'Failed'`));
+    const { items } = await graphAll(
+      sim,
+      graphTok,
+      graphUrl(
+        sim,
+        `receivedDateTime ge ${iso(lo)} and receivedDateTime le ${iso(hi)} and senderAddress eq '${sender.replace(/'/g, "''")}'`,
+      ),
+    );
+    expect(items.map(key).sort()).toEqual(
+      truth
+        .filter((t) => t.senderAddress.toLowerCase() === sender.toLowerCase())
+        .map(key)
+        .sort(),
+    );
+    const failed = await graphAll(
+      sim,
+      graphTok,
+      graphUrl(sim, `receivedDateTime ge ${iso(lo)} and receivedDateTime le ${iso(hi)} and status eq 'Failed'`),
+    );
     expect(failed.items.length).toBe(truth.filter((t) => t.status === "failed").length);
     const one = truth[17]!;
-    const byId = await graphAll(sim, graphTok, graphUrl(sim, `receivedDateTime ge ${iso(lo)} and receivedDateTime le ${iso(hi)} and id eq '${one.id}' and recipientAddress eq '${one.recipientAddress.replace(/'/g, "''")}'`));
+    const byId = await graphAll(
+      sim,
+      graphTok,
+      graphUrl(
+        sim,
+        `receivedDateTime ge ${iso(lo)} and receivedDateTime le ${iso(hi)} and id eq '${one.id}' and recipientAddress eq '${one.recipientAddress.replace(/'/g, "''")}'`,
+      ),
+    );
     expect(byId.items).toEqual([wire(one)]);
   });
 
@@ -135,10 +169,17 @@ describe("Graph list", () => {
       expect(r.json().error.code).toBe("BadRequest");
     }
     // A genuine skiptoken replayed against a different filter is refused too.
-    const first = (await get(graphUrl(sim, `receivedDateTime ge ${iso(T - 3 * H)} and receivedDateTime le ${iso(T)}`, "&$top=10"), graphTok)).json();
+    const first = (
+      await get(graphUrl(sim, `receivedDateTime ge ${iso(T - 3 * H)} and receivedDateTime le ${iso(T)}`, "&$top=10"), graphTok)
+    ).json();
     const skip = new URL(first["@odata.nextLink"]).searchParams.get("$skiptoken")!;
-    expect((await get(graphUrl(sim, `receivedDateTime ge ${iso(T - 2 * H)} and receivedDateTime le ${iso(T)}`, `&$skiptoken=${skip}`), graphTok)).status).toBe(400);
-    const future = (await get(graphUrl(sim, `receivedDateTime ge ${iso(T - H)} and receivedDateTime le ${iso(T + 60_000)}`), graphTok)).json();
+    expect(
+      (await get(graphUrl(sim, `receivedDateTime ge ${iso(T - 2 * H)} and receivedDateTime le ${iso(T)}`, `&$skiptoken=${skip}`), graphTok))
+        .status,
+    ).toBe(400);
+    const future = (
+      await get(graphUrl(sim, `receivedDateTime ge ${iso(T - H)} and receivedDateTime le ${iso(T + 60_000)}`), graphTok)
+    ).json();
     expect(future.error.message).toMatch(/cannot be later than the current date and time/);
     // The end may be exactly now.
     expect((await get(graphUrl(sim, `receivedDateTime ge ${iso(T - H)} and receivedDateTime le ${iso(T)}`), graphTok)).status).toBe(200);
@@ -146,7 +187,10 @@ describe("Graph list", () => {
 
   it("details by recipient: 2–6 events shaped as the real API's, same as the in-process API; 404 when unknown", async () => {
     const rec = sim.truth(new Date(T - 5 * H), new Date(T - 4 * H))[3]!;
-    const r = await get(`${sim.graphBase}/v1.0/admin/exchange/tracing/messageTraces/${rec.id}/getDetailsByRecipient(recipientAddress='${encodeURIComponent(rec.recipientAddress)}')`, graphTok);
+    const r = await get(
+      `${sim.graphBase}/v1.0/admin/exchange/tracing/messageTraces/${rec.id}/getDetailsByRecipient(recipientAddress='${encodeURIComponent(rec.recipientAddress)}')`,
+      graphTok,
+    );
     expect(r.status).toBe(200);
     const v = r.json().value;
     expect(v).toEqual(sim.details(rec.id, rec.recipientAddress));
@@ -168,7 +212,10 @@ describe("Graph list", () => {
     }
     expect(sharedSecond).toBeGreaterThan(10);
     expect(sharedSecondAndEvent).toBeGreaterThan(0);
-    const missing = await get(`${sim.graphBase}/v1.0/admin/exchange/tracing/messageTraces/${rec.id}/getDetailsByRecipient(recipientAddress='nobody@contoso.com')`, graphTok);
+    const missing = await get(
+      `${sim.graphBase}/v1.0/admin/exchange/tracing/messageTraces/${rec.id}/getDetailsByRecipient(recipientAddress='nobody@contoso.com')`,
+      graphTok,
+    );
     expect(missing.status).toBe(404);
   });
 });
@@ -181,9 +228,15 @@ describe("Reporting Web Service", () => {
 
   it("Atom pages equal the truth (inclusive window, Index, m:null, entities)", async () => {
     const truth = sim.truth(new Date(lo), new Date(hi + 1)).reverse();
-    const parser = new XMLParser({ ignoreAttributes: false, removeNSPrefix: true, parseTagValue: false, trimValues: false, isArray: (n) => n === "entry" || n === "link" });
+    const parser = new XMLParser({
+      ignoreAttributes: false,
+      removeNSPrefix: true,
+      parseTagValue: false,
+      trimValues: false,
+      isArray: (n) => n === "entry" || n === "link",
+    });
     const rows: Record<string, any>[] = [];
-    for (let next: string | undefined = rwsUrl(lo, hi); next; ) {
+    for (let next: string | undefined = rwsUrl(lo, hi); next;) {
       const r = await get(next, rwsTok);
       expect(r.status).toBe(200);
       expect(r.headers["content-type"]).toMatch(/atom\+xml/);
@@ -213,7 +266,7 @@ describe("Reporting Web Service", () => {
     const truth = sim.truth(new Date(lo), new Date(hi + 1)).reverse();
     const rows: any[] = [];
     let first = "";
-    for (let next: string | undefined = rwsUrl(lo, hi, "&$format=json"); next; ) {
+    for (let next: string | undefined = rwsUrl(lo, hi, "&$format=json"); next;) {
       const r = await get(next, rwsTok);
       first ||= r.text;
       const j = r.json();
@@ -222,7 +275,9 @@ describe("Reporting Web Service", () => {
     }
     expect(first).toMatch(/"Received":"\\\/Date\(\d+\)\\\/"/);
     expect(rows.map((r) => `${r.MessageTraceId}|${r.RecipientAddress}`)).toEqual(truth.map(key));
-    expect(rows.map((r) => Math.floor(Number(/\((\d+)\)/.exec(r.Received)![1]) / 1000) * 1000)).toEqual(truth.map((t) => Date.parse(t.receivedDateTime)));
+    expect(rows.map((r) => Math.floor(Number(/\((\d+)\)/.exec(r.Received)![1]) / 1000) * 1000)).toEqual(
+      truth.map((t) => Date.parse(t.receivedDateTime)),
+    );
     expect(rows.map((r) => r.Index)).toEqual(truth.map((_, k) => String(k)));
 
     const v3 = await startSimulator({ seed: 42, ratePerHour: 120, rwsJsonShape: "v3" });
@@ -230,7 +285,11 @@ describe("Reporting Web Service", () => {
     try {
       v3.setNow(T);
       const tok = await token(v3, a3, "https://outlook.office365.com/.default");
-      const r = await get(`${v3.rwsBase}/MessageTrace?$format=json&$filter=${encodeURIComponent(`StartDate eq datetime'${iso(lo)}' and EndDate eq datetime'${iso(hi)}'`)}`, tok, a3);
+      const r = await get(
+        `${v3.rwsBase}/MessageTrace?$format=json&$filter=${encodeURIComponent(`StartDate eq datetime'${iso(lo)}' and EndDate eq datetime'${iso(hi)}'`)}`,
+        tok,
+        a3,
+      );
       const j = r.json();
       expect(j.value.length).toBe(Math.min(2000, truth.length));
       expect(j.value[0]).toMatchObject({ MessageTraceId: truth[0]!.id, Index: 0 });
@@ -279,7 +338,11 @@ describe("faults and throttling", () => {
     expect((await get(u(), graphTok)).json().error.message).toMatch(/8bd644d1-64a1-4d4b-ae52-2e0cbf64e373/);
 
     // The same through the control endpoint, as an out-of-process harness does it.
-    const posted = await request(`${sim.url}/_sim/faults`, { method: "POST", dispatcher: agent, body: JSON.stringify({ route: "rws", kind: "503" }) });
+    const posted = await request(`${sim.url}/_sim/faults`, {
+      method: "POST",
+      dispatcher: agent,
+      body: JSON.stringify({ route: "rws", kind: "503" }),
+    });
     expect(posted.statusCode).toBe(200);
     await posted.body.dump();
     const r503 = await get(`${sim.rwsBase}/MessageTrace?$format=json`, rwsTok);
@@ -287,7 +350,11 @@ describe("faults and throttling", () => {
     expect(r503.json().error.message.value).toMatch(/unavailable/);
 
     sim.inject({ route: "token", kind: "503" });
-    const t503 = await request(`${sim.authority}/oauth2/v2.0/token`, { method: "POST", dispatcher: agent, body: "grant_type=client_credentials" });
+    const t503 = await request(`${sim.authority}/oauth2/v2.0/token`, {
+      method: "POST",
+      dispatcher: agent,
+      body: "grant_type=client_credentials",
+    });
     expect(t503.statusCode).toBe(503);
     expect(((await t503.body.json()) as any).error).toBe("temporarily_unavailable");
   });
@@ -302,7 +369,9 @@ describe("faults and throttling", () => {
     await expect(get(u(), graphTok)).rejects.toThrow();
 
     sim.inject({ route: "details", kind: "reset" });
-    await expect(get(`${sim.graphBase}/v1.0/admin/exchange/tracing/messageTraces/x/getDetailsByRecipient(recipientAddress='a@b.c')`, graphTok)).rejects.toThrow();
+    await expect(
+      get(`${sim.graphBase}/v1.0/admin/exchange/tracing/messageTraces/x/getDetailsByRecipient(recipientAddress='a@b.c')`, graphTok),
+    ).rejects.toThrow();
     expect((await get(u(), graphTok)).status).toBe(200);
     const st = sim.stats();
     expect(st.byStatus.reset).toBe(1);
@@ -374,7 +443,9 @@ describe("traffic model", () => {
       const url = graphUrl(s, `receivedDateTime ge ${iso(lo)} and receivedDateTime le ${iso(T - 1)}`);
       expect((await graphAll(s, tok, url, a)).items.map(key).sort()).toEqual(visible.map(key).sort());
       // Control endpoint moves the clock, as an out-of-process harness would.
-      await request(`${s.url}/_sim/clock`, { method: "POST", dispatcher: a, body: JSON.stringify({ now: iso(T + 61 * 60_000) }) }).then((r) => r.body.dump());
+      await request(`${s.url}/_sim/clock`, { method: "POST", dispatcher: a, body: JSON.stringify({ now: iso(T + 61 * 60_000) }) }).then(
+        (r) => r.body.dump(),
+      );
       expect((await graphAll(s, tok, url, a)).items.length).toBe(all.length);
       const tr = await request(`${s.url}/_sim/truth?from=${iso(lo)}&to=${iso(T)}&visible=1`, { dispatcher: a });
       expect(((await tr.body.json()) as any).count).toBe(all.length);

@@ -10,12 +10,16 @@ describe("simulate --config-out", () => {
   it("writes a config (and the CA beside it) that `once` can use as is, twice without duplicates", async () => {
     const dir = tempDir();
     const file = join(dir, "try.yaml");
-    const child = spawn(process.execPath, [BIN, "simulate", "--port", "0", "--rate", "120", "--config-out", file], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [BIN, "simulate", "--port", "0", "--rate", "120", "--config-out", file], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     try {
-      const info = JSON.parse(await new Promise<string>((resolve, reject) => {
-        createInterface({ input: child.stdout! }).once("line", resolve);
-        child.once("exit", (code) => reject(new Error(`simulate exited ${code}`)));
-      })) as { configFile: string; caFile: string; url: string };
+      const info = JSON.parse(
+        await new Promise<string>((resolve, reject) => {
+          createInterface({ input: child.stdout! }).once("line", resolve);
+          child.once("exit", (code) => reject(new Error(`simulate exited ${code}`)));
+        }),
+      ) as { configFile: string; caFile: string; url: string };
       expect(info.configFile).toBe(file);
       expect(info.caFile).toBe(join(dir, "sim-ca.pem"));
       expect(readFileSync(info.caFile, "utf8")).toContain("BEGIN CERTIFICATE");
@@ -28,7 +32,8 @@ describe("simulate --config-out", () => {
       const second = await runCli(["once", "--config", file]);
       expect(second.code, second.stderr).toBe(0);
       const ids = new Set(records.map((r) => `${r["o365.message.trace_id"]}|${r["o365.message.recipient"]}|${r["o365.message.status"]}`));
-      for (const r of parseNdjson(second.stdout)) expect(ids.has(`${r["o365.message.trace_id"]}|${r["o365.message.recipient"]}|${r["o365.message.status"]}`)).toBe(false);
+      for (const r of parseNdjson(second.stdout))
+        expect(ids.has(`${r["o365.message.trace_id"]}|${r["o365.message.recipient"]}|${r["o365.message.status"]}`)).toBe(false);
     } finally {
       child.kill("SIGTERM");
     }

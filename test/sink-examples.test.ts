@@ -19,7 +19,10 @@ describe("examples", () => {
       expect(sink.name).toBe(kind);
       await sink.close();
       // Each receiver config listens where the collector config points.
-      const port = kind === "forward" ? String((config.sink.forward as { port: number }).port) : new URL((config.sink.http as { url: string }).url).port;
+      const port =
+        kind === "forward"
+          ? String((config.sink.forward as { port: number }).port)
+          : new URL((config.sink.http as { url: string }).url).port;
       expect(readFileSync(join(dir, "fluent-bit.conf"), "utf8")).toContain(port);
       expect(readFileSync(join(dir, "fluentd.conf"), "utf8")).toContain(port);
     });

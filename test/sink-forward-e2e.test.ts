@@ -76,7 +76,10 @@ describe("forward sink end to end", () => {
         // Window 3: its first page is acknowledged, the second is not (or its connection is cut).
         if (fault === "withheld acks") r.withholdAcks(1);
         else r.dropConnection(1);
-        const err = await rt.collector.runCycle().then(() => undefined, (e: unknown) => e as Error);
+        const err = await rt.collector.runCycle().then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
         expect(err?.message).toMatch(fault === "withheld acks" ? /did not acknowledge/ : /closed the connection/);
         expect(cursorOf(dir)).toBe(committed);
         expect(r.events.length).toBeGreaterThan(before);

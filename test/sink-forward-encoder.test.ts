@@ -41,7 +41,16 @@ describe("forward entry encoder: the library's bytes", () => {
 
   it("text: ASCII, accents, CJK, emoji, control characters, at each length header's boundary", () => {
     const texts = ["", "a", "x".repeat(31), "x".repeat(32), "x".repeat(255), "x".repeat(256), "x".repeat(65535), "x".repeat(65536)];
-    texts.push("é".repeat(15), "é".repeat(16), "é".repeat(127), "é".repeat(128), "漢字".repeat(20), "🙂 mail", "tab\tnew\nline\u0000nul", "\u007f\u0080\u07ff\u0800\uffff");
+    texts.push(
+      "é".repeat(15),
+      "é".repeat(16),
+      "é".repeat(127),
+      "é".repeat(128),
+      "漢字".repeat(20),
+      "🙂 mail",
+      "tab\tnew\nline\u0000nul",
+      "\u007f\u0080\u07ff\u0800\uffff",
+    );
     for (const s of texts) same({ s, [s.slice(0, 40) || "k"]: 1 });
   });
 
@@ -64,7 +73,14 @@ describe("forward entry encoder: the library's bytes", () => {
     class Thing {
       x = 1;
     }
-    for (const odd of [{ d: new Date(0) }, { b: Buffer.from("hi") }, { t: new Thing() }, { s: "half \ud800 pair" }, { ["\udc00"]: 1 }, { n: 10n }]) {
+    for (const odd of [
+      { d: new Date(0) },
+      { b: Buffer.from("hi") },
+      { t: new Thing() },
+      { s: "half \ud800 pair" },
+      { ["\udc00"]: 1 },
+      { n: 10n },
+    ]) {
       expect(encodeEntry([time, odd])).toBeUndefined();
     }
     expect(encodeEntry([new EventTime(-1, 0), { x: 1 }])).toBeUndefined();
@@ -87,12 +103,22 @@ describe("forward entry encoder in the sink", () => {
     const { rt, records } = captureRuntime(config, sim, { clock: () => T0 + 2 * HOUR });
     await rt.collector.runCycle();
     await rt.close();
-    const envs: Envelope[] = records().map((record, i) => ({ id: String(i), time: Date.parse(record["o365.message.received"] as string), record }));
+    const envs: Envelope[] = records().map((record, i) => ({
+      id: String(i),
+      time: Date.parse(record["o365.message.received"] as string),
+      record,
+    }));
     expect(envs.length).toBeGreaterThan(300);
     for (const e of envs) same(e.record, eventTime(e.time));
 
     const r = await new ForwardReceiver().start({});
-    const options = forwardSinkSchema.parse({ host: "127.0.0.1", port: r.port, ack_timeout: 5, require_ack_response: true, batch_size: 100 });
+    const options = forwardSinkSchema.parse({
+      host: "127.0.0.1",
+      port: r.port,
+      ack_timeout: 5,
+      require_ack_response: true,
+      batch_size: 100,
+    });
     const s = new ForwardSink(options, silentLogger);
     // The sink installed ours in the library's queue path.
     expect(protocol.packEntry).not.toBe(libraryPackEntry);

@@ -25,7 +25,10 @@ async function receiver(opts: ReceiverStartOptions): Promise<ForwardReceiver> {
 }
 
 function sink(r: ForwardReceiver, extra: Record<string, unknown> = {}): ForwardSink {
-  const s = new ForwardSink(forwardSinkSchema.parse({ host: "127.0.0.1", port: r.port, ack_timeout: 1, client_hostname: "collector", ...extra }), silentLogger);
+  const s = new ForwardSink(
+    forwardSinkSchema.parse({ host: "127.0.0.1", port: r.port, ack_timeout: 1, client_hostname: "collector", ...extra }),
+    silentLogger,
+  );
   open.push(s);
   return s;
 }
@@ -34,7 +37,10 @@ const envelopes = (n: number): Envelope[] =>
   Array.from({ length: n }, (_, i) => ({ id: `id-${i}`, time: Date.UTC(2026, 0, 1) + i, record: { "o365.message.trace_id": `id-${i}` } }));
 
 async function failure(p: Promise<unknown>): Promise<CollectorError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(CollectorError);
   return err as CollectorError;
 }
@@ -43,7 +49,18 @@ describe("forward handshake", () => {
   it("decoding keeps a str that is not UTF-8 as its exact bytes; valid text stays text", async () => {
     const raw = Buffer.from([0xff, 0x00, 0xc3, 0x28, 0x80, 0xef, 0xbb, 0xbf]);
     // ["HELO", {nonce: str(raw), auth: "abc"}] written by hand: our encoder writes only UTF-8 as str.
-    const msg = Buffer.concat([Buffer.from([0x92, 0xa4]), Buffer.from("HELO"), Buffer.from([0x82, 0xa5]), Buffer.from("nonce"), Buffer.from([0xa0 | raw.length]), raw, Buffer.from([0xa4]), Buffer.from("auth"), Buffer.from([0xa3]), Buffer.from("abc")]);
+    const msg = Buffer.concat([
+      Buffer.from([0x92, 0xa4]),
+      Buffer.from("HELO"),
+      Buffer.from([0x82, 0xa5]),
+      Buffer.from("nonce"),
+      Buffer.from([0xa0 | raw.length]),
+      raw,
+      Buffer.from([0xa4]),
+      Buffer.from("auth"),
+      Buffer.from([0xa3]),
+      Buffer.from("abc"),
+    ]);
     const out: unknown[] = [];
     for await (const m of decodeServerMessages(Readable.from([msg.subarray(0, 5), msg.subarray(5)]))) out.push(m);
     expect(out).toHaveLength(1);
@@ -131,8 +148,20 @@ describe("forward handshake failure stops the daemon", () => {
     const dir = tempDir();
     const T0 = Date.UTC(2026, 10, 20, 6, 0, 0);
     const sinkCfg = { type: "forward", forward: { port: r.port, ack_timeout: 5, shared_key: "s3cret-key", require_ack_response: true } };
-    const file = writeConfig(dir, simConfigInput(sim, dir, { start: new Date(T0).toISOString(), window: 60, rescan: { horizon: 0 }, log: { level: "info" }, sink: sinkCfg }));
-    const res = await runCli(["once", "--config", file], { env: { O365MT_NOW: new Date(T0 + 3_600_000 + 600_000).toISOString() }, timeoutMs: 60_000 });
+    const file = writeConfig(
+      dir,
+      simConfigInput(sim, dir, {
+        start: new Date(T0).toISOString(),
+        window: 60,
+        rescan: { horizon: 0 },
+        log: { level: "info" },
+        sink: sinkCfg,
+      }),
+    );
+    const res = await runCli(["once", "--config", file], {
+      env: { O365MT_NOW: new Date(T0 + 3_600_000 + 600_000).toISOString() },
+      timeoutMs: 60_000,
+    });
     expect(res.code, res.stderr).toBe(0);
     expect(r.handshakeErrors).toEqual([]);
     expect(r.events.length).toBeGreaterThan(0);

@@ -28,7 +28,11 @@ function sink(r: ForwardReceiver, retry?: RetryPolicy, extra: Record<string, unk
 }
 
 const envelopes = (n: number, from = 0): Envelope[] =>
-  Array.from({ length: n }, (_, i) => ({ id: `id-${from + i}`, time: Date.UTC(2026, 0, 1) + from + i, record: { "o365.message.trace_id": `id-${from + i}` } }));
+  Array.from({ length: n }, (_, i) => ({
+    id: `id-${from + i}`,
+    time: Date.UTC(2026, 0, 1) + from + i,
+    record: { "o365.message.trace_id": `id-${from + i}` },
+  }));
 
 const ids = (r: ForwardReceiver) => new Set(r.records.map((x) => x["o365.message.trace_id"]));
 
@@ -61,7 +65,10 @@ describe("forward sink recovery", () => {
     await r.close();
     await s.send(envelopes(5, 5)).catch(() => {});
     const t = Date.now();
-    const err = await s.flush().then(() => undefined, (e: unknown) => e);
+    const err = await s.flush().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(CollectorError);
     expect((err as CollectorError).kind).toBe("transient");
     expect(Date.now() - t).toBeLessThan(10_000);
@@ -79,7 +86,10 @@ describe("forward sink recovery", () => {
     await r.waitForRecords(20);
     r.dropAll({ reset: true });
     await s.send(envelopes(10, 20)).catch(() => {});
-    const err = await s.flush().then(() => undefined, (e: unknown) => e);
+    const err = await s.flush().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(CollectorError);
     const line = describeError(err);
     expect(line).toMatch(/forward receiver 127\.0\.0\.1:\d+ closed the connection with \d+ record\(s\) not acknowledged/);

@@ -35,7 +35,15 @@ function envelopes(n: number, from = 0): Envelope[] {
   return Array.from({ length: n }, (_, i) => {
     const k = from + i;
     const time = BASE + k * 1001;
-    return { id: `id-${k}`, time, record: { "o365.message.trace_id": `id-${k}`, "o365.message.received": new Date(time).toISOString(), "o365.message.subject": "ü ".repeat(k % 7) } };
+    return {
+      id: `id-${k}`,
+      time,
+      record: {
+        "o365.message.trace_id": `id-${k}`,
+        "o365.message.received": new Date(time).toISOString(),
+        "o365.message.subject": "ü ".repeat(k % 7),
+      },
+    };
   });
 }
 
@@ -72,7 +80,10 @@ describe("forward sink", () => {
     await s.flush();
     r.withholdAcks(1);
     await s.send(envelopes(20, 10));
-    const err = await s.flush().then(() => undefined, (e: unknown) => e);
+    const err = await s.flush().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(CollectorError);
     expect((err as CollectorError).kind).toBe("transient");
     expect((err as Error).message).toMatch(/did not acknowledge \d+ record\(s\) within 1s/);
@@ -89,7 +100,10 @@ describe("forward sink", () => {
     const s = sink(r, { event_mode: "PackedForward", batch_size: 10, ack_timeout: 30 });
     r.dropConnection(1);
     await s.send(envelopes(30));
-    const err = await s.flush().then(() => undefined, (e: unknown) => e);
+    const err = await s.flush().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((err as Error).message).toMatch(/closed the connection with \d+ record\(s\) not acknowledged/);
     await s.send(envelopes(30));
     await s.flush();
@@ -115,7 +129,10 @@ describe("forward sink", () => {
     await r.close();
     const s = new ForwardSink(forwardConfig(forwardSinkSchema.parse({ port, ack_timeout: 1 })), silentLogger);
     open.push(s);
-    const err = await s.send(envelopes(1)).then(() => undefined, (e: unknown) => e);
+    const err = await s.send(envelopes(1)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(CollectorError);
     expect((err as Error).message).toMatch(new RegExp(`forward receiver 127.0.0.1:${port}.*ECONNREFUSED`));
   });
@@ -127,7 +144,10 @@ describe("forward sink", () => {
     await good.flush();
     expect(r.events.length).toBe(3);
     const bad = sink(r, { shared_key: "wrong-key!", username: "alice", password: "pw-alice", client_hostname: "collector" });
-    const err = await bad.send(envelopes(1)).then(() => undefined, (e: unknown) => e);
+    const err = await bad.send(envelopes(1)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((err as CollectorError).kind).toBe("config");
     expect((err as Error).message).toMatch(/handshake .* failed/);
     expect((err as Error).message).not.toContain("wrong-key!");

@@ -39,7 +39,13 @@ class Receiver {
         let raw = Buffer.concat(chunks);
         if (req.headers["content-encoding"] === "gzip") raw = gunzipSync(raw);
         const text = raw.toString("utf8");
-        const records = req.headers["content-type"] === "application/x-ndjson" ? text.split("\n").filter(Boolean).map((l) => JSON.parse(l)) : JSON.parse(text);
+        const records =
+          req.headers["content-type"] === "application/x-ndjson"
+            ? text
+                .split("\n")
+                .filter(Boolean)
+                .map((l) => JSON.parse(l))
+            : JSON.parse(text);
         const status = this.script.shift() ?? 200;
         this.hits.push({ status, headers: req.headers, records, cursorAtArrival: this.onArrival?.() });
         if (status >= 200 && status < 300) this.accepted.push(...records);
@@ -59,7 +65,11 @@ class Receiver {
 
 const FAST = { count: 3, initialMs: 1, maxMs: 5, jitter: 0 };
 function envelopes(n: number): Envelope[] {
-  return Array.from({ length: n }, (_, i) => ({ id: `e${i}`, time: i, record: { "o365.message.trace_id": `t${i}`, "o365.message.subject": "x".repeat(i % 5) } }));
+  return Array.from({ length: n }, (_, i) => ({
+    id: `e${i}`,
+    time: i,
+    record: { "o365.message.trace_id": `t${i}`, "o365.message.subject": "x".repeat(i % 5) },
+  }));
 }
 
 describe("http sink", () => {
@@ -69,7 +79,13 @@ describe("http sink", () => {
       r.script = [503, 503];
       const retries: string[] = [];
       const sink = new HttpSink({
-        config: httpSinkSchema.parse({ url: r.url, gzip: true, bearer_token_env: "SINK_TOKEN", batch_size: 10, headers: { "x-source": "o365" } }),
+        config: httpSinkSchema.parse({
+          url: r.url,
+          gzip: true,
+          bearer_token_env: "SINK_TOKEN",
+          batch_size: 10,
+          headers: { "x-source": "o365" },
+        }),
         retry: FAST,
         logger: silentLogger,
         env: { SINK_TOKEN: "tok-123456" },
@@ -94,14 +110,22 @@ describe("http sink", () => {
   it("JSON array format; 400 is a configuration error naming the status and the receiver's answer", async () => {
     const r = await new Receiver().start();
     try {
-      const sink = new HttpSink({ config: httpSinkSchema.parse({ url: r.url, format: "json" }), retry: FAST, logger: silentLogger, env: {} });
+      const sink = new HttpSink({
+        config: httpSinkSchema.parse({ url: r.url, format: "json" }),
+        retry: FAST,
+        logger: silentLogger,
+        env: {},
+      });
       await sink.send(envelopes(3));
       await sink.flush();
       expect(r.hits[0]!.headers["content-type"]).toBe("application/json");
       expect(r.accepted.length).toBe(3);
       r.script = [400];
       await sink.send(envelopes(2));
-      const err = await sink.flush().then(() => undefined, (e: unknown) => e as CollectorError);
+      const err = await sink.flush().then(
+        () => undefined,
+        (e: unknown) => e as CollectorError,
+      );
       expect(err).toBeInstanceOf(CollectorError);
       expect(err!.kind).toBe("config");
       expect(err!.message).toMatch(/rejected 2 record\(s\) with 400: \{"error":"bad json"\}/);
@@ -112,9 +136,15 @@ describe("http sink", () => {
   });
 
   it("a missing bearer token variable is a configuration error at start", () => {
-    expect(() => new HttpSink({ config: httpSinkSchema.parse({ url: "http://127.0.0.1:1/x", bearer_token_env: "NOPE_TOKEN" }), retry: FAST, logger: silentLogger, env: {} })).toThrow(
-      /sink.http.bearer_token_env names NOPE_TOKEN, which is not set/,
-    );
+    expect(
+      () =>
+        new HttpSink({
+          config: httpSinkSchema.parse({ url: "http://127.0.0.1:1/x", bearer_token_env: "NOPE_TOKEN" }),
+          retry: FAST,
+          logger: silentLogger,
+          env: {},
+        }),
+    ).toThrow(/sink.http.bearer_token_env names NOPE_TOKEN, which is not set/);
   });
 });
 
@@ -178,7 +208,10 @@ describe("http sink end to end", () => {
     const { rt, store } = setup(r);
     r.script = [400];
     try {
-      const err = await rt.collector.runCycle().then(() => undefined, (e: unknown) => e as CollectorError);
+      const err = await rt.collector.runCycle().then(
+        () => undefined,
+        (e: unknown) => e as CollectorError,
+      );
       expect(err?.kind).toBe("config");
       expect(err?.message).toMatch(/HTTP receiver http:\/\/127\.0\.0\.1:\d+\/o365\.message_trace rejected \d+ record\(s\) with 400/);
       expect(err?.hint).toMatch(/sink\.http\.format/);

@@ -12,7 +12,16 @@ import { HOUR, runCli, simConfigInput, tempDir, writeConfig } from "./helpers/ha
 
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
 const cursor = new Date(T0).toISOString();
-const state = (extra: Record<string, unknown> = {}) => ({ version: 1, tenant_id: "t", source: "graph", cursor, windows_done: 1, records_delivered: 0, cycles: 1, ...extra });
+const state = (extra: Record<string, unknown> = {}) => ({
+  version: 1,
+  tenant_id: "t",
+  source: "graph",
+  cursor,
+  windows_done: 1,
+  records_delivered: 0,
+  cycles: 1,
+  ...extra,
+});
 
 function fresh(): { dir: string; store: StateStore } {
   const dir = join(tempDir(), "state");
@@ -124,7 +133,14 @@ describe("state refusal through the CLI", () => {
     const file = writeConfig(dir, simConfigInput(sim, dir, { start: cursor }));
     const store = new StateStore(join(dir, "state"), sim.tenantId, "graph");
     mkdirSync(join(dir, "state"), { mode: 0o700 });
-    const text = JSON.stringify({ version: 1, tenant_id: sim.tenantId, source: "graph", windows_done: 3, records_delivered: 10, cycles: 3 });
+    const text = JSON.stringify({
+      version: 1,
+      tenant_id: sim.tenantId,
+      source: "graph",
+      windows_done: 3,
+      records_delivered: 10,
+      cycles: 3,
+    });
     writeFileSync(store.file, text, { mode: 0o600 });
     const r = await runCli(["once", "--config", file], { env: { O365MT_NOW: new Date(T0 + 2 * HOUR).toISOString() } });
     expect(r.code).toBe(1);
@@ -138,7 +154,9 @@ describe("state refusal through the CLI", () => {
     const dir = tempDir();
     mkdirSync(join(dir, "state"), { mode: 0o700 });
     chmodSync(join(dir, "state"), 0o777);
-    const r = await runCli(["once", "--config", writeConfig(dir, simConfigInput(sim, dir, { start: cursor }))], { env: { O365MT_NOW: new Date(T0 + 2 * HOUR).toISOString() } });
+    const r = await runCli(["once", "--config", writeConfig(dir, simConfigInput(sim, dir, { start: cursor }))], {
+      env: { O365MT_NOW: new Date(T0 + 2 * HOUR).toISOString() },
+    });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
     expect(r.stderr.trim().split("\n")).toHaveLength(1);

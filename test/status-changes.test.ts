@@ -86,7 +86,17 @@ interface Poll {
 /** Cycles every `step`, restarting the runtime every `restartEvery` cycles; returns delivered ids and what each poll read. */
 async function drive(source: "graph" | "rws", horizon: number, cycles: number, restartEvery = 4) {
   const dir = tempDir("o365mt-status-");
-  const config = simConfig(sim, dir, { source, format: "json", window: WINDOW, delay: 0, page_size: 200, start: new Date(T0).toISOString(), max_windows_per_run: 100, dedupe: true, rescan: { horizon, every: 1 } });
+  const config = simConfig(sim, dir, {
+    source,
+    format: "json",
+    window: WINDOW,
+    delay: 0,
+    page_size: 200,
+    start: new Date(T0).toISOString(),
+    max_windows_per_run: 100,
+    dedupe: true,
+    rescan: { horizon, every: 1 },
+  });
   let now = T0 + WINDOW * MIN;
   const clock = () => now;
   const delivered: string[] = [];

@@ -40,7 +40,13 @@ describe("tenants config", () => {
       tenant_concurrency: 3,
       tenants: [
         { name: "contoso", tenant_id: A, auth: { client_id: "app-a", client_secret: "${O365_SECRET_CONTOSO}" } },
-        { name: "fabrikam", tenant_id: B, auth: { client_id: "app-b", client_secret_file: "b.secret" }, window: 15, source: { type: "rws" } },
+        {
+          name: "fabrikam",
+          tenant_id: B,
+          auth: { client_id: "app-b", client_secret_file: "b.secret" },
+          window: 15,
+          source: { type: "rws" },
+        },
       ],
     });
     const fleet = loadFleet(file, { env: { O365_SECRET_CONTOSO: "secret-of-a" } });
@@ -81,22 +87,45 @@ describe("tenants config", () => {
   it("one-line errors name the tenant entry", () => {
     const dir = tempDir();
     const base = { tenant_id: A, auth: { client_id: "x", client_secret: "s" } };
-    expect(errorOf(() => loadFleet(write(dir, { tenants: [base, { ...base, name: "two", tenant_id: B, auth: { client_id: "y", client_secret: "${O365_SECRET_TWO}" } }] }), { env: {} }))).toMatch(
-      /tenants\[1\] "two": auth\.client_secret refers to \$\{O365_SECRET_TWO\}, which is not set/,
+    expect(
+      errorOf(() =>
+        loadFleet(
+          write(dir, {
+            tenants: [base, { ...base, name: "two", tenant_id: B, auth: { client_id: "y", client_secret: "${O365_SECRET_TWO}" } }],
+          }),
+          { env: {} },
+        ),
+      ),
+    ).toMatch(/tenants\[1\] "two": auth\.client_secret refers to \$\{O365_SECRET_TWO\}, which is not set/);
+    expect(errorOf(() => loadFleet(write(dir, { tenants: [{ ...base, name: "one", windoww: 5 }] }), { env: {} }))).toMatch(
+      /tenants\[0\] "one": .*"windoww" \(did you mean "window"\?\)/,
     );
-    expect(errorOf(() => loadFleet(write(dir, { tenants: [{ ...base, name: "one", windoww: 5 }] }), { env: {} }))).toMatch(/tenants\[0\] "one": .*"windoww" \(did you mean "window"\?\)/);
-    expect(errorOf(() => loadFleet(write(dir, { tenants: [{ ...base, name: "one", window: 0 }] }), { env: {} }))).toMatch(/tenants\[0\] "one": window = 0/);
-    expect(errorOf(() => loadFleet(write(dir, { tenants: [base, { ...base }] }), { env: {} }))).toMatch(/tenants\[1\] .* is used by tenants\[0\] too/);
-    expect(errorOf(() => loadFleet(write(dir, { tenants: [{ auth: base.auth, name: "x" }] }), { env: {} }))).toMatch(/tenants\[0\] "x": tenant_id is missing/);
-    expect(errorOf(() => loadFleet(write(dir, { tenants: [{ ...base, name: "../up" }] }), { env: {} }))).toMatch(/not usable as a directory name/);
-    expect(errorOf(() => loadFleet(write(dir, { tenants: [{ ...base, auth: { client_id: "x", client_secret_file: "nope" } }] }), { env: {} }))).toMatch(/client_secret_file .*nope cannot be read: ENOENT/);
+    expect(errorOf(() => loadFleet(write(dir, { tenants: [{ ...base, name: "one", window: 0 }] }), { env: {} }))).toMatch(
+      /tenants\[0\] "one": window = 0/,
+    );
+    expect(errorOf(() => loadFleet(write(dir, { tenants: [base, { ...base }] }), { env: {} }))).toMatch(
+      /tenants\[1\] .* is used by tenants\[0\] too/,
+    );
+    expect(errorOf(() => loadFleet(write(dir, { tenants: [{ auth: base.auth, name: "x" }] }), { env: {} }))).toMatch(
+      /tenants\[0\] "x": tenant_id is missing/,
+    );
+    expect(errorOf(() => loadFleet(write(dir, { tenants: [{ ...base, name: "../up" }] }), { env: {} }))).toMatch(
+      /not usable as a directory name/,
+    );
+    expect(
+      errorOf(() => loadFleet(write(dir, { tenants: [{ ...base, auth: { client_id: "x", client_secret_file: "nope" } }] }), { env: {} })),
+    ).toMatch(/client_secret_file .*nope cannot be read: ENOENT/);
     expect(errorOf(() => loadFleet(write(dir, { tenants: [] }), { env: {} }))).toMatch(/tenants is empty/);
     expect(errorOf(() => loadFleet(write(dir, { tenants: [base], tenant_concurrency: 0 }), { env: {} }))).toMatch(/tenant_concurrency/);
   });
 
   it("assigns tenants by shard from the config or the environment (pod ordinal)", () => {
     const dir = tempDir();
-    const tenants = Array.from({ length: 12 }, (_, i) => ({ name: `t${i}`, tenant_id: `tenant${i}.onmicrosoft.com`, auth: { client_id: "x", client_secret: "s" } }));
+    const tenants = Array.from({ length: 12 }, (_, i) => ({
+      name: `t${i}`,
+      tenant_id: `tenant${i}.onmicrosoft.com`,
+      auth: { client_id: "x", client_secret: "s" },
+    }));
     const owned = (env: NodeJS.ProcessEnv, shard?: object) =>
       loadFleet(write(dir, { tenants, ...(shard ? { shard } : {}) }), { env }).tenants.map((t) => t.name);
     const byConfig = [0, 1, 2].map((index) => owned({}, { index, count: 3 }));

@@ -95,10 +95,20 @@ describe("20 tenants in one process", () => {
     const outcomes = await tf.runOnce();
     const statuses = tf.statuses();
 
-    expect(outcomes.filter((o) => !o.ok).map((o) => o.tenant).sort()).toEqual(["t0", "t1", "t2"]);
+    expect(
+      outcomes
+        .filter((o) => !o.ok)
+        .map((o) => o.tenant)
+        .sort(),
+    ).toEqual(["t0", "t1", "t2"]);
     expect(outcomes[WRONG_SECRET]!.error).toMatch(/auth/i);
     expect(outcomes[HANGING]!.error).toMatch(/tenant_cycle_timeout/);
-    expect(statuses.filter((s) => !s.healthy).map((s) => s.tenant).sort()).toEqual(["t0", "t1", "t2"]);
+    expect(
+      statuses
+        .filter((s) => !s.healthy)
+        .map((s) => s.tenant)
+        .sort(),
+    ).toEqual(["t0", "t1", "t2"]);
     expect(JSON.stringify(statuses)).not.toContain("not-the-secret");
 
     // Healthy tenants: exactly their truth, and none waited for the hanging tenant's timeout.

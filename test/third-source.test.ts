@@ -21,7 +21,16 @@ describe("a third source from a folder and one registry line", () => {
     const config = validateConfig({
       tenant_id: "contoso.onmicrosoft.com",
       auth: { client_id: "00000000-0000-0000-0000-000000000001", client_secret: "unused" },
-      source: { type: "fake", rows: [[iso(1), "m1", "a@contoso.com"], [iso(1), "m1", "b@contoso.com"], [iso(20), "m2", "a@contoso.com"], [iso(30), "m3", "c@contoso.com"], [iso(31), "m4", "d@contoso.com"]] },
+      source: {
+        type: "fake",
+        rows: [
+          [iso(1), "m1", "a@contoso.com"],
+          [iso(1), "m1", "b@contoso.com"],
+          [iso(20), "m2", "a@contoso.com"],
+          [iso(30), "m3", "c@contoso.com"],
+          [iso(31), "m4", "d@contoso.com"],
+        ],
+      },
       start: iso(0),
       window: 15,
       delay: 0,
@@ -38,7 +47,10 @@ describe("a third source from a folder and one registry line", () => {
     } finally {
       await rt.close();
     }
-    const records = text.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records.map((r) => [r["o365.message.trace_id"], r["o365.message.recipient"], r["o365.message.source"]])).toEqual([
       ["m1", "a@contoso.com", "fake"],
       ["m1", "b@contoso.com", "fake"],
@@ -49,7 +61,9 @@ describe("a third source from a folder and one registry line", () => {
   });
 
   it("answers the questions the CLI asks of a source from its descriptor", () => {
-    expect(() => validateConfig({ tenant_id: "t", source: { type: "fake", rowz: [] } })).toThrow(/unknown key\(s\) "rowz" \(did you mean "rows"\?\)/);
+    expect(() => validateConfig({ tenant_id: "t", source: { type: "fake", rowz: [] } })).toThrow(
+      /unknown key\(s\) "rowz" \(did you mean "rows"\?\)/,
+    );
     expect(validateConfig({ tenant_id: "t", source: "fake" }).source).toEqual({ type: "fake", rows: [], page_size: 2 });
   });
 });

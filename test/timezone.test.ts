@@ -12,7 +12,9 @@ describe("the test configuration's time zone", () => {
     expect(Intl.DateTimeFormat().resolvedOptions().timeZone).toBe("America/St_Johns");
     // -03:30 in winter: a zone-less time read as local would be off by 210 minutes.
     expect(new Date(Date.UTC(2025, 0, 15)).getTimezoneOffset()).toBe(210);
-    const child = spawnSync(process.execPath, ["-e", "process.stdout.write(String(new Date(Date.UTC(2025,0,15)).getTimezoneOffset()))"], { encoding: "utf8" });
+    const child = spawnSync(process.execPath, ["-e", "process.stdout.write(String(new Date(Date.UTC(2025,0,15)).getTimezoneOffset()))"], {
+      encoding: "utf8",
+    });
     expect(child.stdout).toBe("210");
     // The trap this guards against: the platform parser reads a zone-less date-time as local time.
     expect(Date.parse("2022-09-05T18:10:13.490")).not.toBe(Date.UTC(2022, 8, 5, 18, 10, 13, 490));
@@ -46,7 +48,16 @@ describe("one time parser for both APIs", () => {
   });
 
   it("refuses what is not a timestamp", () => {
-    for (const text of ["", "yesterday", "2025-13-01T00:00:00Z", "2025-02-30T00:00:00Z", "2025-01-01T24:00:00Z", "2025-01-01", "/Date(abc)/", "2025-01-01T00:00:00.12345678Z"]) {
+    for (const text of [
+      "",
+      "yesterday",
+      "2025-13-01T00:00:00Z",
+      "2025-02-30T00:00:00Z",
+      "2025-01-01T24:00:00Z",
+      "2025-01-01",
+      "/Date(abc)/",
+      "2025-01-01T00:00:00.12345678Z",
+    ]) {
       expect(parseApiTime(text), text).toBeUndefined();
     }
   });

@@ -6,7 +6,14 @@ import { open } from "../src/runtime.js";
 import { normaliseStatus } from "../src/schema/mapper.js";
 import { parseFilter } from "../src/sim/odata.js";
 import { startSimulator, type GraphTraceItem, type Simulator } from "../src/sim/index.js";
-import { checkTraceFilter, graphFilterClauses, matchesFilter, odataString, rwsFilterClauses, type TraceFilter } from "../src/sources/trace-filter.js";
+import {
+  checkTraceFilter,
+  graphFilterClauses,
+  matchesFilter,
+  odataString,
+  rwsFilterClauses,
+  type TraceFilter,
+} from "../src/sources/trace-filter.js";
 import type { TraceRow, Window } from "../src/types.js";
 import { HOUR, simConfig, tempDir } from "./helpers/harness.js";
 import type { LazySource } from "../src/lazy.js";
@@ -16,7 +23,13 @@ const INJECTED = "mallory@contoso.com' or senderAddress ne 'x";
 describe("$filter clauses", () => {
   it("doubles quotes: a value stays one string literal, whatever it holds", () => {
     expect(odataString("o'brien@contoso.com")).toBe("'o''brien@contoso.com'");
-    const all: TraceFilter = { sender: INJECTED, recipient: "r'@x.com", status: "Delivered", traceId: "5a1c3e20-7f4b-4c2d-9e11-0b6f2a9d4c71", messageId: "<a'b@c>" };
+    const all: TraceFilter = {
+      sender: INJECTED,
+      recipient: "r'@x.com",
+      status: "Delivered",
+      traceId: "5a1c3e20-7f4b-4c2d-9e11-0b6f2a9d4c71",
+      messageId: "<a'b@c>",
+    };
     const range = "receivedDateTime ge 2026-01-01T00:00:00.000Z and receivedDateTime le 2026-01-01T01:00:00.000Z";
     const graph = parseFilter([range, ...graphFilterClauses(all)].join(" and "));
     expect(graph.map((c) => [c.prop, c.op, c.value.text])).toEqual([
@@ -83,7 +96,8 @@ describe("against the simulator, both APIs", () => {
     return { rows, urls };
   }
 
-  const key = (r: { id?: string; traceId?: string; recipientAddress?: string; recipient?: string }) => `${r.id ?? r.traceId}|${(r.recipientAddress ?? r.recipient)!.toLowerCase()}`;
+  const key = (r: { id?: string; traceId?: string; recipientAddress?: string; recipient?: string }) =>
+    `${r.id ?? r.traceId}|${(r.recipientAddress ?? r.recipient)!.toLowerCase()}`;
 
   for (const source of ["graph", "rws"] as const) {
     it(`${source}: each filter returns exactly the matching truth rows, server-side`, async () => {
@@ -112,7 +126,9 @@ describe("against the simulator, both APIs", () => {
 
     it(`${source}: an injected quote is part of the value: no rows, no error, the filter unchanged`, async () => {
       const victim = truth[0]!;
-      const { rows, urls } = await query(source, { sender: `${victim.senderAddress}' or ${source === "graph" ? "senderAddress" : "SenderAddress"} ne 'x` });
+      const { rows, urls } = await query(source, {
+        sender: `${victim.senderAddress}' or ${source === "graph" ? "senderAddress" : "SenderAddress"} ne 'x`,
+      });
       expect(rows).toEqual([]);
       expect(urls[0]).toContain("''");
     });

@@ -34,8 +34,15 @@ describe("window planner", () => {
   it("re-scan covers [cursor − horizon, cursor) and not before the first start", () => {
     const cursor = new Date(Date.UTC(2025, 0, 1, 6));
     const rs = planRescan(cursor, { ...opts, rescanMinutes: 60 });
-    expect(rs.map((w) => w.start.toISOString())).toEqual(["2025-01-01T05:00:00.000Z", "2025-01-01T05:15:00.000Z", "2025-01-01T05:30:00.000Z", "2025-01-01T05:45:00.000Z"]);
-    expect(planRescan(cursor, { ...opts, rescanMinutes: 60 }, new Date(Date.UTC(2025, 0, 1, 5, 40)))[0]!.start.toISOString()).toBe("2025-01-01T05:40:00.000Z");
+    expect(rs.map((w) => w.start.toISOString())).toEqual([
+      "2025-01-01T05:00:00.000Z",
+      "2025-01-01T05:15:00.000Z",
+      "2025-01-01T05:30:00.000Z",
+      "2025-01-01T05:45:00.000Z",
+    ]);
+    expect(planRescan(cursor, { ...opts, rescanMinutes: 60 }, new Date(Date.UTC(2025, 0, 1, 5, 40)))[0]!.start.toISOString()).toBe(
+      "2025-01-01T05:40:00.000Z",
+    );
     expect(planRescan(cursor, opts)).toEqual([]);
   });
 });
@@ -58,7 +65,18 @@ describe("time parsing", () => {
 
 describe("record mapper", () => {
   const w = { start: new Date("2025-01-01T10:00:00Z"), end: new Date("2025-01-01T10:15:00Z") };
-  const row = { traceId: "T1", messageId: "<m@x>", received: "2025-01-01T10:05:23Z", sender: "A@Contoso.com", recipient: "B@Fabrikam.com", subject: "", size: 10, status: "filteredAsSpam", toIP: undefined, index: 3 };
+  const row = {
+    traceId: "T1",
+    messageId: "<m@x>",
+    received: "2025-01-01T10:05:23Z",
+    sender: "A@Contoso.com",
+    recipient: "B@Fabrikam.com",
+    subject: "",
+    size: 10,
+    status: "filteredAsSpam",
+    toIP: undefined,
+    index: 3,
+  };
   const m = new RecordMapper({ tenantId: "t", source: "graph", keyStyle: "flat", localDomains: ["contoso.com"] });
   it("normalises status spelling and passes unknown values through", () => {
     expect(normaliseStatus("filteredAsSpam")).toBe("FilteredAsSpam");
@@ -72,11 +90,20 @@ describe("record mapper", () => {
     expect(m.mapRow({ ...row, status: "FilteredAsSpam" }, w).id).toBe(e.id);
     expect(m.mapRow({ ...row, status: "delivered" }, w).id).not.toBe(e.id);
     expect(e.record).toEqual({
-      "o365.message.id": "<m@x>", "o365.message.trace_id": "T1", "o365.message.received": "2025-01-01T10:05:23.000Z",
-      "o365.message.sender": "a@contoso.com", "o365.message.recipient": "b@fabrikam.com", "o365.message.size": 10,
-      "o365.message.status": "FilteredAsSpam", "o365.message.index": 3, "o365.message.organization": "t",
-      "o365.message.tenant_id": "t", "o365.message.source": "graph", "o365.message.window_start": "2025-01-01T10:00:00.000Z",
-      "o365.message.window_end": "2025-01-01T10:15:00.000Z", "o365.message.direction": "outbound",
+      "o365.message.id": "<m@x>",
+      "o365.message.trace_id": "T1",
+      "o365.message.received": "2025-01-01T10:05:23.000Z",
+      "o365.message.sender": "a@contoso.com",
+      "o365.message.recipient": "b@fabrikam.com",
+      "o365.message.size": 10,
+      "o365.message.status": "FilteredAsSpam",
+      "o365.message.index": 3,
+      "o365.message.organization": "t",
+      "o365.message.tenant_id": "t",
+      "o365.message.source": "graph",
+      "o365.message.window_start": "2025-01-01T10:00:00.000Z",
+      "o365.message.window_end": "2025-01-01T10:15:00.000Z",
+      "o365.message.direction": "outbound",
     });
     expect(m.direction("x@fabrikam.com", ["y@mail.contoso.com"])).toBe("inbound");
     expect(m.direction("x@contoso.com", ["y@contoso.com"])).toBe("internal");
@@ -85,7 +112,9 @@ describe("record mapper", () => {
     expect(none.mapRow(row, w).record["o365.message.direction"]).toBeUndefined();
   });
   it("nests keys on request", () => {
-    expect(nest({ "o365.message.detail.event": "Deliver", "o365.message.id": "x" })).toEqual({ o365: { message: { id: "x", detail: { event: "Deliver" } } } });
+    expect(nest({ "o365.message.detail.event": "Deliver", "o365.message.id": "x" })).toEqual({
+      o365: { message: { id: "x", detail: { event: "Deliver" } } },
+    });
   });
 });
 
@@ -111,7 +140,9 @@ describe("redaction", () => {
   it("scrubs registered secrets and credential-shaped text", () => {
     registerSecret("S3cr3t-value-xyz");
     const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJyb2xlcyI6W119.c2lnbmF0dXJl";
-    const out = redact(`secret S3cr3t-value-xyz; Authorization: Bearer abc.def; tok ${jwt}; client_secret=hunter22&x=1; {"refresh_token":"0.AAA"}`);
+    const out = redact(
+      `secret S3cr3t-value-xyz; Authorization: Bearer abc.def; tok ${jwt}; client_secret=hunter22&x=1; {"refresh_token":"0.AAA"}`,
+    );
     expect(out).not.toContain("S3cr3t-value-xyz");
     expect(out).not.toContain(jwt);
     expect(out).not.toContain("hunter22");
@@ -129,7 +160,15 @@ describe("config loading", () => {
     expect(c.tenant_id).toBe("contoso.onmicrosoft.com");
     expect(c.auth.client_secret).toBe("from-env-secret");
     expect(c.state_dir).toBe(join(dir, "st"));
-    expect([c.delay, c.window, c.frequency, c.source.type, c.sink.type, c.key_style, c.group_by]).toEqual([5, 5, 300, "graph", "stdout", "flat", "recipient"]);
+    expect([c.delay, c.window, c.frequency, c.source.type, c.sink.type, c.key_style, c.group_by]).toEqual([
+      5,
+      5,
+      300,
+      "graph",
+      "stdout",
+      "flat",
+      "recipient",
+    ]);
     expect(c.rescan).toEqual({ horizon: 1440, every: 1 });
   });
   it("accepts the old flat source keys and the nested form alike", () => {
@@ -140,13 +179,19 @@ describe("config loading", () => {
     expect(validateConfig({ tenant_id: "t", source: "rws", format: "xml", page_size: 40 }).source).toEqual({ type: "rws", format: "xml" });
     expect(validateConfig({ tenant_id: "t" }).source).toEqual({ type: "graph", page_size: 5000, graph_version: "v1.0" });
     expect(() => validateConfig({ tenant_id: "t", page_size: 0 })).toThrow(/source\.page_size = 0: .*>=1/);
-    expect(() => validateConfig({ tenant_id: "t", source: { type: "rws", page_size: 10 } })).toThrow(/source: unknown key\(s\) "page_size"/);
+    expect(() => validateConfig({ tenant_id: "t", source: { type: "rws", page_size: 10 } })).toThrow(
+      /source: unknown key\(s\) "page_size"/,
+    );
   });
   it("suggests the closest valid key for a mistyped one", () => {
     expect(() => validateConfig({ tenant_id: "t", windw: 5 })).toThrow(/unknown key\(s\) "windw" \(did you mean "window"\?\)/);
-    expect(() => validateConfig({ tenant_id: "t", sink: { type: "forward", forward: { prot: 1 } } })).toThrow(/sink\.forward: unknown key\(s\) "prot" \(did you mean "port"\?\)/);
+    expect(() => validateConfig({ tenant_id: "t", sink: { type: "forward", forward: { prot: 1 } } })).toThrow(
+      /sink\.forward: unknown key\(s\) "prot" \(did you mean "port"\?\)/,
+    );
     expect(() => validateConfig({ tenant_id: "t", source: { type: "graph", pagesize: 1 } })).toThrow(/did you mean "page_size"/);
-    expect(() => validateConfig({ tenant_id: "t", source: "rsw" })).toThrow(/source = "rsw": Invalid option: expected one of "graph"\|"rws" \(did you mean "rws"\?\)/);
+    expect(() => validateConfig({ tenant_id: "t", source: "rsw" })).toThrow(
+      /source = "rsw": Invalid option: expected one of "graph"\|"rws" \(did you mean "rws"\?\)/,
+    );
     expect(() => validateConfig({ tenant_id: "t", zzzzzz: 1 })).toThrow(/unknown key\(s\) "zzzzzz"$/);
   });
   it("names the key, the value and the range; hides secret values", () => {
@@ -169,7 +214,10 @@ describe("state store", () => {
     mkdirSync(dir);
     const store = new StateStore(dir, "contoso.onmicrosoft.com", "graph");
     const t = Date.UTC(2025, 0, 1);
-    store.journal([{ id: "a|1", time: t }, { id: "b|2", time: t + MIN }]);
+    store.journal([
+      { id: "a|1", time: t },
+      { id: "b|2", time: t + MIN },
+    ]);
     appendFileSync(store.journalFile, `${Math.floor(t / MIN)} abc`); // torn write
     const { state, seen } = store.load();
     expect(seen.size).toBe(2);

@@ -20,7 +20,8 @@ export function request(url, opts, handler) {
     handler = opts;
     opts = null;
   }
-  if (!url || (typeof url !== "string" && typeof url !== "object" && !(url instanceof URL))) throw new errors.InvalidArgumentError("invalid url");
+  if (!url || (typeof url !== "string" && typeof url !== "object" && !(url instanceof URL)))
+    throw new errors.InvalidArgumentError("invalid url");
   if (opts != null && typeof opts !== "object") throw new errors.InvalidArgumentError("invalid opts");
   if (opts && opts.path != null) {
     if (typeof opts.path !== "string") throw new errors.InvalidArgumentError("invalid opts.path");
@@ -34,7 +35,12 @@ export function request(url, opts, handler) {
   if (agent) throw new errors.InvalidArgumentError("unsupported opts.agent. Did you mean opts.client?");
   return api.request.call(
     dispatcher,
-    { ...opts, origin: url.origin, path: url.search ? `${url.pathname}${url.search}` : url.pathname, method: opts.method || (opts.body ? "PUT" : "GET") },
+    {
+      ...opts,
+      origin: url.origin,
+      path: url.search ? `${url.pathname}${url.search}` : url.pathname,
+      method: opts.method || (opts.body ? "PUT" : "GET"),
+    },
     handler,
   );
 }

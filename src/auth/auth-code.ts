@@ -63,7 +63,8 @@ export class AuthCodeProvider implements TokenProvider, InteractiveSignIn {
         hint: "set O365_CLIENT_SECRET (or auth.certificate); the app registration must also list auth.redirect_uri as a Web redirect URI",
       });
     }
-    if (ctx.stateDir === undefined || ctx.sourceScope === undefined) throw new Error("auth_code needs stateDir and sourceScope in its context");
+    if (ctx.stateDir === undefined || ctx.sourceScope === undefined)
+      throw new Error("auth_code needs stateDir and sourceScope in its context");
     this.stateDir = ctx.stateDir;
     this.scope = ctx.sourceScope;
     this.redirectUri = options.redirect_uri;
@@ -91,15 +92,19 @@ export class AuthCodeProvider implements TokenProvider, InteractiveSignIn {
       scope: this.scope,
       created: new Date().toISOString(),
     };
-    const url = await (await this.app()).getAuthCodeUrl({
-      scopes: [pending.scope, "offline_access"],
-      redirectUri: pending.redirect_uri,
-      codeChallenge: challenge,
-      codeChallengeMethod: "S256",
-      state: pending.state,
-    }).catch((err) => {
-      throw classifyAuthError(err);
-    });
+    const url = await (
+      await this.app()
+    )
+      .getAuthCodeUrl({
+        scopes: [pending.scope, "offline_access"],
+        redirectUri: pending.redirect_uri,
+        codeChallenge: challenge,
+        codeChallengeMethod: "S256",
+        state: pending.state,
+      })
+      .catch((err) => {
+        throw classifyAuthError(err);
+      });
     ensurePrivateDir(this.stateDir);
     writeFileAtomic(this.files.pending, JSON.stringify(pending) + "\n");
     return url;
@@ -108,23 +113,35 @@ export class AuthCodeProvider implements TokenProvider, InteractiveSignIn {
   /** Step 2: redeem the code (or the whole redirect URL it came back on). Returns the signed-in user. */
   async redeem(codeOrUrl: string): Promise<string> {
     if (!existsSync(this.files.pending)) {
-      throw new CollectorError("config", "no sign-in is pending for this tenant", { hint: "run `o365-message-trace login-url` first, then open the URL it prints" });
+      throw new CollectorError("config", "no sign-in is pending for this tenant", {
+        hint: "run `o365-message-trace login-url` first, then open the URL it prints",
+      });
     }
     const pending = JSON.parse(readFileSync(this.files.pending, "utf8")) as Pending;
     let code = codeOrUrl.trim();
     if (/^https?:\/\//i.test(code)) {
       const u = new URL(code);
       const err = u.searchParams.get("error");
-      if (err) throw new CollectorError("auth", `sign-in was refused: ${err} ${u.searchParams.get("error_description") ?? ""}`.trim(), { hint: "an administrator must consent; run login-url again" });
+      if (err)
+        throw new CollectorError("auth", `sign-in was refused: ${err} ${u.searchParams.get("error_description") ?? ""}`.trim(), {
+          hint: "an administrator must consent; run login-url again",
+        });
       if (u.searchParams.get("state") !== pending.state) {
-        throw new CollectorError("auth", "the redirect URL does not belong to the last login-url (state mismatch)", { hint: "run login-url again and use the URL it leads to" });
+        throw new CollectorError("auth", "the redirect URL does not belong to the last login-url (state mismatch)", {
+          hint: "run login-url again and use the URL it leads to",
+        });
       }
       code = u.searchParams.get("code") ?? "";
     }
-    if (!code) throw new CollectorError("config", "no authorization code given", { hint: "pass the `code` value from the redirect URL, or the whole URL in quotes" });
+    if (!code)
+      throw new CollectorError("config", "no authorization code given", {
+        hint: "pass the `code` value from the redirect URL, or the whole URL in quotes",
+      });
     registerSecret(code);
     try {
-      const res = await (await this.app()).acquireTokenByCode({
+      const res = await (
+        await this.app()
+      ).acquireTokenByCode({
         code,
         scopes: [pending.scope],
         redirectUri: pending.redirect_uri,

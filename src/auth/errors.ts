@@ -2,15 +2,60 @@
 import { CollectorError } from "../errors.js";
 
 const AADSTS: Array<[RegExp, "auth" | "config" | "permission", string, string]> = [
-  [/AADSTS7000215/, "auth", "the client secret is wrong (AADSTS7000215)", "copy the secret *value* (not its id) from the app registration into O365_CLIENT_SECRET"],
-  [/AADSTS7000222/, "auth", "the client secret has expired (AADSTS7000222)", "create a new client secret in the app registration and update O365_CLIENT_SECRET"],
-  [/AADSTS700016/, "auth", "the application (client id) was not found in this tenant (AADSTS700016)", "check auth.client_id and tenant_id; the app must be registered in (or consented to by) this tenant"],
-  [/AADSTS90002\b/, "auth", "the tenant was not found (AADSTS90002)", "check tenant_id (a GUID or a verified domain such as contoso.onmicrosoft.com) and the cloud setting"],
-  [/AADSTS900023/, "config", "the tenant id is malformed (AADSTS900023)", "set tenant_id to the directory (tenant) GUID or a verified domain"],
-  [/AADSTS700027/, "auth", "the certificate assertion was rejected (AADSTS700027)", "upload this certificate to the app registration and check the thumbprint and private key match"],
-  [/AADSTS70008|AADSTS700082|AADSTS54005/, "auth", "the authorization code or refresh token has expired", "run `o365-message-trace login-url` and `auth-code CODE` again"],
-  [/AADSTS65001|AADSTS650057/, "permission", "admin consent is missing for the requested permission", "grant admin consent for the API permission in the app registration"],
-  [/AADSTS7000218|AADSTS7000216/, "config", "the request needs a client secret or certificate", "configure auth.client_secret (O365_CLIENT_SECRET) or a certificate"],
+  [
+    /AADSTS7000215/,
+    "auth",
+    "the client secret is wrong (AADSTS7000215)",
+    "copy the secret *value* (not its id) from the app registration into O365_CLIENT_SECRET",
+  ],
+  [
+    /AADSTS7000222/,
+    "auth",
+    "the client secret has expired (AADSTS7000222)",
+    "create a new client secret in the app registration and update O365_CLIENT_SECRET",
+  ],
+  [
+    /AADSTS700016/,
+    "auth",
+    "the application (client id) was not found in this tenant (AADSTS700016)",
+    "check auth.client_id and tenant_id; the app must be registered in (or consented to by) this tenant",
+  ],
+  [
+    /AADSTS90002\b/,
+    "auth",
+    "the tenant was not found (AADSTS90002)",
+    "check tenant_id (a GUID or a verified domain such as contoso.onmicrosoft.com) and the cloud setting",
+  ],
+  [
+    /AADSTS900023/,
+    "config",
+    "the tenant id is malformed (AADSTS900023)",
+    "set tenant_id to the directory (tenant) GUID or a verified domain",
+  ],
+  [
+    /AADSTS700027/,
+    "auth",
+    "the certificate assertion was rejected (AADSTS700027)",
+    "upload this certificate to the app registration and check the thumbprint and private key match",
+  ],
+  [
+    /AADSTS70008|AADSTS700082|AADSTS54005/,
+    "auth",
+    "the authorization code or refresh token has expired",
+    "run `o365-message-trace login-url` and `auth-code CODE` again",
+  ],
+  [
+    /AADSTS65001|AADSTS650057/,
+    "permission",
+    "admin consent is missing for the requested permission",
+    "grant admin consent for the API permission in the app registration",
+  ],
+  [
+    /AADSTS7000218|AADSTS7000216/,
+    "config",
+    "the request needs a client secret or certificate",
+    "configure auth.client_secret (O365_CLIENT_SECRET) or a certificate",
+  ],
 ];
 
 export function classifyAuthError(err: unknown): CollectorError {
@@ -30,11 +75,15 @@ export function classifyAuthError(err: unknown): CollectorError {
   // by waiting, so it must be retried and must not stop the daemon like a wrong secret would.
   const status = (err as { status?: number })?.status ?? 0;
   if (status === 429 || status >= 500 || /temporarily_unavailable|server_error|AADSTS(90033|50196)\b/.test(text)) {
-    return new CollectorError("transient", `the login endpoint is unavailable: ${firstLine(e?.errorMessage || e?.message || String(err))}`, {
-      status: status || undefined,
-      hint: "retried; Entra ID reported a temporary failure",
-      cause: err,
-    });
+    return new CollectorError(
+      "transient",
+      `the login endpoint is unavailable: ${firstLine(e?.errorMessage || e?.message || String(err))}`,
+      {
+        status: status || undefined,
+        hint: "retried; Entra ID reported a temporary failure",
+        cause: err,
+      },
+    );
   }
   return new CollectorError("auth", `sign-in failed: ${firstLine(e?.errorMessage || e?.message || String(err))}`, {
     hint: "run `o365-message-trace auth-test --config FILE` for a diagnosis",

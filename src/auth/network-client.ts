@@ -18,7 +18,12 @@ export class UndiciNetworkClient implements INetworkModule {
     return this.send<T>(url, "POST", options);
   }
 
-  private async send<T>(url: string, method: "GET" | "POST", options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> {
+  private async send<T>(
+    url: string,
+    method: "GET" | "POST",
+    options?: NetworkRequestOptions,
+    timeout?: number,
+  ): Promise<NetworkResponse<T>> {
     const res = await httpRequest(url, {
       method,
       headers: options?.headers,
@@ -31,7 +36,9 @@ export class UndiciNetworkClient implements INetworkModule {
       body = JSON.parse(res.body) as T;
     } catch {
       // A proxy or captive portal answering HTML: say so instead of msal's generic parse error.
-      throw new Error(`login endpoint answered HTTP ${res.status} with a non-JSON body (${res.headers["content-type"] ?? "no content-type"}); is a proxy intercepting ${new URL(url).host}?`);
+      throw new Error(
+        `login endpoint answered HTTP ${res.status} with a non-JSON body (${res.headers["content-type"] ?? "no content-type"}); is a proxy intercepting ${new URL(url).host}?`,
+      );
     }
     return { status: res.status, headers: res.headers, body };
   }

@@ -36,7 +36,12 @@ const MSAL_WARNING = 1 as LogLevel;
 /** msal-node, loaded once on first use. */
 export const loadMsal = (): Promise<typeof import("@azure/msal-node")> => import("@azure/msal-node");
 
-const MICROSOFT_LOGIN_HOSTS = new Set(["login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn", "login.microsoft.com"]);
+const MICROSOFT_LOGIN_HOSTS = new Set([
+  "login.microsoftonline.com",
+  "login.microsoftonline.us",
+  "login.chinacloudapi.cn",
+  "login.microsoft.com",
+]);
 
 /** Network (our undici dispatcher: proxy, CA) and logging (debug, no PII) for every msal application. */
 export function msalSystemOptions(ctx: AuthContext): NodeSystemOptions {

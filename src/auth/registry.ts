@@ -16,7 +16,10 @@ const secret: AuthMethodDescriptor = {
 const certificate: AuthMethodDescriptor = {
   method: "certificate",
   usesLoginEndpoint: true,
-  pathFields: [["certificate", "private_key_file"], ["certificate", "certificate_file"]],
+  pathFields: [
+    ["certificate", "private_key_file"],
+    ["certificate", "certificate_file"],
+  ],
   create: (ctx) => new ConfidentialClientProvider(ctx, "certificate"),
 };
 
@@ -32,7 +35,11 @@ const authCode: AuthMethodDescriptor = {
   },
 };
 
-const managedIdentity: AuthMethodDescriptor = { method: "managed_identity", usesLoginEndpoint: false, create: (ctx) => new ManagedIdentityProvider(ctx) };
+const managedIdentity: AuthMethodDescriptor = {
+  method: "managed_identity",
+  usesLoginEndpoint: false,
+  create: (ctx) => new ManagedIdentityProvider(ctx),
+};
 
 const METHODS: AuthMethodDescriptor[] = [
   secret, // default (first)
@@ -47,6 +54,9 @@ export function authMethods(): readonly AuthMethodDescriptor[] {
 
 export function authMethod(method: string): AuthMethodDescriptor {
   const d = METHODS.find((m) => m.method === method);
-  if (!d) throw new CollectorError("config", `auth.method ${method} is not available in this build`, { hint: `use one of: ${METHODS.map((m) => m.method).join(", ")}` });
+  if (!d)
+    throw new CollectorError("config", `auth.method ${method} is not available in this build`, {
+      hint: `use one of: ${METHODS.map((m) => m.method).join(", ")}`,
+    });
   return d;
 }

@@ -13,7 +13,10 @@ renews it from then on (Entra rotates it on every use).`,
   options: { config: { type: "string", short: "c" } },
   positionals: true,
   async run(values, positionals) {
-    if (positionals.length !== 1) throw new CollectorError("config", "auth-code needs exactly one CODE (or the redirect URL)", { hint: "o365-message-trace auth-code --config FILE CODE" });
+    if (positionals.length !== 1)
+      throw new CollectorError("config", "auth-code needs exactly one CODE (or the redirect URL)", {
+        hint: "o365-message-trace auth-code --config FILE CODE",
+      });
     const { config, logger } = setup(requireConfigPath(values.config, "auth-code"));
     const user = await withSignIn(config, logger, (p) => p.redeem(positionals[0]!));
     process.stdout.write(`signed in as ${user}; refresh token stored in ${signInStore(config)} (mode 0600)\n`);

@@ -12,7 +12,9 @@ import { authContext, open } from "../runtime.js";
 function signInOf(config: Config): NonNullable<ReturnType<typeof authMethod>["signIn"]> {
   const signIn = authMethod(config.auth.method).signIn;
   if (!signIn) {
-    const methods = authMethods().filter((m) => m.signIn).map((m) => m.method);
+    const methods = authMethods()
+      .filter((m) => m.signIn)
+      .map((m) => m.method);
     throw new CollectorError("config", `auth.method is ${config.auth.method}, not ${methods.join(" or ")}`, {
       hint: `set auth.method: ${methods[0]} in the config to use login-url / auth-code`,
     });

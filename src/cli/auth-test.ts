@@ -52,21 +52,31 @@ export function networkDiagnosis(err: unknown, url: string, config: Config, env:
   const proxy = proxyInUse(config, env);
   const proxyHost = proxy ? describeUrl(proxy) : undefined;
   if (/407|Proxy Authentication Required/i.test(text)) {
-    return new CollectorError("transient", `the proxy ${proxyHost} refused us: it wants credentials (HTTP 407)`, { hint: "set http.proxy.username and O365_PROXY_PASSWORD (or user:password in the proxy URL)" });
+    return new CollectorError("transient", `the proxy ${proxyHost} refused us: it wants credentials (HTTP 407)`, {
+      hint: "set http.proxy.username and O365_PROXY_PASSWORD (or user:password in the proxy URL)",
+    });
   }
   if (proxy && /Proxy response|HTTP Tunneling|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|socket/i.test(text)) {
-    return new CollectorError("transient", `the proxy ${proxyHost} failed to connect us to ${new URL(url).host} (${(cause?.message ?? "").slice(0, 120)})`, {
-      hint: "check http.proxy.url / HTTPS_PROXY, that the proxy allows CONNECT to the Microsoft hosts, and NO_PROXY",
-    });
+    return new CollectorError(
+      "transient",
+      `the proxy ${proxyHost} failed to connect us to ${new URL(url).host} (${(cause?.message ?? "").slice(0, 120)})`,
+      {
+        hint: "check http.proxy.url / HTTPS_PROXY, that the proxy allows CONNECT to the Microsoft hosts, and NO_PROXY",
+      },
+    );
   }
   if (/certificate|self[- ]signed|UNABLE_TO_VERIFY|CERT_/i.test(text)) {
     return new CollectorError("config", `TLS verification of ${new URL(url).host} failed (${(cause?.message ?? "").slice(0, 120)})`, {
       hint: "a TLS-inspecting proxy needs its CA in http.ca_file",
     });
   }
-  return new CollectorError("transient", `cannot reach the login endpoint ${new URL(url).host} (${(cause?.message ?? String(err)).slice(0, 120)})`, {
-    hint: "check DNS, firewall and proxy settings (http.proxy, HTTPS_PROXY)",
-  });
+  return new CollectorError(
+    "transient",
+    `cannot reach the login endpoint ${new URL(url).host} (${(cause?.message ?? String(err)).slice(0, 120)})`,
+    {
+      hint: "check DNS, firewall and proxy settings (http.proxy, HTTPS_PROXY)",
+    },
+  );
 }
 
 /** Login host reachable, tenant known, clock in agreement with the server. */
@@ -87,21 +97,31 @@ async function checkLogin(config: Config, dispatcher: Dispatcher, login: string,
     });
   }
   if (/AADSTS90002\b/.test(body.error_description ?? "")) {
-    throw new CollectorError("auth", `the tenant ${config.tenant_id} was not found (AADSTS90002)`, { hint: "check tenant_id (directory GUID or verified domain) and the cloud setting" });
+    throw new CollectorError("auth", `the tenant ${config.tenant_id} was not found (AADSTS90002)`, {
+      hint: "check tenant_id (directory GUID or verified domain) and the cloud setting",
+    });
   }
   if (/AADSTS900023/.test(body.error_description ?? "")) {
-    throw new CollectorError("config", `the tenant id ${config.tenant_id} is malformed (AADSTS900023)`, { hint: "set tenant_id to the directory (tenant) GUID or a verified domain" });
+    throw new CollectorError("config", `the tenant id ${config.tenant_id} is malformed (AADSTS900023)`, {
+      hint: "set tenant_id to the directory (tenant) GUID or a verified domain",
+    });
   }
   if (res.status !== 200 || !body.token_endpoint) {
-    throw new CollectorError("transient", `the login endpoint answered HTTP ${res.status} for the tenant's metadata`, { hint: "check endpoints.login and the cloud setting" });
+    throw new CollectorError("transient", `the login endpoint answered HTTP ${res.status} for the tenant's metadata`, {
+      hint: "check endpoints.login and the cloud setting",
+    });
   }
   const serverTime = Date.parse(res.headers.date ?? "");
   const wall = (opts.wallClock ?? Date.now)();
   if (Number.isFinite(serverTime) && Math.abs(wall - serverTime) > MAX_SKEW_MS) {
     const minutes = Math.round((wall - serverTime) / 60_000);
-    throw new CollectorError("config", `this machine's clock is ${Math.abs(minutes)} minutes ${minutes > 0 ? "ahead of" : "behind"} the login server's`, {
-      hint: "tokens and certificate assertions are refused with that much clock skew; sync the clock (NTP / chrony / w32time)",
-    });
+    throw new CollectorError(
+      "config",
+      `this machine's clock is ${Math.abs(minutes)} minutes ${minutes > 0 ? "ahead of" : "behind"} the login server's`,
+      {
+        hint: "tokens and certificate assertions are refused with that much clock skew; sync the clock (NTP / chrony / w32time)",
+      },
+    );
   }
   opts.step?.(`login endpoint ${new URL(login).host} reachable, tenant found, clock in agreement`);
 }
@@ -110,7 +130,9 @@ async function checkLogin(config: Config, dispatcher: Dispatcher, login: string,
 function checkRoles(config: Config, token: string, opts: DiagnoseOptions): string {
   const c = decodeClaims(token);
   const roles = Array.isArray(c.roles) ? c.roles.map(String) : [];
-  const scopes = String(c.scp ?? "").split(" ").filter(Boolean);
+  const scopes = String(c.scp ?? "")
+    .split(" ")
+    .filter(Boolean);
   const granted = [...roles, ...scopes];
   const api = sourceDescriptor(config.source);
   const need = api.permission;

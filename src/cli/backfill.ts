@@ -18,7 +18,8 @@ import { defineCommand } from "./command.js";
 import { answerLogger, clockFromEnv, EXIT_FAILURE, EXIT_OK, printError, requireConfigPath, setupTenant } from "./common.js";
 import { Progress } from "./progress.js";
 
-export const backfillHelp = () => `Usage: o365-message-trace backfill --config FILE [--tenant NAME|ID] --from TIME [--to TIME] [--window MINUTES] [--restart]
+export const backfillHelp =
+  () => `Usage: o365-message-trace backfill --config FILE [--tenant NAME|ID] --from TIME [--to TIME] [--window MINUTES] [--restart]
 
 Pulls messages received in [from, to) into the configured sink (stdout NDJSON by default), one window at a
 time, with the same no-loss / no-duplicate guarantees as \`once\`. Progress and ETA go to stderr (a bar on
@@ -31,7 +32,9 @@ It resumes where it stopped: run the same command again, or \`backfill --config 
   --window MINUTES       query span per request chain (default 1440, at most the API's span per query: 14400 = 10 days)
   --restart              leave an unfinished backfill of another range (what it delivered stays delivered) and start this one
   --progress-every SECS  non-terminal progress line interval (default 10; 0 = after every window)
-History limits: ${sourceDescriptors().map((d) => `${d.shortName} keeps ${d.historyDays} days`).join(", ")}.`;
+History limits: ${sourceDescriptors()
+    .map((d) => `${d.shortName} keeps ${d.historyDays} days`)
+    .join(", ")}.`;
 
 const MIN = 60_000;
 const DAY = 1440 * MIN;
@@ -80,7 +83,9 @@ export function planBackfill(
   const from = Math.floor(parseTime(req.from, req.now, "--from").getTime() / MIN) * MIN;
   const asked = Math.ceil(parseTime(req.to ?? "now", req.now, "--to").getTime() / MIN) * MIN;
   if (asked > Math.ceil(req.now / MIN) * MIN)
-    throw new CollectorError("config", `--to ${new Date(asked).toISOString()} is in the future`, { hint: "use --to now or an earlier time" });
+    throw new CollectorError("config", `--to ${new Date(asked).toISOString()} is in the future`, {
+      hint: "use --to now or an earlier time",
+    });
   // Rounding up must not reach into the future: Graph refuses a query end later than now (docs §5).
   const to = clampToPresent(asked, req.now, MIN);
   if (from >= to)
@@ -167,9 +172,13 @@ export async function runBackfill(
       // is ahead must not read, let alone commit, a window the service has not finished.
       const serverNow = rt.serverClock.now();
       if (serverNow !== undefined && end > serverNow) {
-        throw new CollectorError("transient", `the backfill window [${new Date(start).toISOString()}, ${new Date(end).toISOString()}) ends after the service's clock (${new Date(serverNow).toISOString()}); it is not read yet`, {
-          hint: "run the same backfill again later to finish it (check NTP if this host's clock is ahead)",
-        });
+        throw new CollectorError(
+          "transient",
+          `the backfill window [${new Date(start).toISOString()}, ${new Date(end).toISOString()}) ends after the service's clock (${new Date(serverNow).toISOString()}); it is not read yet`,
+          {
+            hint: "run the same backfill again later to finish it (check NTP if this host's clock is ahead)",
+          },
+        );
       }
       const r = await rt.collector.deliverWindow({ start: new Date(start), end: new Date(end) }, { backfill: true, signal: opts.signal });
       records += r.records;
@@ -206,12 +215,17 @@ export const command = defineCommand({
     try {
       const windowMinutes = values.window === undefined ? 1440 : Number(values.window);
       const every = values["progress-every"] === undefined ? 10 : Number(values["progress-every"]);
-      if (!Number.isFinite(every) || every < 0) throw new CollectorError("config", `--progress-every ${values["progress-every"]} is not a number of seconds ≥ 0`, { hint: "e.g. --progress-every 30" });
+      if (!Number.isFinite(every) || every < 0)
+        throw new CollectorError("config", `--progress-every ${values["progress-every"]} is not a number of seconds ≥ 0`, {
+          hint: "e.g. --progress-every 30",
+        });
       const { config, logger } = setupTenant(requireConfigPath(values.config, "backfill"), values.tenant, "backfill");
       const say = answerLogger(config);
       const maxSpan = sourceDescriptor(config.source).maxSpanMinutes ?? Infinity;
       if (!Number.isInteger(windowMinutes) || windowMinutes < 1 || windowMinutes > maxSpan) {
-        throw new CollectorError("config", `--window ${values.window} is not a whole number of minutes from 1 to ${maxSpan}`, { hint: `the API allows at most ${maxSpan / 1440} days (${maxSpan} minutes) per query` });
+        throw new CollectorError("config", `--window ${values.window} is not a whole number of minutes from 1 to ${maxSpan}`, {
+          hint: `the API allows at most ${maxSpan / 1440} days (${maxSpan} minutes) per query`,
+        });
       }
       try {
         rt = open(config, BACKFILL_NEEDS, { logger });

@@ -26,7 +26,9 @@ export function printError(err: unknown): number {
 export function requireConfigPath(value: string | undefined, command: string): string {
   const file = value ?? process.env.O365_CONFIG;
   if (!file) {
-    throw new CollectorError("config", `${command} needs a config file`, { hint: `run: o365-message-trace ${command} --config FILE (or set O365_CONFIG)` });
+    throw new CollectorError("config", `${command} needs a config file`, {
+      hint: `run: o365-message-trace ${command} --config FILE (or set O365_CONFIG)`,
+    });
   }
   return file;
 }
@@ -34,7 +36,11 @@ export function requireConfigPath(value: string | undefined, command: string): s
 export function setup(file: string, overrides: Record<string, unknown> = {}): { config: Config; logger: Logger } {
   const config = loadConfig(file, { overrides });
   const logger = loggerFor(config);
-  configureRequestTrace({ file: config.log.requests, maxBytes: config.log.requests_max_bytes, logger: config.log.level === "debug" ? logger : undefined });
+  configureRequestTrace({
+    file: config.log.requests,
+    maxBytes: config.log.requests_max_bytes,
+    logger: config.log.level === "debug" ? logger : undefined,
+  });
   return { config, logger };
 }
 
@@ -45,7 +51,11 @@ export function setup(file: string, overrides: Record<string, unknown> = {}): { 
 export function setupTenant(file: string, tenant: string | undefined, command: string): { config: Config; logger: Logger } {
   const { config } = pickTenant(loadFleet(file), tenant, command);
   const logger = loggerFor(config);
-  configureRequestTrace({ file: config.log.requests, maxBytes: config.log.requests_max_bytes, logger: config.log.level === "debug" ? logger : undefined });
+  configureRequestTrace({
+    file: config.log.requests,
+    maxBytes: config.log.requests_max_bytes,
+    logger: config.log.level === "debug" ? logger : undefined,
+  });
   return { config, logger };
 }
 
@@ -62,7 +72,11 @@ export function loggerFor(config: Config): Logger {
  * fields as the command's logger, but shown at info even when log.level is warn or error.
  */
 export function answerLogger(config: Config): Logger {
-  return createLogger({ level: config.log.level === "debug" ? "debug" : "info", format: config.log.format, base: { tenant: config.tenant_id, source: config.source.type } });
+  return createLogger({
+    level: config.log.level === "debug" ? "debug" : "info",
+    format: config.log.format,
+    base: { tenant: config.tenant_id, source: config.source.type },
+  });
 }
 
 /**
@@ -84,5 +98,12 @@ export function clockFromEnv(env = process.env): (() => number) | undefined {
 
 /** The "cycle done" log line of `once` and `run`. */
 export function logCycle(logger: Logger, r: CycleResult): void {
-  logger.info("cycle done", { windows: r.windows, rescanned: r.rescanned, records: r.records, duplicates_dropped: r.duplicates, cursor: r.cursor, behind: r.behind });
+  logger.info("cycle done", {
+    windows: r.windows,
+    rescanned: r.rescanned,
+    records: r.records,
+    duplicates_dropped: r.duplicates,
+    cursor: r.cursor,
+    behind: r.behind,
+  });
 }

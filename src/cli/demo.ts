@@ -35,15 +35,21 @@ class RecordingSink implements Sink {
     for (const e of batch) this.ids.push(e.id);
     await this.inner.send(batch);
   }
-  flush() { return this.inner.flush(); }
-  close() { return this.inner.close(); }
+  flush() {
+    return this.inner.flush();
+  }
+  close() {
+    return this.inner.close();
+  }
 }
 
 /** A whole-number flag in [min, max], or the one-line what/where/how-to-fix error. */
 function wholeFlag(name: string, value: string | undefined, min: number, max: number): number {
   const n = Number(value);
   if (value === undefined || value.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
-    throw new CollectorError("config", `demo ${name} ${JSON.stringify(value)} is not a whole number from ${min} to ${max}`, { hint: `e.g. ${name} ${Math.max(min, Math.min(max, 4))}` });
+    throw new CollectorError("config", `demo ${name} ${JSON.stringify(value)} is not a whole number from ${min} to ${max}`, {
+      hint: `e.g. ${name} ${Math.max(min, Math.min(max, 4))}`,
+    });
   }
   return n;
 }
@@ -52,16 +58,30 @@ export const command = defineCommand({
   name: "demo",
   help: HELP,
   options: {
-    source: { type: "string", default: "graph" }, format: { type: "string", default: "json" },
-    windows: { type: "string", default: "4" }, window: { type: "string", default: "15" },
-    rate: { type: "string", default: "40" }, seed: { type: "string", default: "1" },
-    "key-style": { type: "string", default: "flat" }, "group-by": { type: "string", default: "recipient" },
+    source: { type: "string", default: "graph" },
+    format: { type: "string", default: "json" },
+    windows: { type: "string", default: "4" },
+    window: { type: "string", default: "15" },
+    rate: { type: "string", default: "40" },
+    seed: { type: "string", default: "1" },
+    "key-style": { type: "string", default: "flat" },
+    "group-by": { type: "string", default: "recipient" },
     quiet: { type: "boolean" },
   },
   run: demo,
 });
 
-async function demo(values: { source: string; format: string; windows: string; window: string; rate: string; seed: string; "key-style": string; "group-by": string; quiet?: boolean }): Promise<number> {
+async function demo(values: {
+  source: string;
+  format: string;
+  windows: string;
+  window: string;
+  rate: string;
+  seed: string;
+  "key-style": string;
+  "group-by": string;
+  quiet?: boolean;
+}): Promise<number> {
   // Checked before the simulator starts: a bad number is one line, not "Invalid time value" later.
   const numbers = {
     windows: wholeFlag("--windows", values.windows, 1, 1000),
@@ -81,26 +101,36 @@ async function demo(values: { source: string; format: string; windows: string; w
     const end = Math.floor((now - delayMin * 60_000) / step) * step;
     const start = end - windows * step;
     const config = resolvePaths(
-      validateConfig({
-        tenant_id: sim.tenantId,
-        source: values.source,
-        format: values.format,
-        auth: { method: "client_secret", client_id: sim.clientId, client_secret: sim.clientSecret },
-        endpoints: { login: sim.url, graph: sim.graphBase, rws: sim.rwsBase },
-        delay: delayMin,
-        window: windowMin,
-        start: new Date(start).toISOString(),
-        max_windows_per_run: windows,
-        key_style: values["key-style"],
-        group_by: values["group-by"],
-        local_domains: [sim.organization, "contoso.com"],
-        state_dir: stateDir,
-        log: { level: "warn" },
-      }, "demo"),
+      validateConfig(
+        {
+          tenant_id: sim.tenantId,
+          source: values.source,
+          format: values.format,
+          auth: { method: "client_secret", client_id: sim.clientId, client_secret: sim.clientSecret },
+          endpoints: { login: sim.url, graph: sim.graphBase, rws: sim.rwsBase },
+          delay: delayMin,
+          window: windowMin,
+          start: new Date(start).toISOString(),
+          max_windows_per_run: windows,
+          key_style: values["key-style"],
+          group_by: values["group-by"],
+          local_domains: [sim.organization, "contoso.com"],
+          state_dir: stateDir,
+          log: { level: "warn" },
+        },
+        "demo",
+      ),
       stateDir,
     );
     const logger = loggerFor(config);
-    const quietOut = { write: (_c: unknown, cb?: unknown) => { if (typeof cb === "function") cb(); return true; }, on: () => quietOut, off: () => quietOut } as unknown as NodeJS.WritableStream;
+    const quietOut = {
+      write: (_c: unknown, cb?: unknown) => {
+        if (typeof cb === "function") cb();
+        return true;
+      },
+      on: () => quietOut,
+      off: () => quietOut,
+    } as unknown as NodeJS.WritableStream;
     const opts = { logger, caPem: sim.ca, stdout: values.quiet ? quietOut : undefined };
     let recording!: RecordingSink;
     const rt = open(config, EVERYTHING, { ...opts, wrapSink: (s) => (recording = new RecordingSink(s)) });

@@ -49,11 +49,18 @@ function cell(v: unknown, width: number): string {
 }
 
 export function tableLine(r: OutRecord): string {
-  return COLUMNS.map(([k, , w]) => cell(r[PREFIX + k], w)).join(" ").trimEnd();
+  return COLUMNS.map(([k, , w]) => cell(r[PREFIX + k], w))
+    .join(" ")
+    .trimEnd();
 }
 
 export function tableHeader(): string {
-  return [COLUMNS.map(([, h, w]) => cell(h, w)).join(" ").trimEnd(), COLUMNS.map(([, , w]) => "-".repeat(w)).join(" ")].join("\n");
+  return [
+    COLUMNS.map(([, h, w]) => cell(h, w))
+      .join(" ")
+      .trimEnd(),
+    COLUMNS.map(([, , w]) => "-".repeat(w)).join(" "),
+  ].join("\n");
 }
 
 export async function queryEvents(
@@ -108,15 +115,20 @@ export const command = defineCommand({
   },
   async run(values) {
     const format = values.format ?? "json";
-    if (format !== "json" && format !== "table") throw new CollectorError("config", `--format ${format} is not json or table`, { hint: "use --format json or --format table" });
+    if (format !== "json" && format !== "table")
+      throw new CollectorError("config", `--format ${format} is not json or table`, { hint: "use --format json or --format table" });
     const limit = values.limit === undefined ? 100 : Number(values.limit);
-    if (!Number.isInteger(limit) || limit < 0) throw new CollectorError("config", `--limit ${values.limit} is not a whole number ≥ 0`, { hint: "e.g. --limit 50 (0 = no limit)" });
+    if (!Number.isInteger(limit) || limit < 0)
+      throw new CollectorError("config", `--limit ${values.limit} is not a whole number ≥ 0`, { hint: "e.g. --limit 50 (0 = no limit)" });
     const file = requireConfigPath(values.config, "get-events");
     const now = (clockFromEnv() ?? Date.now)();
     const start = parseTime(values.start ?? "1 hour ago", now, "--start");
     // Never an end in the future: Graph refuses it (docs §5), and nothing was received after now.
     const end = new Date(clampToPresent(parseTime(values.end ?? "now", now, "--end").getTime(), now));
-    if (start >= end) throw new CollectorError("config", `--start ${start.toISOString()} is not before --end ${end.toISOString()}`, { hint: "give a start earlier than the end" });
+    if (start >= end)
+      throw new CollectorError("config", `--start ${start.toISOString()} is not before --end ${end.toISOString()}`, {
+        hint: "give a start earlier than the end",
+      });
     const filter = checkTraceFilter({
       sender: values.sender,
       recipient: values.recipient,
@@ -126,7 +138,10 @@ export const command = defineCommand({
     });
     const { config, logger } = setupTenant(file, values.tenant, "get-events");
     if (format === "table") process.stdout.write(tableHeader() + "\n");
-    const emit = format === "table" ? (r: OutRecord) => process.stdout.write(tableLine(r) + "\n") : (r: OutRecord) => process.stdout.write(JSON.stringify(r) + "\n");
+    const emit =
+      format === "table"
+        ? (r: OutRecord) => process.stdout.write(tableLine(r) + "\n")
+        : (r: OutRecord) => process.stdout.write(JSON.stringify(r) + "\n");
     // The table reads o365.message.* columns; NDJSON shows records as the configured profile shapes them.
     const n = await queryEvents(config, { start, end }, limit, logger, emit, filter, format === "table" ? "o365" : config.schema.profile);
     const stopped = limit > 0 && n >= limit ? ` (stopped at --limit ${limit})` : "";

@@ -14,7 +14,9 @@ to auth.redirect_uri with ?code=…; pass that code (or the whole URL, quoted) t
     const { config, logger } = setup(requireConfigPath(values.config, "login-url"));
     const url = await withSignIn(config, logger, (p) => p.loginUrl());
     process.stdout.write(url + "\n");
-    answerLogger(config).info(`open this URL as an administrator; then run: o365-message-trace auth-code --config ${values.config ?? "$O365_CONFIG"} CODE`);
+    answerLogger(config).info(
+      `open this URL as an administrator; then run: o365-message-trace auth-code --config ${values.config ?? "$O365_CONFIG"} CODE`,
+    );
     return EXIT_OK;
   },
 });

@@ -19,7 +19,10 @@ const OTHER_ENV: Array<[string, string]> = [
 async function usage(): Promise<string> {
   const { envOverrides } = await import("../config/load.js");
   const w = Math.max(...COMMANDS.map((c) => c.name.length));
-  const env: Array<[string, string]> = [...envOverrides().map(([name, path]): [string, string] => [name, `overrides ${path.join(".")}`]), ...OTHER_ENV];
+  const env: Array<[string, string]> = [
+    ...envOverrides().map(([name, path]): [string, string] => [name, `overrides ${path.join(".")}`]),
+    ...OTHER_ENV,
+  ];
   const ew = Math.max(...env.map(([n]) => n.length));
   return [
     "Usage: o365-message-trace <command> [options]   (each command has --help)",
@@ -52,7 +55,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) {
-    const guess = closest(name, COMMANDS.map((c) => c.name));
+    const guess = closest(
+      name,
+      COMMANDS.map((c) => c.name),
+    );
     const hint = guess ? ` (did you mean "${guess}"?)` : "";
     // One log line like every other error (JSON off a terminal); the command list only for a person.
     processLogger().error(`unknown command ${JSON.stringify(name)}${hint} — run o365-message-trace --help for the list`);
@@ -60,7 +66,9 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_CONFIG;
   }
   try {
-    return await (await cmd.load())(rest);
+    return await (
+      await cmd.load()
+    )(rest);
   } catch (err) {
     // parseArgs errors (unknown flag…) are usage errors: one line, exit 2.
     const e = err as { code?: string; message?: string };

@@ -47,7 +47,9 @@ export const command = defineCommand({
       }
       for (const o of outcomes) process.stderr.write(outcomeLine(o) + "\n");
       const failed = outcomes.filter((o) => !o.ok).length;
-      process.stderr.write(`o365-message-trace: ${outcomes.length - failed} of ${outcomes.length} tenant(s) ok${failed ? `, ${failed} failed` : ""}\n`);
+      process.stderr.write(
+        `o365-message-trace: ${outcomes.length - failed} of ${outcomes.length} tenant(s) ok${failed ? `, ${failed} failed` : ""}\n`,
+      );
       return failed ? EXIT_FAILURE : EXIT_OK;
     }
     const { config, logger } = setup(file, overrides);

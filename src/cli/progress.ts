@@ -80,7 +80,7 @@ export class Progress {
       // Logs go above the bar while it is drawn.
       setLogOutput((line) => this.bars?.log(line));
     }
-    const every = this.tty ? (opts.redrawMs ?? 1000) : opts.intervalMs ?? 10_000;
+    const every = this.tty ? (opts.redrawMs ?? 1000) : (opts.intervalMs ?? 10_000);
     if (every > 0) {
       this.timer = setInterval(() => this.tick(), every);
       this.timer.unref();
@@ -142,7 +142,10 @@ export class Progress {
   private line(t: number): void {
     this.lastLine = t;
     const log = this.opts.logger ?? processLogger();
-    log.info(`${this.opts.label ?? "progress"} ${this.snapshot().percent.toFixed(1)}%`, { progress: this.snapshot(), ...(this.detail ? { position: this.detail } : {}) });
+    log.info(`${this.opts.label ?? "progress"} ${this.snapshot().percent.toFixed(1)}%`, {
+      progress: this.snapshot(),
+      ...(this.detail ? { position: this.detail } : {}),
+    });
   }
 
   /** Timer: redraw the bar, or a heartbeat line when nothing was printed for a whole interval (budget waits). */

@@ -45,7 +45,12 @@ export async function runFleet(fleet: FleetConfig, signal: AbortSignal, clock?: 
       const address = `${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`;
       logger.info("metrics listening", { address, metrics: `http://${address}/metrics`, health: `http://${address}/healthz` });
     }
-    logger.info("daemon started", { tenants: fleet.tenants.length, of_tenants: fleet.all.length, shard: fleet.shard, tenant_concurrency: fleet.concurrency });
+    logger.info("daemon started", {
+      tenants: fleet.tenants.length,
+      of_tenants: fleet.all.length,
+      shard: fleet.shard,
+      tenant_concurrency: fleet.concurrency,
+    });
     await tf.runForever(signal);
   } finally {
     await tf.close();
@@ -62,7 +67,14 @@ function fatal(err: unknown): boolean {
   return err instanceof CollectorError && (err.kind === "config" || err.kind === "auth" || err.kind === "state");
 }
 
-export async function daemonLoop(rt: Pick<Runtime, "collector">, config: Config, logger: Logger, signal: AbortSignal, clock = Date.now, hooks: DaemonHooks = {}): Promise<void> {
+export async function daemonLoop(
+  rt: Pick<Runtime, "collector">,
+  config: Config,
+  logger: Logger,
+  signal: AbortSignal,
+  clock = Date.now,
+  hooks: DaemonHooks = {},
+): Promise<void> {
   let failures = 0;
   while (!signal.aborted) {
     const started = Date.now();
@@ -76,7 +88,9 @@ export async function daemonLoop(rt: Pick<Runtime, "collector">, config: Config,
       wait = r.behind ? 0 : Math.max(0, wait - (Date.now() - started));
     } catch (err) {
       if (signal.aborted) {
-        logger.info("stopped during a cycle; the in-flight window was not committed and is read again on the next start", { error: (err as Error).message });
+        logger.info("stopped during a cycle; the in-flight window was not committed and is read again on the next start", {
+          error: (err as Error).message,
+        });
         break;
       }
       hooks.onCycle?.(false, clock());
@@ -84,7 +98,12 @@ export async function daemonLoop(rt: Pick<Runtime, "collector">, config: Config,
       failures++;
       const circuit = failures >= config.retry.error_retry_count;
       if (circuit) wait = config.retry.error_retry_span * 1000;
-      logger.error("cycle failed", { error: (err as Error).message, hint: (err as CollectorError).hint, consecutive_failures: failures, next_attempt_in_s: Math.round(wait / 1000) });
+      logger.error("cycle failed", {
+        error: (err as Error).message,
+        hint: (err as CollectorError).hint,
+        consecutive_failures: failures,
+        next_attempt_in_s: Math.round(wait / 1000),
+      });
       if (circuit) failures = 0;
     }
     if (wait > 0) await sleep(wait, signal).catch(() => {});
@@ -119,7 +138,8 @@ export const command = defineCommand({
     };
     // A closed terminal or `kill -HUP` must not kill the daemon (the default action): log it and keep going.
     // The config is read at start only; restart to change it.
-    const onHup = () => process.stderr.write("o365-message-trace: SIGHUP received; ignored (the configuration is read at start: restart to change it)\n");
+    const onHup = () =>
+      process.stderr.write("o365-message-trace: SIGHUP received; ignored (the configuration is read at start: restart to change it)\n");
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
     process.on("SIGHUP", onHup);
@@ -142,7 +162,13 @@ export const command = defineCommand({
           logger.warn("could not get a token at start; the first cycle retries", { error: (err as Error).message });
         });
         await hooks.start?.();
-        logger.info("daemon started", { sink: config.sink.type, source: config.source.type, frequency_s: config.frequency, window_min: config.window, delay_min: config.delay });
+        logger.info("daemon started", {
+          sink: config.sink.type,
+          source: config.source.type,
+          frequency_s: config.frequency,
+          window_min: config.window,
+          delay_min: config.delay,
+        });
         await daemonLoop(rt, config, logger, ac.signal, clock ?? Date.now, hooks);
       } finally {
         await rt.close();

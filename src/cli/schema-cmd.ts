@@ -10,11 +10,17 @@ export function jsonSchema(): Record<string, unknown> {
   const properties: Record<string, unknown> = {};
   for (const f of FIELDS) {
     const t =
-      f.type === "integer" ? { type: "integer" }
-      : f.type === "time" ? { type: "string", format: "date-time" }
-      : f.type === "string|string[]" ? { oneOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] }
-      : { type: "string" };
-    properties[PREFIX + f.name] = { ...t, description: [f.notes, f.graph && `Graph: ${f.graph}`, f.rws && `RWS: ${f.rws}`].filter(Boolean).join("; ") };
+      f.type === "integer"
+        ? { type: "integer" }
+        : f.type === "time"
+          ? { type: "string", format: "date-time" }
+          : f.type === "string|string[]"
+            ? { oneOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] }
+            : { type: "string" };
+    properties[PREFIX + f.name] = {
+      ...t,
+      description: [f.notes, f.graph && `Graph: ${f.graph}`, f.rws && `RWS: ${f.rws}`].filter(Boolean).join("; "),
+    };
   }
   (properties[PREFIX + "status"] as Record<string, unknown>).examples = STATUSES;
   return {
@@ -38,7 +44,9 @@ Prints the o365.message.* field table, or its JSON Schema with --json.
   run: async (values) => {
     const profile = values.profile ?? "o365";
     if (!(PROFILE_NAMES as string[]).includes(profile)) {
-      throw new CollectorError("config", `--profile ${profile} is not an output profile`, { hint: `use one of: ${PROFILE_NAMES.join(", ")}` });
+      throw new CollectorError("config", `--profile ${profile} is not an output profile`, {
+        hint: `use one of: ${PROFILE_NAMES.join(", ")}`,
+      });
     }
     return profile === "o365" ? printSchema(!!values.json) : printProfile(PROFILES[profile as ProfileName], !!values.json);
   },
@@ -59,7 +67,11 @@ function printSchema(json: boolean): number {
   const rows = FIELDS.map((f) => [PREFIX + f.name, f.type, f.graph, f.rws, f.notes]);
   const head = ["field", "type", "Graph", "Reporting Web Service", "notes"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   process.stdout.write([line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n") + "\n");
   return EXIT_OK;
 }

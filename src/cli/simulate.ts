@@ -113,10 +113,19 @@ export const command = defineCommand({
   name: "simulate",
   help: HELP,
   options: {
-    host: { type: "string" }, port: { type: "string" }, seed: { type: "string" }, rate: { type: "string" },
-    "late-fraction": { type: "string" }, "late-max-minutes": { type: "string" }, throttle: { type: "string" },
-    "status-change-fraction": { type: "string" }, "status-change-max-minutes": { type: "string" }, "rws-filter": { type: "string" },
-    "fault-rate": { type: "string" }, "ca-out": { type: "string" }, "config-out": { type: "string" },
+    host: { type: "string" },
+    port: { type: "string" },
+    seed: { type: "string" },
+    rate: { type: "string" },
+    "late-fraction": { type: "string" },
+    "late-max-minutes": { type: "string" },
+    throttle: { type: "string" },
+    "status-change-fraction": { type: "string" },
+    "status-change-max-minutes": { type: "string" },
+    "rws-filter": { type: "string" },
+    "fault-rate": { type: "string" },
+    "ca-out": { type: "string" },
+    "config-out": { type: "string" },
   },
   async run(values) {
     const s = (k: string) => (values as Record<string, string | undefined>)[k];
@@ -132,10 +141,19 @@ export const command = defineCommand({
     // A simulator printing its own fake credentials is the point: clients copy them from here.
     process.stdout.write(
       JSON.stringify({
-        url: sim.url, authority: sim.authority, tenantId: sim.tenantId, organization: sim.organization,
-        clientId: sim.clientId, clientSecret: sim.clientSecret, graphBase: sim.graphBase, rwsBase: sim.rwsBase,
-        managedIdentityEndpoint: sim.managedIdentityEndpoint, managedIdentityHeader: sim.managedIdentityHeader,
-        caFile, configFile, knownAuthority: new URL(sim.url).host,
+        url: sim.url,
+        authority: sim.authority,
+        tenantId: sim.tenantId,
+        organization: sim.organization,
+        clientId: sim.clientId,
+        clientSecret: sim.clientSecret,
+        graphBase: sim.graphBase,
+        rwsBase: sim.rwsBase,
+        managedIdentityEndpoint: sim.managedIdentityEndpoint,
+        managedIdentityHeader: sim.managedIdentityHeader,
+        caFile,
+        configFile,
+        knownAuthority: new URL(sim.url).host,
       }) + "\n",
     );
     await new Promise<void>((done) => {

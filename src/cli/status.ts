@@ -71,7 +71,14 @@ export const command = defineCommand({
     } else {
       const table = [["TENANT", "CURSOR", "LAG", "LAST SUCCESS", ...(fleet.shard ? ["REPLICA"] : []), "LAST ERROR"]];
       for (const r of rows) {
-        table.push([r.tenant, r.cursor ?? "-", duration(r.lag_seconds), r.last_success ?? "-", ...(r.owner !== undefined ? [String(r.owner)] : []), r.last_error ?? "-"]);
+        table.push([
+          r.tenant,
+          r.cursor ?? "-",
+          duration(r.lag_seconds),
+          r.last_success ?? "-",
+          ...(r.owner !== undefined ? [String(r.owner)] : []),
+          r.last_error ?? "-",
+        ]);
       }
       const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
       for (const row of table) process.stdout.write(row.map((v, i) => (i === row.length - 1 ? v : v.padEnd(widths[i]!))).join("  ") + "\n");

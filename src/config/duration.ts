@@ -23,7 +23,8 @@ export function parseDurationMs(text: string): number | undefined {
 
 /** Seconds keys (number or "30s", "2m"…) and whole-minute keys (number or "15m", "1h"…), with range and default. */
 export const durationSeconds = (min: number, max: number, def: number) => duration("s", z.number().min(min).max(max).default(def));
-export const durationMinutes = (min: number, max: number, def: number) => duration("m", z.number().int().min(min).max(max).default(def), true);
+export const durationMinutes = (min: number, max: number, def: number) =>
+  duration("m", z.number().int().min(min).max(max).default(def), true);
 
 /** A zod number schema in `unit` that also accepts a duration string; whole units when `int`. */
 export function duration(unit: "s" | "m", inner: z.ZodType<number>, int = false): z.ZodType<number, unknown> {

@@ -109,7 +109,11 @@ export function normaliseSource(raw: Record<string, unknown>): Record<string, un
   const out = { ...raw };
   const given = out.source;
   const section: Record<string, unknown> =
-    typeof given === "string" ? { type: given } : given && typeof given === "object" && !Array.isArray(given) ? { ...(given as Record<string, unknown>) } : {};
+    typeof given === "string"
+      ? { type: given }
+      : given && typeof given === "object" && !Array.isArray(given)
+        ? { ...(given as Record<string, unknown>) }
+        : {};
   if (given !== undefined && typeof given !== "string" && (typeof given !== "object" || given === null || Array.isArray(given))) return out;
   section.type ??= sourceDescriptors()[0]!.kind;
   for (const d of sourceDescriptors()) {
@@ -146,9 +150,13 @@ function checkSourceKind(input: Record<string, unknown>, raw: Record<string, unk
   if (typeof kind !== "string" || kinds.includes(kind)) return;
   const key = typeof input.source === "string" ? "source" : "source.type";
   const guess = closest(kind, kinds);
-  throw new CollectorError("config", `${where}: ${key} = ${JSON.stringify(kind)}: Invalid option: expected one of ${kinds.map((k) => JSON.stringify(k)).join("|")}${guess ? ` (did you mean "${guess}"?)` : ""}`, {
-    hint: "fix that key (see conf/o365-message-trace.yaml for every key, its default and range)",
-  });
+  throw new CollectorError(
+    "config",
+    `${where}: ${key} = ${JSON.stringify(kind)}: Invalid option: expected one of ${kinds.map((k) => JSON.stringify(k)).join("|")}${guess ? ` (did you mean "${guess}"?)` : ""}`,
+    {
+      hint: "fix that key (see conf/o365-message-trace.yaml for every key, its default and range)",
+    },
+  );
 }
 
 export function validateConfig(input: unknown, where = "config"): Config {
@@ -198,11 +206,18 @@ export function secretFromFile(data: Record<string, unknown>, baseDir: string, w
   try {
     secret = readFileSync(path, "utf8").trim();
   } catch (err) {
-    throw new CollectorError("config", `${where}: auth.client_secret_file ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-      hint: "mount the secret there or fix the path (relative paths are relative to the config file)",
-    });
+    throw new CollectorError(
+      "config",
+      `${where}: auth.client_secret_file ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      {
+        hint: "mount the secret there or fix the path (relative paths are relative to the config file)",
+      },
+    );
   }
-  if (!secret) throw new CollectorError("config", `${where}: auth.client_secret_file ${path} is empty`, { hint: "write the client secret into it (one line)" });
+  if (!secret)
+    throw new CollectorError("config", `${where}: auth.client_secret_file ${path} is empty`, {
+      hint: "write the client secret into it (one line)",
+    });
   a.client_secret = secret;
 }
 

@@ -145,10 +145,7 @@ const coreSchema = z
     organization: z.string().optional(),
 
     state_dir: z.string().default("./state"),
-    metrics: z
-      .object({ listen: z.string().optional() })
-      .strict()
-      .default({}),
+    metrics: z.object({ listen: z.string().optional() }).strict().default({}),
     log: z
       .object({
         /** Env O365_LOG_LEVEL overrides it. */
@@ -158,7 +155,12 @@ const coreSchema = z
         /** Request trace file: one JSON line per API request/response, secrets redacted; off when absent. */
         requests: z.string().min(1).optional(),
         /** Size at which the request trace rotates to FILE.1 (one old file kept). */
-        requests_max_bytes: z.number().int().min(4096).max(1024 ** 3).default(10 * 1024 * 1024),
+        requests_max_bytes: z
+          .number()
+          .int()
+          .min(4096)
+          .max(1024 ** 3)
+          .default(10 * 1024 * 1024),
       })
       .strict()
       .default({ level: "info", requests_max_bytes: 10 * 1024 * 1024 }),
@@ -200,7 +202,10 @@ export function configSchema(): z.ZodType<Config> {
     .strict()
     .prefault({});
   return coreSchema.extend({
-    auth: authSchema(z.enum(authMethods().map((m) => m.method) as Kinds)).default({ method: "client_secret", redirect_uri: "http://localhost:8400/callback" }),
+    auth: authSchema(z.enum(authMethods().map((m) => m.method) as Kinds)).default({
+      method: "client_secret",
+      redirect_uri: "http://localhost:8400/callback",
+    }),
     source: sourceSchema.prefault({ type: sources[0]!.kind }),
     sink: sinkSchema,
   }) as unknown as z.ZodType<Config>;

@@ -97,11 +97,17 @@ function entries(fleet: z.infer<typeof fleetSchema>, baseDir: string): Entry[] {
     const dir = isAbsolute(fleet.tenants_dir) ? fleet.tenants_dir : resolve(baseDir, fleet.tenants_dir);
     let files: string[];
     try {
-      files = readdirSync(dir).filter((f) => /\.ya?ml$/i.test(f)).sort();
+      files = readdirSync(dir)
+        .filter((f) => /\.ya?ml$/i.test(f))
+        .sort();
     } catch (err) {
-      throw configError(`tenants_dir ${dir} cannot be read: ${(err as Error).message}`, "create it or fix the path (relative paths are relative to the config file)");
+      throw configError(
+        `tenants_dir ${dir} cannot be read: ${(err as Error).message}`,
+        "create it or fix the path (relative paths are relative to the config file)",
+      );
     }
-    for (const f of files) out.push({ where: `tenants_dir/${f}`, raw: readYamlMap(join(dir, f), `tenants_dir/${f}`), defaultName: basename(f, extname(f)) });
+    for (const f of files)
+      out.push({ where: `tenants_dir/${f}`, raw: readYamlMap(join(dir, f), `tenants_dir/${f}`), defaultName: basename(f, extname(f)) });
   }
   return out;
 }
@@ -123,7 +129,10 @@ export function loadFleet(file: string, opts: LoadOptions = {}): FleetConfig {
   const parsed = fleetSchema.safeParse(fleetRaw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw configError(`${file}: ${issue.path.map(String).join(".") || "(fleet keys)"}: ${issue.message}`, "see the tenants example in README.md");
+    throw configError(
+      `${file}: ${issue.path.map(String).join(".") || "(fleet keys)"}: ${issue.message}`,
+      "see the tenants example in README.md",
+    );
   }
   const fleet = parsed.data;
   if (typeof defaults.source === "string") defaults.source = { type: defaults.source };
@@ -142,8 +151,16 @@ export function loadFleet(file: string, opts: LoadOptions = {}): FleetConfig {
     delete entry.name;
     const where = `${file}: ${at}${name ? ` ${JSON.stringify(name)}` : ""}`;
     if (entry.tenant_id === undefined) throw configError(`${where}: tenant_id is missing`, "give every tenant entry its own tenant_id");
-    if (!NAME_RE.test(name)) throw configError(`${where}: name ${JSON.stringify(name)} is not usable as a directory name`, "use letters, digits, '.', '_' or '-' (set `name:` on the entry)");
-    if (seen.has(name.toLowerCase())) throw configError(`${where}: the name ${JSON.stringify(name)} is used by ${seen.get(name.toLowerCase())} too`, "give each tenant a unique `name:`");
+    if (!NAME_RE.test(name))
+      throw configError(
+        `${where}: name ${JSON.stringify(name)} is not usable as a directory name`,
+        "use letters, digits, '.', '_' or '-' (set `name:` on the entry)",
+      );
+    if (seen.has(name.toLowerCase()))
+      throw configError(
+        `${where}: the name ${JSON.stringify(name)} is used by ${seen.get(name.toLowerCase())} too`,
+        "give each tenant a unique `name:`",
+      );
     seen.set(name.toLowerCase(), at);
     let data = merge(defaults, entry);
     try {
@@ -180,11 +197,17 @@ export function pickTenant(fleet: FleetConfig, wanted: string | undefined, comma
   const listed = names.length > 10 ? `${names.slice(0, 10).join(", ")}, … (${names.length} in all)` : names.join(", ");
   if (wanted === undefined) {
     if (fleet.all.length === 1) return fleet.all[0]!;
-    throw configError(`${command}: the config lists ${fleet.all.length} tenants; say which one with --tenant NAME`, `e.g. o365-message-trace ${command} --tenant ${names[0]} … (tenants: ${listed}; a tenant_id works too)`);
+    throw configError(
+      `${command}: the config lists ${fleet.all.length} tenants; say which one with --tenant NAME`,
+      `e.g. o365-message-trace ${command} --tenant ${names[0]} … (tenants: ${listed}; a tenant_id works too)`,
+    );
   }
   const w = wanted.toLowerCase();
   const hit = fleet.all.find((t) => t.name.toLowerCase() === w) ?? fleet.all.find((t) => t.config.tenant_id.toLowerCase() === w);
   if (hit) return hit;
   const near = closest(wanted, names);
-  throw configError(`--tenant ${wanted}: no tenant of this name or tenant_id in the config`, near ? `did you mean --tenant ${near}? (tenants: ${listed})` : `tenants: ${listed}`);
+  throw configError(
+    `--tenant ${wanted}: no tenant of this name or tenant_id in the config`,
+    near ? `did you mean --tenant ${near}? (tenants: ${listed})` : `tenants: ${listed}`,
+  );
 }

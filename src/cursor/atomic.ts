@@ -7,7 +7,21 @@
 // opened with O_NOFOLLOW, temp names are unpredictable and created with O_EXCL, and a file that is not ours
 // is refused without ever printing what it contains.
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, fstatSync, fsync, fsyncSync, openSync, readFileSync, renameSync, writeSync, unlinkSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+  unlinkSync,
+  mkdirSync,
+  readdirSync,
+  statSync,
+} from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { CollectorError } from "../errors.js";
 
@@ -43,7 +57,8 @@ export function ensurePrivateDir(dir: string): void {
   makeDir(dir);
   const st = statSync(dir);
   const uid = process.getuid?.();
-  if (!st.isDirectory()) throw new CollectorError("state", `state_dir ${dir} is not a directory`, { hint: "point state_dir at a directory" });
+  if (!st.isDirectory())
+    throw new CollectorError("state", `state_dir ${dir} is not a directory`, { hint: "point state_dir at a directory" });
   if (uid !== undefined && st.uid !== uid) {
     throw new CollectorError("state", `state_dir ${dir} belongs to uid ${st.uid}, not to us (uid ${uid})`, {
       hint: `use a directory of our own (chown ${uid} ${dir}, mode 0700)`,
@@ -85,7 +100,9 @@ export function readPrivateFile(file: string): string | undefined {
 }
 
 function notOurs(file: string, why: string): CollectorError {
-  return new CollectorError("state", `${file} ${why}; refusing to use it`, { hint: "move it away; the state directory must hold only our own 0600 files" });
+  return new CollectorError("state", `${file} ${why}; refusing to use it`, {
+    hint: "move it away; the state directory must hold only our own 0600 files",
+  });
 }
 
 /** Open a state-dir file for appending, never through a symlink. */
@@ -112,7 +129,9 @@ export function removeStaleTemps(file: string): number {
       try {
         unlinkSync(join(dirname(file), name)); // unlink removes a symlink itself, never its target
         removed++;
-      } catch { /* raced with nobody: we hold the lock; ignore */ }
+      } catch {
+        /* raced with nobody: we hold the lock; ignore */
+      }
     }
   }
   return removed;
@@ -144,7 +163,11 @@ export async function writeFileAtomicAsync(
     if (durable) await new Promise<void>((ok, fail) => fsync(fd, (err) => (err ? fail(err) : ok())));
   } catch (err) {
     closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* already gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
     throw err;
   }
   closeSync(fd);
@@ -177,7 +200,11 @@ export function writeFileAtomic(file: string, data: string | Buffer | Iterable<s
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* already gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
     throw err;
   }
   closeSync(fd);
@@ -185,7 +212,11 @@ export function writeFileAtomic(file: string, data: string | Buffer | Iterable<s
   renameSync(tmp, file);
   try {
     const dfd = openSync(dir, "r");
-    try { fsyncSync(dfd); } finally { closeSync(dfd); }
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
   } catch {
     // Some filesystems refuse fsync on a directory; the rename is still atomic.
   }

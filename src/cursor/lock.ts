@@ -16,7 +16,10 @@ function flock(fd: number, flags: "exnb"): void {
 }
 
 export class LockBusyError extends Error {
-  constructor(readonly file: string, readonly pid: number) {
+  constructor(
+    readonly file: string,
+    readonly pid: number,
+  ) {
     super(`already running (${Number.isFinite(pid) ? `pid ${pid}` : "another process"} holds ${file})`);
     this.name = "LockBusyError";
   }
@@ -79,9 +82,23 @@ function held(file: string, fd: number): Lock {
     if (released) return;
     released = true;
     // Unlink while still holding it (see sameFile), then drop it by closing.
-    try { unlinkSync(file); } catch { /* gone already */ }
-    try { closeSync(fd); } catch { /* already closed */ }
+    try {
+      unlinkSync(file);
+    } catch {
+      /* gone already */
+    }
+    try {
+      closeSync(fd);
+    } catch {
+      /* already closed */
+    }
   };
   process.once("exit", release);
-  return { file, release: () => { process.removeListener("exit", release); release(); } };
+  return {
+    file,
+    release: () => {
+      process.removeListener("exit", release);
+      release();
+    },
+  };
 }

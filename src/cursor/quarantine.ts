@@ -59,13 +59,18 @@ export class Quarantine implements RowRejects {
       for (const r of rows) {
         let raw = JSON.stringify(r.raw) ?? "null";
         if (raw.length > MAX_ROW_BYTES) raw = JSON.stringify(raw.slice(0, MAX_ROW_BYTES) + "…(cut)");
-        const line = Buffer.from(`{"time":"${new Date().toISOString()}","source":"${source}","window_start":"${window.start.toISOString()}","page":${r.page},"position":${r.position},"reason":${JSON.stringify(r.reason)},"row":${raw}}\n`);
+        const line = Buffer.from(
+          `{"time":"${new Date().toISOString()}","source":"${source}","window_start":"${window.start.toISOString()}","page":${r.page},"position":${r.position},"reason":${JSON.stringify(r.reason)},"row":${raw}}\n`,
+        );
         if (size + line.length > this.maxBytes) {
           this.full = true;
-          this.logger.error("the quarantine file is full; further rejected rows are only counted", { file: this.file, max_bytes: this.maxBytes });
+          this.logger.error("the quarantine file is full; further rejected rows are only counted", {
+            file: this.file,
+            max_bytes: this.maxBytes,
+          });
           break;
         }
-        for (let off = 0; off < line.length; ) off += writeSync(fd, line, off, line.length - off);
+        for (let off = 0; off < line.length;) off += writeSync(fd, line, off, line.length - off);
         size += line.length;
         kept++;
       }

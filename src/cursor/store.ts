@@ -113,22 +113,42 @@ export class StateStore {
       parsed = JSON.parse(text);
     } catch {
       // Not the parser's message: it quotes the file's content.
-      throw this.refuse("is not valid JSON (cut off or edited by hand)", "restore it from backup, or move it away to start again from `start` (records may repeat)");
+      throw this.refuse(
+        "is not valid JSON (cut off or edited by hand)",
+        "restore it from backup, or move it away to start again from `start` (records may repeat)",
+      );
     }
-    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw this.refuse("is not a state object", "restore it from backup, or move it away");
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
+      throw this.refuse("is not a state object", "restore it from backup, or move it away");
     if (parsed.version !== STATE_FORMAT) {
-      throw this.refuse(`has format version ${JSON.stringify(parsed.version)}, this build reads version ${STATE_FORMAT}`, "use the release that wrote it, or move it away to start again from `start`");
+      throw this.refuse(
+        `has format version ${JSON.stringify(parsed.version)}, this build reads version ${STATE_FORMAT}`,
+        "use the release that wrote it, or move it away to start again from `start`",
+      );
     }
-    if (typeof parsed.tenant_id !== "string" || parsed.tenant_id.toLowerCase() !== this.tenantId.toLowerCase() || parsed.source !== this.source) {
-      throw this.refuse(`belongs to tenant ${JSON.stringify(parsed.tenant_id)} source ${JSON.stringify(parsed.source)}, not to tenant ${this.tenantId} source ${this.source}`, "check tenant_id/source and state_dir; never copy one tenant's state file to another");
+    if (
+      typeof parsed.tenant_id !== "string" ||
+      parsed.tenant_id.toLowerCase() !== this.tenantId.toLowerCase() ||
+      parsed.source !== this.source
+    ) {
+      throw this.refuse(
+        `belongs to tenant ${JSON.stringify(parsed.tenant_id)} source ${JSON.stringify(parsed.source)}, not to tenant ${this.tenantId} source ${this.source}`,
+        "check tenant_id/source and state_dir; never copy one tenant's state file to another",
+      );
     }
     if (parsed.backfill !== undefined && !validBackfill(parsed.backfill)) {
-      throw this.refuse("has a backfill record that is not a range with a cursor", "restore it from backup, or move it away (records may repeat)");
+      throw this.refuse(
+        "has a backfill record that is not a range with a cursor",
+        "restore it from backup, or move it away (records may repeat)",
+      );
     }
     // Without a cursor only while a backfill is recorded: the live collector has not started yet.
     const liveNotStarted = parsed.cursor === undefined && parsed.backfill !== undefined;
     if (!liveNotStarted && (typeof parsed.cursor !== "string" || !Number.isFinite(Date.parse(parsed.cursor)))) {
-      throw this.refuse(parsed.cursor === undefined ? "has no cursor" : "has a cursor that is not a time", "restore it from backup, or move it away to start again from `start` (records may repeat)");
+      throw this.refuse(
+        parsed.cursor === undefined ? "has no cursor" : "has a cursor that is not a time",
+        "restore it from backup, or move it away to start again from `start` (records may repeat)",
+      );
     }
     const { seen, ...state } = parsed;
     let set: SeenSet;
@@ -188,7 +208,7 @@ export class StateStore {
       if (size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a) text = "\n" + text;
       // writeSync may write less than asked (e.g. a nearly full disk): finish the line or fail.
       const buf = Buffer.from(text);
-      for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+      for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
     } catch (err) {
       this.closeJournal();
       throw err;
@@ -214,7 +234,13 @@ export class StateStore {
     const fd = this.journalFd;
     if (fd === undefined) return;
     this.journalFd = undefined;
-    const close = () => { try { closeSync(fd); } catch { /* already closed */ } };
+    const close = () => {
+      try {
+        closeSync(fd);
+      } catch {
+        /* already closed */
+      }
+    };
     if (this.syncing) void this.syncing.then(close, close);
     else close();
   }
@@ -241,7 +267,8 @@ export class StateStore {
   /** The state's JSON without the identities, once it is known to be writable. */
   private headOf(state: State): string {
     // load() refuses a state without a cursor (unless a backfill is recorded), so never write one.
-    if (state.cursor === undefined && state.backfill === undefined) throw new CollectorError("internal", `refusing to write state file ${this.file} without a cursor`);
+    if (state.cursor === undefined && state.backfill === undefined)
+      throw new CollectorError("internal", `refusing to write state file ${this.file} without a cursor`);
     this.ensureDir();
     return JSON.stringify({ ...state, updated: new Date().toISOString() });
   }
@@ -268,7 +295,6 @@ export class StateStore {
     return existsSync(this.file);
   }
 }
-
 
 function* stateChunks(head: string, seen: SeenSet): Generator<string> {
   yield head.slice(0, -1) + ',"seen":{';

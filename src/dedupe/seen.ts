@@ -203,7 +203,8 @@ export class SeenSet {
    * is written piece by piece instead of as one string the size of all identities (tens of MB at 5 M).
    */
   *jsonMembers(): Generator<string> {
-    for (const minute of [...this.buckets.keys()].sort((a, c) => a - c)) yield `${JSON.stringify(String(minute))}:"${this.buckets.get(minute)!.pack()}"`;
+    for (const minute of [...this.buckets.keys()].sort((a, c) => a - c))
+      yield `${JSON.stringify(String(minute))}:"${this.buckets.get(minute)!.pack()}"`;
   }
 
   /** Compact form for the state file: { minute: "fpfpfp…" }. */

@@ -137,9 +137,12 @@ export class SpillingSeenSet extends SeenSet {
     if (this.onDisk.has(sg) && !this.merged.has(sg)) this.load(sg);
     if (minutes.length > 0 && (this.dirty.has(sg) || !this.onDisk.has(sg))) {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      writeFileAtomic(this.file(sg), (function* (b: Map<number, Bucket>) {
-        for (const m of minutes) yield `${m} ${b.get(m)!.pack()}\n`;
-      })(this.buckets));
+      writeFileAtomic(
+        this.file(sg),
+        (function* (b: Map<number, Bucket>) {
+          for (const m of minutes) yield `${m} ${b.get(m)!.pack()}\n`;
+        })(this.buckets),
+      );
       this.onDisk.add(sg);
     }
     for (const m of minutes) {

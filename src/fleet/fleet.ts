@@ -68,7 +68,10 @@ class Worker {
   /** The status file write in flight (see persist). */
   persisting: Promise<void> = Promise.resolve();
   readonly status: TenantStatus;
-  constructor(readonly t: TenantConfig, readonly logger: Logger) {
+  constructor(
+    readonly t: TenantConfig,
+    readonly logger: Logger,
+  ) {
     this.status = { tenant: t.name, tenant_id: t.config.tenant_id, healthy: true, consecutive_failures: 0 };
   }
 }
@@ -79,7 +82,10 @@ export class TenantFleet {
   private sharedSink?: Sink;
   private readonly now: () => number;
 
-  constructor(readonly fleet: FleetConfig, private readonly deps: FleetDeps) {
+  constructor(
+    readonly fleet: FleetConfig,
+    private readonly deps: FleetDeps,
+  ) {
     // Scheduling runs on the wall clock even when the collector's clock is pinned (tests, O365MT_NOW).
     this.now = Date.now;
     // Each held state lock listens for process exit (to release it): one listener per tenant is expected.
@@ -111,16 +117,20 @@ export class TenantFleet {
   }
 
   private runtime(w: Worker): TenantRuntime {
-    w.rt ??= open(w.t.config, { ...FLEET_NEEDS }, {
-      logger: w.logger,
-      env: this.deps.env,
-      clock: this.deps.clock,
-      stdout: this.deps.stdout,
-      dispatcher: this.dispatcherFor(w.t),
-      sink: this.sharedSink,
-      wrapSink: this.sharedSink ? undefined : this.deps.wrapSink,
-      metrics: w.metrics,
-    });
+    w.rt ??= open(
+      w.t.config,
+      { ...FLEET_NEEDS },
+      {
+        logger: w.logger,
+        env: this.deps.env,
+        clock: this.deps.clock,
+        stdout: this.deps.stdout,
+        dispatcher: this.dispatcherFor(w.t),
+        sink: this.sharedSink,
+        wrapSink: this.sharedSink ? undefined : this.deps.wrapSink,
+        metrics: w.metrics,
+      },
+    );
     return w.rt;
   }
 
@@ -138,7 +148,14 @@ export class TenantFleet {
       Object.assign(w.status, { healthy: true, last_success: at, consecutive_failures: 0 });
       Object.assign(w.status, { cursor: result.cursor, last_records: result.records });
       w.status.next_attempt = new Date(w.due).toISOString();
-      w.logger.info("cycle done", { windows: result.windows, rescanned: result.rescanned, records: result.records, duplicates_dropped: result.duplicates, cursor: result.cursor, behind: result.behind });
+      w.logger.info("cycle done", {
+        windows: result.windows,
+        rescanned: result.rescanned,
+        records: result.records,
+        duplicates_dropped: result.duplicates,
+        cursor: result.cursor,
+        behind: result.behind,
+      });
       w.metrics?.cycle(true, this.now());
       this.deps.onCycle?.(w.t.name, true);
       this.persist(w);
@@ -153,10 +170,14 @@ export class TenantFleet {
         return { tenant: w.t.name, ok: true, busy: true };
       }
       const timedOut = limit.aborted && !signal?.aborted;
-      const message = timedOut ? `cycle took longer than tenant_cycle_timeout (${this.fleet.cycleTimeoutSeconds}s) and was abandoned` : describeError(err);
+      const message = timedOut
+        ? `cycle took longer than tenant_cycle_timeout (${this.fleet.cycleTimeoutSeconds}s) and was abandoned`
+        : describeError(err);
       w.failures++;
       // Credentials and permissions do not heal in one interval: wait the circuit pause at once.
-      const lasting = err instanceof CollectorError && (err.kind === "auth" || err.kind === "permission" || err.kind === "config" || err.kind === "state");
+      const lasting =
+        err instanceof CollectorError &&
+        (err.kind === "auth" || err.kind === "permission" || err.kind === "config" || err.kind === "state");
       const circuit = lasting || w.failures >= c.retry.error_retry_count;
       w.due = this.now() + (circuit ? c.retry.error_retry_span : c.frequency) * 1000;
       const at = new Date(this.now()).toISOString();
@@ -164,7 +185,12 @@ export class TenantFleet {
       w.status.next_attempt = new Date(w.due).toISOString();
       if (circuit) w.failures = 0;
       if (!signal?.aborted) {
-        w.logger.error("cycle failed", { error: message, hint: (err as CollectorError).hint, consecutive_failures: w.status.consecutive_failures, next_attempt_in_s: Math.round((w.due - this.now()) / 1000) });
+        w.logger.error("cycle failed", {
+          error: message,
+          hint: (err as CollectorError).hint,
+          consecutive_failures: w.status.consecutive_failures,
+          next_attempt_in_s: Math.round((w.due - this.now()) / 1000),
+        });
         w.metrics?.cycle(false, this.now());
         this.deps.onCycle?.(w.t.name, false);
         this.persist(w);

@@ -39,27 +39,37 @@ export function owns(shard: Shard | undefined, tenant: string): boolean {
 export function resolveShard(given: Partial<Shard> | undefined, env: NodeJS.ProcessEnv = process.env): Shard | undefined {
   const num = (name: string, v: string | undefined) => {
     if (v === undefined || v === "") return undefined;
-    if (!/^\d+$/.test(v)) throw new CollectorError("config", `${name}=${JSON.stringify(v)} is not a whole number`, { hint: `set ${name} to 0, 1, 2, …` });
+    if (!/^\d+$/.test(v))
+      throw new CollectorError("config", `${name}=${JSON.stringify(v)} is not a whole number`, { hint: `set ${name} to 0, 1, 2, …` });
     return Number(v);
   };
   const count = num("O365_SHARD_COUNT", env.O365_SHARD_COUNT) ?? given?.count;
   let index = num("O365_SHARD_INDEX", env.O365_SHARD_INDEX) ?? given?.index;
   if (count === undefined) {
-    if (index !== undefined) throw new CollectorError("config", "shard.index is set but shard.count is not", { hint: "set shard.count (or O365_SHARD_COUNT) to the number of replicas" });
+    if (index !== undefined)
+      throw new CollectorError("config", "shard.index is set but shard.count is not", {
+        hint: "set shard.count (or O365_SHARD_COUNT) to the number of replicas",
+      });
     return undefined;
   }
   if (index === undefined) {
     const pod = env.POD_NAME || env.HOSTNAME || "";
     const m = /-(\d+)$/.exec(pod);
     if (!m) {
-      throw new CollectorError("config", `shard.count is ${count} but no shard index: O365_SHARD_INDEX is not set and the pod name ${JSON.stringify(pod)} has no ordinal`, {
-        hint: "set shard.index or O365_SHARD_INDEX, or run as a StatefulSet (pods name-0, name-1, …)",
-      });
+      throw new CollectorError(
+        "config",
+        `shard.count is ${count} but no shard index: O365_SHARD_INDEX is not set and the pod name ${JSON.stringify(pod)} has no ordinal`,
+        {
+          hint: "set shard.index or O365_SHARD_INDEX, or run as a StatefulSet (pods name-0, name-1, …)",
+        },
+      );
     }
     index = Number(m[1]);
   }
   if (!(count >= 1) || !(index >= 0 && index < count)) {
-    throw new CollectorError("config", `shard index ${index} is not within 0…${count - 1} (count ${count})`, { hint: "index must be below count: replicas are numbered from 0" });
+    throw new CollectorError("config", `shard index ${index} is not within 0…${count - 1} (count ${count})`, {
+      hint: "index must be below count: replicas are numbered from 0",
+    });
   }
   return { index, count };
 }

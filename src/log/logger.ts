@@ -31,8 +31,22 @@ export interface LoggerOptions {
 
 /** Structured fields that may hold secrets whatever their value looks like; pino censors them by key. */
 const REDACT_PATHS = [
-  "client_secret", "password", "shared_key", "refresh_token", "access_token", "authorization", "cookie", "set-cookie",
-  "*.client_secret", "*.password", "*.shared_key", "*.refresh_token", "*.access_token", "*.authorization", "*.cookie", '*["set-cookie"]',
+  "client_secret",
+  "password",
+  "shared_key",
+  "refresh_token",
+  "access_token",
+  "authorization",
+  "cookie",
+  "set-cookie",
+  "*.client_secret",
+  "*.password",
+  "*.shared_key",
+  "*.refresh_token",
+  "*.access_token",
+  "*.authorization",
+  "*.cookie",
+  '*["set-cookie"]',
 ];
 
 let outputHook: ((line: string) => void) | undefined;

@@ -16,7 +16,9 @@ export function renderText(jsonLine: string): string {
     return jsonLine;
   }
   const { time, level, msg, ...rest } = entry;
-  const head = `${String(time ?? "")} ${String(level ?? "").toUpperCase().padEnd(5)} ${String(msg ?? "")}`;
+  const head = `${String(time ?? "")} ${String(level ?? "")
+    .toUpperCase()
+    .padEnd(5)} ${String(msg ?? "")}`;
   const tail = Object.entries(rest).map(([k, v]) => `${k}=${show(v)}`);
   return tail.length ? `${head} ${tail.join(" ")}` : head;
 }

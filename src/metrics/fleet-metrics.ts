@@ -34,26 +34,63 @@ export class FleetMetrics {
   private readonly tenants = new Map<string, TenantHealth>();
   private readonly startedAt: number;
 
-  constructor(private readonly mode: "any" | "all", private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly mode: "any" | "all",
+    private readonly now: () => number = Date.now,
+  ) {
     this.startedAt = now();
     const registers = [this.registry];
     const t = ["tenant"] as const;
-    this.records = new Counter({ name: "o365mt_records_emitted_total", help: "Records handed to the sink and confirmed by it", labelNames: t, registers });
-    this.duplicates = new Counter({ name: "o365mt_duplicates_dropped_total", help: "Rows dropped because their identity was already delivered", labelNames: t, registers });
+    this.records = new Counter({
+      name: "o365mt_records_emitted_total",
+      help: "Records handed to the sink and confirmed by it",
+      labelNames: t,
+      registers,
+    });
+    this.duplicates = new Counter({
+      name: "o365mt_duplicates_dropped_total",
+      help: "Rows dropped because their identity was already delivered",
+      labelNames: t,
+      registers,
+    });
     this.dropped = new Counter({
       name: "o365mt_records_dropped_total",
       help: "Rows not sent on purpose, by reason (status: drop_status)",
       labelNames: ["tenant", "reason"],
       registers,
     });
-    this.windows = new Counter({ name: "o365mt_windows_done_total", help: "Windows fully delivered (kind=new moves the cursor, kind=rescan re-reads)", labelNames: ["tenant", "kind"], registers });
-    this.api = new Counter({ name: "o365mt_api_requests_total", help: "HTTP responses by route and status", labelNames: ["tenant", "route", "status"], registers });
-    this.retries = new Counter({ name: "o365mt_retries_total", help: "Retried requests by route", labelNames: ["tenant", "route"], registers });
+    this.windows = new Counter({
+      name: "o365mt_windows_done_total",
+      help: "Windows fully delivered (kind=new moves the cursor, kind=rescan re-reads)",
+      labelNames: ["tenant", "kind"],
+      registers,
+    });
+    this.api = new Counter({
+      name: "o365mt_api_requests_total",
+      help: "HTTP responses by route and status",
+      labelNames: ["tenant", "route", "status"],
+      registers,
+    });
+    this.retries = new Counter({
+      name: "o365mt_retries_total",
+      help: "Retried requests by route",
+      labelNames: ["tenant", "route"],
+      registers,
+    });
     this.cycles = new Counter({ name: "o365mt_cycles_total", help: "Poll cycles by result", labelNames: ["tenant", "result"], registers });
-    this.lag = new Gauge({ name: "o365mt_cursor_lag_seconds", help: "Now minus the cursor (end of the last delivered window)", labelNames: t, registers });
-    this.cursorTs = new Gauge({ name: "o365mt_cursor_timestamp_seconds", help: "The cursor as Unix time",
-      labelNames: t, registers });
-    this.lastSuccess = new Gauge({ name: "o365mt_last_success_timestamp_seconds", help: "Unix time of the last successful cycle (0: none yet)", labelNames: t, registers });
+    this.lag = new Gauge({
+      name: "o365mt_cursor_lag_seconds",
+      help: "Now minus the cursor (end of the last delivered window)",
+      labelNames: t,
+      registers,
+    });
+    this.cursorTs = new Gauge({ name: "o365mt_cursor_timestamp_seconds", help: "The cursor as Unix time", labelNames: t, registers });
+    this.lastSuccess = new Gauge({
+      name: "o365mt_last_success_timestamp_seconds",
+      help: "Unix time of the last successful cycle (0: none yet)",
+      labelNames: t,
+      registers,
+    });
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     this.healthyGauge = new Gauge({
@@ -68,12 +105,44 @@ export class FleetMetrics {
     });
     // Lateness and latency (issue 14), as PromMetrics has them, per tenant.
     const buckets = LATENESS_BUCKETS;
-    this.foundLate = new Histogram({ name: "o365mt_found_lateness_seconds", help: "Found time minus receivedDateTime of newly delivered rows, by the read that found them (tier=new: new windows; rescan_N: re-scan band N, youngest = 1)", labelNames: ["tenant", "tier"], buckets, registers });
-    this.statusChanges = new Counter({ name: "o365mt_status_changes_found_total", help: "Rows delivered again because their status changed, by the read that found them", labelNames: ["tenant", "tier"], registers });
-    this.requests = new Counter({ name: "o365mt_list_requests_total", help: "List requests (pages) spent, kind=new for new windows, kind=rescan for re-scans", labelNames: ["tenant", "kind"], registers });
-    this.covered = new Gauge({ name: "o365mt_rescan_covered_horizon_seconds", help: "Re-scan horizon guaranteed within the request budget (less than the configured horizon when the budget is short)", labelNames: t, registers });
-    this.horizon = new Gauge({ name: "o365mt_rescan_horizon_seconds", help: "Configured re-scan horizon (rescan.horizon)", labelNames: t, registers });
-    this.latency = new Histogram({ name: "o365mt_delivery_latency_seconds", help: "Sink confirmation time minus receivedDateTime of delivered records", labelNames: t, buckets, registers });
+    this.foundLate = new Histogram({
+      name: "o365mt_found_lateness_seconds",
+      help: "Found time minus receivedDateTime of newly delivered rows, by the read that found them (tier=new: new windows; rescan_N: re-scan band N, youngest = 1)",
+      labelNames: ["tenant", "tier"],
+      buckets,
+      registers,
+    });
+    this.statusChanges = new Counter({
+      name: "o365mt_status_changes_found_total",
+      help: "Rows delivered again because their status changed, by the read that found them",
+      labelNames: ["tenant", "tier"],
+      registers,
+    });
+    this.requests = new Counter({
+      name: "o365mt_list_requests_total",
+      help: "List requests (pages) spent, kind=new for new windows, kind=rescan for re-scans",
+      labelNames: ["tenant", "kind"],
+      registers,
+    });
+    this.covered = new Gauge({
+      name: "o365mt_rescan_covered_horizon_seconds",
+      help: "Re-scan horizon guaranteed within the request budget (less than the configured horizon when the budget is short)",
+      labelNames: t,
+      registers,
+    });
+    this.horizon = new Gauge({
+      name: "o365mt_rescan_horizon_seconds",
+      help: "Configured re-scan horizon (rescan.horizon)",
+      labelNames: t,
+      registers,
+    });
+    this.latency = new Histogram({
+      name: "o365mt_delivery_latency_seconds",
+      help: "Sink confirmation time minus receivedDateTime of delivered records",
+      labelNames: t,
+      buckets,
+      registers,
+    });
     collectDefaultMetrics({ register: this.registry, prefix: "o365mt_" });
   }
 
@@ -153,6 +222,15 @@ export class FleetMetrics {
     const unhealthy = names.filter((n) => !this.tenantHealthy(this.tenants.get(n)!));
     const healthyCount = names.length - unhealthy.length;
     const ok = this.mode === "all" ? unhealthy.length === 0 : healthyCount > 0;
-    return { ok, detail: { status: ok ? "ok" : "unhealthy", mode: this.mode, tenants: names.length, healthy: healthyCount, unhealthy_tenants: unhealthy } };
+    return {
+      ok,
+      detail: {
+        status: ok ? "ok" : "unhealthy",
+        mode: this.mode,
+        tenants: names.length,
+        healthy: healthyCount,
+        unhealthy_tenants: unhealthy,
+      },
+    };
   }
 }

@@ -36,29 +36,80 @@ export class PromMetrics implements PipelineMetrics {
   private lastOk?: boolean;
   private lastSuccessAt?: number;
 
-  constructor(private readonly health: HealthOptions, opts: { defaultMetrics?: boolean } = {}) {
+  constructor(
+    private readonly health: HealthOptions,
+    opts: { defaultMetrics?: boolean } = {},
+  ) {
     this.now = health.now ?? Date.now;
     this.startedAt = this.now();
     const registers = [this.registry];
     this.records = new Counter({ name: "o365mt_records_emitted_total", help: "Records handed to the sink and confirmed by it", registers });
-    this.duplicates = new Counter({ name: "o365mt_duplicates_dropped_total", help: "Rows dropped because their identity was already delivered", registers });
-    this.dropped = new Counter({ name: "o365mt_records_dropped_total", help: "Rows not sent on purpose, by reason (status: drop_status)", labelNames: ["reason"], registers });
+    this.duplicates = new Counter({
+      name: "o365mt_duplicates_dropped_total",
+      help: "Rows dropped because their identity was already delivered",
+      registers,
+    });
+    this.dropped = new Counter({
+      name: "o365mt_records_dropped_total",
+      help: "Rows not sent on purpose, by reason (status: drop_status)",
+      labelNames: ["reason"],
+      registers,
+    });
     this.dropped.inc({ reason: "status" }, 0);
-    this.windows = new Counter({ name: "o365mt_windows_done_total", help: "Windows fully delivered (kind=new moves the cursor, kind=rescan re-reads)", labelNames: ["kind"], registers });
-    this.api = new Counter({ name: "o365mt_api_requests_total", help: "HTTP responses by route and status (token, graph, rws, details, sink_http)", labelNames: ["route", "status"], registers });
+    this.windows = new Counter({
+      name: "o365mt_windows_done_total",
+      help: "Windows fully delivered (kind=new moves the cursor, kind=rescan re-reads)",
+      labelNames: ["kind"],
+      registers,
+    });
+    this.api = new Counter({
+      name: "o365mt_api_requests_total",
+      help: "HTTP responses by route and status (token, graph, rws, details, sink_http)",
+      labelNames: ["route", "status"],
+      registers,
+    });
     this.retries = new Counter({ name: "o365mt_retries_total", help: "Retried requests by route", labelNames: ["route"], registers });
     this.cycles = new Counter({ name: "o365mt_cycles_total", help: "Poll cycles by result", labelNames: ["result"], registers });
     this.lag = new Gauge({ name: "o365mt_cursor_lag_seconds", help: "Now minus the cursor (end of the last delivered window)", registers });
     this.cursorTs = new Gauge({ name: "o365mt_cursor_timestamp_seconds", help: "The cursor as Unix time", registers });
-    this.lastSuccess = new Gauge({ name: "o365mt_last_success_timestamp_seconds", help: "Unix time of the last successful cycle (0: none yet)", registers });
+    this.lastSuccess = new Gauge({
+      name: "o365mt_last_success_timestamp_seconds",
+      help: "Unix time of the last successful cycle (0: none yet)",
+      registers,
+    });
     // Lateness in seconds: minutes (the bulk) to a day and beyond (the tail the re-scans exist for).
     const buckets = LATENESS_BUCKETS;
-    this.foundLate = new Histogram({ name: "o365mt_found_lateness_seconds", help: "Found time minus receivedDateTime of newly delivered rows, by the read that found them (tier=new: new windows; rescan_N: re-scan band N, youngest = 1)", labelNames: ["tier"], buckets, registers });
-    this.statusChanges = new Counter({ name: "o365mt_status_changes_found_total", help: "Rows delivered again because their status changed, by the read that found them", labelNames: ["tier"], registers });
-    this.requests = new Counter({ name: "o365mt_list_requests_total", help: "List requests (pages) spent, kind=new for new windows, kind=rescan for re-scans", labelNames: ["kind"], registers });
-    this.covered = new Gauge({ name: "o365mt_rescan_covered_horizon_seconds", help: "Re-scan horizon guaranteed within the request budget (less than the configured horizon when the budget is short)", registers });
+    this.foundLate = new Histogram({
+      name: "o365mt_found_lateness_seconds",
+      help: "Found time minus receivedDateTime of newly delivered rows, by the read that found them (tier=new: new windows; rescan_N: re-scan band N, youngest = 1)",
+      labelNames: ["tier"],
+      buckets,
+      registers,
+    });
+    this.statusChanges = new Counter({
+      name: "o365mt_status_changes_found_total",
+      help: "Rows delivered again because their status changed, by the read that found them",
+      labelNames: ["tier"],
+      registers,
+    });
+    this.requests = new Counter({
+      name: "o365mt_list_requests_total",
+      help: "List requests (pages) spent, kind=new for new windows, kind=rescan for re-scans",
+      labelNames: ["kind"],
+      registers,
+    });
+    this.covered = new Gauge({
+      name: "o365mt_rescan_covered_horizon_seconds",
+      help: "Re-scan horizon guaranteed within the request budget (less than the configured horizon when the budget is short)",
+      registers,
+    });
     this.horizon = new Gauge({ name: "o365mt_rescan_horizon_seconds", help: "Configured re-scan horizon (rescan.horizon)", registers });
-    this.latency = new Histogram({ name: "o365mt_delivery_latency_seconds", help: "Sink confirmation time minus receivedDateTime of delivered records", buckets, registers });
+    this.latency = new Histogram({
+      name: "o365mt_delivery_latency_seconds",
+      help: "Sink confirmation time minus receivedDateTime of delivered records",
+      buckets,
+      registers,
+    });
     this.requests.inc({ kind: "new" }, 0);
     this.requests.inc({ kind: "rescan" }, 0);
     this.windows.inc({ kind: "new" }, 0);

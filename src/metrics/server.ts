@@ -20,7 +20,9 @@ export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(listen.trim()) ?? /^()()(\d{1,5})$/.exec(listen.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || !(port >= 0 && port <= 65535)) {
-    throw new CollectorError("config", `metrics.listen = ${JSON.stringify(listen)} is not PORT or HOST:PORT`, { hint: 'e.g. metrics.listen: "127.0.0.1:9464"' });
+    throw new CollectorError("config", `metrics.listen = ${JSON.stringify(listen)} is not PORT or HOST:PORT`, {
+      hint: 'e.g. metrics.listen: "127.0.0.1:9464"',
+    });
   }
   return { host: m[1] || m[2] || "127.0.0.1", port };
 }
@@ -63,7 +65,12 @@ export class MetricsServer {
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", (err: NodeJS.ErrnoException) =>
-        reject(new CollectorError("config", `metrics.listen ${this.listen}: cannot listen: ${err.message}`, { hint: "pick a free port or another address", code: err.code })),
+        reject(
+          new CollectorError("config", `metrics.listen ${this.listen}: cannot listen: ${err.message}`, {
+            hint: "pick a free port or another address",
+            code: err.code,
+          }),
+        ),
       );
       server.listen(port, host, () => resolve());
     });

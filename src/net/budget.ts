@@ -135,7 +135,12 @@ export function budgetHooks(
     budget,
     beforeRequest: async (signal) => {
       const wait = budget.delay();
-      if (wait >= 10_000) logger.info("request budget used up; pacing requests", { wait_ms: Math.round(wait), limit: budget.limit, window_seconds: budget.windowMs / 1000 });
+      if (wait >= 10_000)
+        logger.info("request budget used up; pacing requests", {
+          wait_ms: Math.round(wait),
+          limit: budget.limit,
+          window_seconds: budget.windowMs / 1000,
+        });
       await budget.acquire(signal);
     },
     onResponse: () => budget.complete(),

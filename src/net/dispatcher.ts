@@ -38,7 +38,9 @@ export function createDispatcher(opts: DispatcherOptions = {}): Dispatcher {
     ...(opts.insecure ? { rejectUnauthorized: false } : {}),
   };
   if (opts.insecure) {
-    opts.logger?.warn("TLS certificate verification is DISABLED (http.insecure: true). Anyone on the path can read your tokens and data. Use http.ca_file instead.");
+    opts.logger?.warn(
+      "TLS certificate verification is DISABLED (http.insecure: true). Anyone on the path can read your tokens and data. Use http.ca_file instead.",
+    );
   }
   const keepAlive = { keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000 };
   if (opts.proxy?.url) {

@@ -84,10 +84,14 @@ export async function httpRequest(url: string, opts: RequestOptions): Promise<Ht
     trace?.failure(err);
     if (err instanceof BodyTooLarge) {
       const max = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-      throw new CollectorError("transient", `response from ${describeUrl(url)} is larger than ${Math.round(max / 1024 / 1024)} MiB; aborted`, {
-        hint: "a proxy or a broken server is sending an endless body; raise http.max_response_mb only if real pages are this large",
-        code: "BODY_TOO_LARGE",
-      });
+      throw new CollectorError(
+        "transient",
+        `response from ${describeUrl(url)} is larger than ${Math.round(max / 1024 / 1024)} MiB; aborted`,
+        {
+          hint: "a proxy or a broken server is sending an endless body; raise http.max_response_mb only if real pages are this large",
+          code: "BODY_TOO_LARGE",
+        },
+      );
     }
     if (opts.signal?.aborted) throw err;
     const e = err as { name?: string; code?: string; message?: string };
@@ -118,7 +122,9 @@ export function proxyRefusal(status: number, url: string, cause?: unknown): Coll
   let host = "(invalid URL)";
   try {
     host = new URL(url).host;
-  } catch { /* keep the placeholder */ }
+  } catch {
+    /* keep the placeholder */
+  }
   if (status === 407) {
     return new CollectorError("transient", `the proxy refused us: it wants credentials (HTTP 407) to reach ${host}`, {
       status: 407,

@@ -56,12 +56,16 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, policy: 
       if (retryAfter !== undefined && budget) {
         if (ms > budget.remainingMs) {
           const why = err instanceof Error ? err.message : String(err);
-          throw new CollectorError("transient", `${why}, and asks us to wait ${Math.round(ms / 1000)} s (Retry-After), more than this run may wait (${Math.round(budget.limitMs / 1000)} s in all); giving up this cycle, the cursor is unchanged`, {
-            hint: "the next run continues from the same cursor; the daemon (`run`) honours long waits",
-            code: "RETRY_AFTER_TOO_LONG",
-            status: err instanceof CollectorError ? err.status : undefined,
-            cause: err,
-          });
+          throw new CollectorError(
+            "transient",
+            `${why}, and asks us to wait ${Math.round(ms / 1000)} s (Retry-After), more than this run may wait (${Math.round(budget.limitMs / 1000)} s in all); giving up this cycle, the cursor is unchanged`,
+            {
+              hint: "the next run continues from the same cursor; the daemon (`run`) honours long waits",
+              code: "RETRY_AFTER_TOO_LONG",
+              status: err instanceof CollectorError ? err.status : undefined,
+              cause: err,
+            },
+          );
         }
         budget.remainingMs -= ms;
       }

@@ -74,12 +74,15 @@ export class ServerClock {
     this.warnedSkewMs = offsetMs;
     const local = this.local();
     const log = this.pinned && offsetMs > 0 ? this.logger?.debug : this.logger?.warn;
-    log?.(`the local clock is ${describeSpan(-offsetMs)} ${offsetMs < 0 ? "ahead of" : "behind"} the service's clock; windows are planned and committed by the service's time`, {
-      local: new Date(local).toISOString(),
-      service: new Date(local + offsetMs).toISOString(),
-      from,
-      hint: "check NTP / chrony on this host",
-    });
+    log?.(
+      `the local clock is ${describeSpan(-offsetMs)} ${offsetMs < 0 ? "ahead of" : "behind"} the service's clock; windows are planned and committed by the service's time`,
+      {
+        local: new Date(local).toISOString(),
+        service: new Date(local + offsetMs).toISOString(),
+        from,
+        hint: "check NTP / chrony on this host",
+      },
+    );
   }
 }
 

@@ -48,7 +48,8 @@ export function safeUrl(url: string): string {
     const u = new URL(url);
     u.username = "";
     u.password = "";
-    for (const name of [...u.searchParams.keys()]) if (SECRET_PARAM.test(name) && !name.startsWith("$")) u.searchParams.set(name, "[REDACTED]");
+    for (const name of [...u.searchParams.keys()])
+      if (SECRET_PARAM.test(name) && !name.startsWith("$")) u.searchParams.set(name, "[REDACTED]");
     return redact(decodeURIComponentSafe(u.toString()));
   } catch {
     return "(invalid URL)";
@@ -98,7 +99,13 @@ class RequestTracer {
     const request = { method, url: safeUrl(url), headers: safeHeaders(headers), body: safeBody(body) };
     const finish = (response: Record<string, unknown>) => {
       const duration_ms = this.now() - started;
-      this.opts.logger?.debug("api request", { method, url: request.url.split("?")[0], status: response.status ?? null, duration_ms, ...(response.error ? { error: response.error } : {}) });
+      this.opts.logger?.debug("api request", {
+        method,
+        url: request.url.split("?")[0],
+        status: response.status ?? null,
+        duration_ms,
+        ...(response.error ? { error: response.error } : {}),
+      });
       if (this.opts.file) this.write({ time: new Date(started).toISOString(), duration_ms, request, response });
     };
     return {
@@ -117,7 +124,10 @@ class RequestTracer {
       this.size += bytes;
     } catch (err) {
       // Tracing must never break collection: say so once and stop writing the file.
-      this.opts.logger?.warn("request trace disabled: cannot write the trace file", { file: this.opts.file, error: (err as Error).message });
+      this.opts.logger?.warn("request trace disabled: cannot write the trace file", {
+        file: this.opts.file,
+        error: (err as Error).message,
+      });
       this.opts = { ...this.opts, file: undefined };
     }
   }

@@ -71,7 +71,8 @@ export class Bookkeeping {
     const slack = (sel?.by === "processing" ? sel.slackMinutes : 0) * 60_000;
     const b = backfillProgress(state);
     let floor: number;
-    if (state.cursor !== undefined) floor = kind === "backfill" ? identitiesFrom(state) : this.forgetBefore(Date.parse(state.cursor)) - slack;
+    if (state.cursor !== undefined)
+      floor = kind === "backfill" ? identitiesFrom(state) : this.forgetBefore(Date.parse(state.cursor)) - slack;
     else if (b) floor = (b.done ? b.to : b.cursor) - (this.options.rescanHorizonMinutes + this.options.windowMinutes) * 60_000 - slack;
     else return undefined;
     if (b && !b.done) floor = Math.min(floor, b.cursor - slack);

@@ -14,13 +14,21 @@ export function refuseFutureCursor(cursor: Date, stored: boolean, serverNow: num
   const ahead = describeSpan(cursor.getTime() - serverNow);
   const service = new Date(serverNow).toISOString();
   if (stored) {
-    throw new CollectorError("state", `the cursor ${cursor.toISOString()} is ${ahead} ahead of the service's clock (${service}); a clock that ran ahead moved it there, and nothing after it can be read`, {
-      hint: "fix the clock (NTP), then restore the state file from before the jump, or move it away and set start to the last time you know was delivered",
-    });
+    throw new CollectorError(
+      "state",
+      `the cursor ${cursor.toISOString()} is ${ahead} ahead of the service's clock (${service}); a clock that ran ahead moved it there, and nothing after it can be read`,
+      {
+        hint: "fix the clock (NTP), then restore the state file from before the jump, or move it away and set start to the last time you know was delivered",
+      },
+    );
   }
-  throw new CollectorError("config", `the first window would start at ${cursor.toISOString()}, ${ahead} ahead of the service's clock (${service})`, {
-    hint: start ? "set start to a time in the past" : "this host's clock is ahead: fix it (NTP / chrony)",
-  });
+  throw new CollectorError(
+    "config",
+    `the first window would start at ${cursor.toISOString()}, ${ahead} ahead of the service's clock (${service})`,
+    {
+      hint: start ? "set start to a time in the past" : "this host's clock is ahead: fix it (NTP / chrony)",
+    },
+  );
 }
 
 /**
@@ -37,7 +45,11 @@ export function planningNow(local: number, serverNow: number | undefined): numbe
 export function refuseCommitAhead(w: Window, clock: ServerClock | undefined): void {
   const serverNow = clock?.now();
   if (serverNow === undefined || w.end.getTime() <= serverNow) return;
-  throw new CollectorError("transient", `not committing the window ending ${w.end.toISOString()}: the service's clock says ${new Date(serverNow).toISOString()}, so it may not be complete yet (local clock ${describeSpan(w.end.getTime() - serverNow)} ahead or more)`, {
-    hint: "the window is read again next cycle (its records are not sent twice with dedupe on); check NTP on this host",
-  });
+  throw new CollectorError(
+    "transient",
+    `not committing the window ending ${w.end.toISOString()}: the service's clock says ${new Date(serverNow).toISOString()}, so it may not be complete yet (local clock ${describeSpan(w.end.getTime() - serverNow)} ahead or more)`,
+    {
+      hint: "the window is read again next cycle (its records are not sent twice with dedupe on); check NTP on this host",
+    },
+  );
 }

@@ -115,7 +115,10 @@ export class Collector {
     result.behind = windows.length > plan.maxWindows;
     for (const w of windows.slice(0, plan.maxWindows)) {
       if (state.cursor !== undefined && Date.parse(state.cursor) < w.start.getTime()) {
-        this.deps.logger.info("skipping a span a backfill delivered (its identities are no longer kept)", { from: state.cursor, to: w.start.toISOString() });
+        this.deps.logger.info("skipping a span a backfill delivered (its identities are no longer kept)", {
+          from: state.cursor,
+          to: w.start.toISOString(),
+        });
         state.cursor = w.start.toISOString();
       }
       const stats = emptyReadStats();
@@ -182,7 +185,8 @@ export class Collector {
     const rescan = !!opts.rescan;
     const kind: WindowKind = rescan ? "rescan" : opts.backfill ? "backfill" : "new";
     const cursor = book.state.cursor;
-    if (kind === "backfill" && !book.state.backfill) throw new CollectorError("internal", "a backfill window without a backfill recorded in the state");
+    if (kind === "backfill" && !book.state.backfill)
+      throw new CollectorError("internal", "a backfill window without a backfill recorded in the state");
     if (kind === "new" && cursor !== undefined && Date.parse(cursor) !== w.start.getTime()) {
       throw new CollectorError(
         "internal",

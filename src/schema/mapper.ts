@@ -40,7 +40,11 @@ export function identity(traceId: string | undefined, recipient: string | undefi
  */
 export function detailIdentity(detail: TraceDetailRow, occurrence: number): string {
   const p = detail.parent;
-  const digest = hash("sha1", JSON.stringify([isoTime(detail.date), detail.event ?? "", detail.action ?? "", detail.description ?? "", detail.data ?? ""]), "base64url").slice(0, 16);
+  const digest = hash(
+    "sha1",
+    JSON.stringify([isoTime(detail.date), detail.event ?? "", detail.action ?? "", detail.description ?? "", detail.data ?? ""]),
+    "base64url",
+  ).slice(0, 16);
   return `${p.traceId ?? ""}|${(p.recipient ?? "").toLowerCase()}|detail|${digest}|${occurrence}`;
 }
 
@@ -52,11 +56,23 @@ function domainOf(address: string | undefined): string | undefined {
 
 /** Field names built once: a key concatenated per record would be a fresh string to look up every time. */
 const K = {
-  id: PREFIX + "id", trace_id: PREFIX + "trace_id", received: PREFIX + "received", sender: PREFIX + "sender",
-  subject: PREFIX + "subject", size: PREFIX + "size", status: PREFIX + "status", from_ip: PREFIX + "from_ip",
-  to_ip: PREFIX + "to_ip", index: PREFIX + "index", organization: PREFIX + "organization", tenant_id: PREFIX + "tenant_id",
-  source: PREFIX + "source", window_start: PREFIX + "window_start", window_end: PREFIX + "window_end",
-  recipient: PREFIX + "recipient", direction: PREFIX + "direction",
+  id: PREFIX + "id",
+  trace_id: PREFIX + "trace_id",
+  received: PREFIX + "received",
+  sender: PREFIX + "sender",
+  subject: PREFIX + "subject",
+  size: PREFIX + "size",
+  status: PREFIX + "status",
+  from_ip: PREFIX + "from_ip",
+  to_ip: PREFIX + "to_ip",
+  index: PREFIX + "index",
+  organization: PREFIX + "organization",
+  tenant_id: PREFIX + "tenant_id",
+  source: PREFIX + "source",
+  window_start: PREFIX + "window_start",
+  window_end: PREFIX + "window_end",
+  recipient: PREFIX + "recipient",
+  direction: PREFIX + "direction",
 } as const;
 
 const present = (v: unknown): boolean => v !== undefined && v !== null && v !== "";
@@ -140,7 +156,11 @@ export class RecordMapper {
     // Status can differ per recipient; a grouped record keeps the first row's (documented).
     const dir = this.direction(first.sender, recipients);
     if (dir) r[PREFIX + "direction"] = dir;
-    return { id: identity(first.traceId, recipients.join(","), rows.map((x) => x.status ?? "").join(",")), time: Date.parse(first.received), record: this.finish(r) };
+    return {
+      id: identity(first.traceId, recipients.join(","), rows.map((x) => x.status ?? "").join(",")),
+      time: Date.parse(first.received),
+      record: this.finish(r),
+    };
   }
 
   /** All detail events of one recipient: identical events are told apart by their ordinal. */

@@ -11,7 +11,17 @@ import { createLogger, type Logger } from "../log/logger.js";
 import { registerSecret } from "../log/redact.js";
 import { createDispatcher } from "../net/dispatcher.js";
 import { configValue, readConfigDocument, renderConfig, writeConfig, type ConfigValues } from "./config-file.js";
-import { certificateRegistered, createCertificate, CREDENTIAL_NAME, readSecretFile, SECRET_ENV, secretDisplayName, secretFileText, secretStillRegistered, writeSecretFile } from "./credentials.js";
+import {
+  certificateRegistered,
+  createCertificate,
+  CREDENTIAL_NAME,
+  readSecretFile,
+  SECRET_ENV,
+  secretDisplayName,
+  secretFileText,
+  secretStillRegistered,
+  writeSecretFile,
+} from "./credentials.js";
 import { signInWithDeviceCode, type AdminSession } from "./device-login.js";
 import { GraphApi, PermissionDenied } from "./graph-api.js";
 import { SETUP_FLAGS, SETUP_HELP, toSetupOptions, type SetupOptions } from "./options.js";
@@ -40,7 +50,11 @@ export function hosts(o: SetupOptions): { login: string; graph: string; graphRes
 export async function adminSignIn(c: SetupContext, tenant: string): Promise<{ admin: AdminSession; api: GraphApi }> {
   const h = hosts(c.o);
   const admin = await signInWithDeviceCode({
-    loginBase: h.login, tenant, clientId: c.o.adminClientId, dispatcher: c.dispatcher, logger: c.logger,
+    loginBase: h.login,
+    tenant,
+    clientId: c.o.adminClientId,
+    dispatcher: c.dispatcher,
+    logger: c.logger,
     scopes: adminScopes(requirementsFor(c.o.source)).map((s) => `${h.graphResource}/${s}`),
     prompt: (m) => process.stderr.write(`o365-message-trace setup: ${m}\n`),
   });
@@ -55,9 +69,13 @@ export async function applySteps(c: SetupContext, steps: Step[], admin: AdminSes
       await s.apply();
     } catch (err) {
       if (err instanceof PermissionDenied) {
-        throw new CollectorError("permission", `the signed-in account ${admin.username} lacks the Entra role ${s.role} (or Global Administrator), needed to ${s.what}`, {
-          hint: "sign in with an account that has that role, or ask one to run setup; what is already done stays done and a re-run continues from here",
-        });
+        throw new CollectorError(
+          "permission",
+          `the signed-in account ${admin.username} lacks the Entra role ${s.role} (or Global Administrator), needed to ${s.what}`,
+          {
+            hint: "sign in with an account that has that role, or ask one to run setup; what is already done stays done and a re-run continues from here",
+          },
+        );
       }
       throw err;
     }
@@ -71,45 +89,70 @@ function credentialSteps(c: SetupContext, state: TenantState, api: GraphApi, fre
   if (o.credential === "certificate") {
     const files = { keyFile: `${o.certBase}.key.pem`, certFile: `${o.certBase}.cert.pem` };
     if (state.app && certificateRegistered(state.app, files)) return [];
-    return [{
-      what: `generate a key pair (${files.keyFile}, mode 0600) and upload its self-signed certificate (${files.certFile}, valid ${o.secretDays} days) to the app`,
-      role: "Application Administrator (or Cloud Application Administrator)",
-      apply: async () => {
-        const der = await createCertificate(files, `${CREDENTIAL_NAME} ${app().appId}`, o.secretDays);
-        const current = await api.get<Application>(`/applications/${app().id}`);
-        // PATCH replaces the collection: name the existing keys by keyId so they stay.
-        const keep = (current.keyCredentials ?? []).map((k) => ({ keyId: k.keyId, type: k.type, usage: k.usage }));
-        await api.patch(`/applications/${app().id}`, { keyCredentials: [...keep, { type: "AsymmetricX509Cert", usage: "Verify", key: der, displayName: `${CREDENTIAL_NAME} (setup)` }] });
+    return [
+      {
+        what: `generate a key pair (${files.keyFile}, mode 0600) and upload its self-signed certificate (${files.certFile}, valid ${o.secretDays} days) to the app`,
+        role: "Application Administrator (or Cloud Application Administrator)",
+        apply: async () => {
+          const der = await createCertificate(files, `${CREDENTIAL_NAME} ${app().appId}`, o.secretDays);
+          const current = await api.get<Application>(`/applications/${app().id}`);
+          // PATCH replaces the collection: name the existing keys by keyId so they stay.
+          const keep = (current.keyCredentials ?? []).map((k) => ({ keyId: k.keyId, type: k.type, usage: k.usage }));
+          await api.patch(`/applications/${app().id}`, {
+            keyCredentials: [...keep, { type: "AsymmetricX509Cert", usage: "Verify", key: der, displayName: `${CREDENTIAL_NAME} (setup)` }],
+          });
+        },
       },
-    }];
+    ];
   }
   const file = o.secretOut ? readSecretFile(o.secretOut) : undefined;
   if (state.app && secretStillRegistered(state.app, file)) return [];
-  if (state.app && !o.secretOut && (state.app.passwordCredentials ?? []).some((p) => (p.displayName ?? "").startsWith(CREDENTIAL_NAME) && Date.parse(p.endDateTime) > Date.now())) {
+  if (
+    state.app &&
+    !o.secretOut &&
+    (state.app.passwordCredentials ?? []).some(
+      (p) => (p.displayName ?? "").startsWith(CREDENTIAL_NAME) && Date.parse(p.endDateTime) > Date.now(),
+    )
+  ) {
     c.say(`note: the app already has a client secret made by setup; it is not shown again (use --rotate-secret for a new one)`);
     return [];
   }
-  const where = [o.secretOut ? `written to ${o.secretOut} (mode 0600)` : "", o.printSecret ? "printed once on stdout" : ""].filter(Boolean).join(" and ");
-  return [{
-    what: `create a client secret '${secretDisplayName()}' expiring in ${o.secretDays} days, ${where}`,
-    role: "Application Administrator (or Cloud Application Administrator)",
-    apply: async () => {
-      const end = new Date(Date.now() + o.secretDays * 86400_000).toISOString();
-      const cred = await api.post<{ keyId: string; secretText: string; endDateTime: string }>(`/applications/${app().id}/addPassword`, { passwordCredential: { displayName: secretDisplayName(), endDateTime: end } });
-      registerSecret(cred.secretText);
-      fresh.secret = cred.secretText;
-      if (o.secretOut) writeSecretFile(o.secretOut, secretFileText(app().appId, cred.keyId, cred.endDateTime, cred.secretText));
-      if (o.printSecret) process.stdout.write(`${SECRET_ENV}=${cred.secretText}\n`);
+  const where = [o.secretOut ? `written to ${o.secretOut} (mode 0600)` : "", o.printSecret ? "printed once on stdout" : ""]
+    .filter(Boolean)
+    .join(" and ");
+  return [
+    {
+      what: `create a client secret '${secretDisplayName()}' expiring in ${o.secretDays} days, ${where}`,
+      role: "Application Administrator (or Cloud Application Administrator)",
+      apply: async () => {
+        const end = new Date(Date.now() + o.secretDays * 86400_000).toISOString();
+        const cred = await api.post<{ keyId: string; secretText: string; endDateTime: string }>(`/applications/${app().id}/addPassword`, {
+          passwordCredential: { displayName: secretDisplayName(), endDateTime: end },
+        });
+        registerSecret(cred.secretText);
+        fresh.secret = cred.secretText;
+        if (o.secretOut) writeSecretFile(o.secretOut, secretFileText(app().appId, cred.keyId, cred.endDateTime, cred.secretText));
+        if (o.printSecret) process.stdout.write(`${SECRET_ENV}=${cred.secretText}\n`);
+      },
     },
-  }];
+  ];
 }
 
 function configValues(o: SetupOptions, tenant: string, clientId: string): ConfigValues {
   return {
-    tenant_id: tenant, source: o.source, cloud: o.cloud, endpoints: o.endpoints, ca_file: o.caFile,
-    auth: o.credential === "certificate"
-      ? { method: "certificate", client_id: clientId, certificate: { private_key_file: `${o.certBase}.key.pem`, certificate_file: `${o.certBase}.cert.pem` } }
-      : { method: "client_secret", client_id: clientId },
+    tenant_id: tenant,
+    source: o.source,
+    cloud: o.cloud,
+    endpoints: o.endpoints,
+    ca_file: o.caFile,
+    auth:
+      o.credential === "certificate"
+        ? {
+            method: "certificate",
+            client_id: clientId,
+            certificate: { private_key_file: `${o.certBase}.key.pem`, certificate_file: `${o.certBase}.cert.pem` },
+          }
+        : { method: "client_secret", client_id: clientId },
   };
 }
 
@@ -117,14 +160,23 @@ async function setupTenant(c: SetupContext): Promise<number> {
   const { o } = c;
   const doc = readConfigDocument(o.configOut);
   const tenant = o.tenant ?? configValue(doc, ["tenant_id"]);
-  if (!tenant) throw new CollectorError("config", "setup needs --tenant", { hint: "pass --tenant with your tenant id or verified domain (e.g. contoso.onmicrosoft.com)" });
+  if (!tenant)
+    throw new CollectorError("config", "setup needs --tenant", {
+      hint: "pass --tenant with your tenant id or verified domain (e.g. contoso.onmicrosoft.com)",
+    });
   if (o.credential === "secret" && !o.secretOut && !o.printSecret) {
-    throw new CollectorError("config", "say where the new client secret goes", { hint: "add --secret-out FILE (an env file, mode 0600) and/or --print-secret" });
+    throw new CollectorError("config", "say where the new client secret goes", {
+      hint: "add --secret-out FILE (an env file, mode 0600) and/or --print-secret",
+    });
   }
   const { admin, api } = await adminSignIn(c, tenant);
   const org = (await api.get<{ value?: Array<{ id: string; displayName: string }> }>("/organization")).value?.[0];
   if (org) c.say(`tenant: ${org.displayName} (${org.id})`);
-  const target = { req: requirementsFor(o.source), displayName: o.appName, clientId: o.clientId ?? configValue(doc, ["auth", "client_id"]) };
+  const target = {
+    req: requirementsFor(o.source),
+    displayName: o.appName,
+    clientId: o.clientId ?? configValue(doc, ["auth", "client_id"]),
+  };
   const state = await inspectTenant(api, target);
   const fresh: { secret?: string } = {};
   const steps = [...(await planTenant(api, target, state)), ...credentialSteps(c, state, api, fresh)];
@@ -135,7 +187,11 @@ async function setupTenant(c: SetupContext): Promise<number> {
   };
   if (!state.app || renderConfig(o.configOut, configValues(o, tenant, state.app.appId), o.secretOut).changed) steps.push(configStep);
 
-  c.say(steps.length ? `plan for tenant ${tenant} (source ${o.source}):` : `nothing to change: tenant ${tenant} is set up for source ${o.source} (app ${state.app!.appId})`);
+  c.say(
+    steps.length
+      ? `plan for tenant ${tenant} (source ${o.source}):`
+      : `nothing to change: tenant ${tenant} is set up for source ${o.source} (app ${state.app!.appId})`,
+  );
   for (const s of steps) c.say(`  - ${s.what}`);
   if (o.dryRun) {
     c.say("dry run: nothing was changed");
@@ -147,7 +203,9 @@ async function setupTenant(c: SetupContext): Promise<number> {
   writeRecord(o.configOut, record);
   const secret = fresh.secret ?? (o.secretOut ? readSecretFile(o.secretOut)?.secret : undefined) ?? c.env[SECRET_ENV];
   if (o.credential === "secret" && !secret) {
-    c.say(`skipping the auth check: the secret was shown only once; set ${SECRET_ENV} and run: o365-message-trace auth-test --config ${o.configOut}`);
+    c.say(
+      `skipping the auth check: the secret was shown only once; set ${SECRET_ENV} and run: o365-message-trace auth-test --config ${o.configOut}`,
+    );
     return EXIT_OK;
   }
   return waitAndReport(c, record, secret);
@@ -176,10 +234,15 @@ export async function waitAndReport(c: SetupContext, record: SetupRecord, secret
 async function resume(c: SetupContext): Promise<number> {
   const record = readRecord(c.o.configOut);
   if (!record || !existsSync(c.o.configOut)) {
-    throw new CollectorError("config", `nothing to resume: no setup record for ${c.o.configOut}`, { hint: "run setup without --resume first (pass the same --config-out)" });
+    throw new CollectorError("config", `nothing to resume: no setup record for ${c.o.configOut}`, {
+      hint: "run setup without --resume first (pass the same --config-out)",
+    });
   }
   const secret = record.secret_file ? readSecretFile(record.secret_file)?.secret : c.env[SECRET_ENV];
-  if (record.credential === "secret" && !secret) throw new CollectorError("config", `no client secret to check with`, { hint: `set ${SECRET_ENV} (the secret was only printed) or keep the --secret-out file` });
+  if (record.credential === "secret" && !secret)
+    throw new CollectorError("config", `no client secret to check with`, {
+      hint: `set ${SECRET_ENV} (the secret was only printed) or keep the --secret-out file`,
+    });
   const since = record.waiting_since ? Date.parse(record.waiting_since) : undefined;
   return waitAndReport(c, record, secret, since);
 }
@@ -195,7 +258,14 @@ async function runSetup(o: SetupOptions): Promise<number> {
   o.caFile ??= ca ? resolve(dirname(o.configOut), ca) : undefined;
   o.cloud ??= configValue(doc, ["cloud"]);
   const proxyUrl = configValue(doc, ["http", "proxy", "url"]);
-  const proxy = proxyUrl ? { url: proxyUrl, username: configValue(doc, ["http", "proxy", "username"]), password: process.env.O365_PROXY_PASSWORD ?? configValue(doc, ["http", "proxy", "password"]), no_proxy: configValue(doc, ["http", "proxy", "no_proxy"]) } : undefined;
+  const proxy = proxyUrl
+    ? {
+        url: proxyUrl,
+        username: configValue(doc, ["http", "proxy", "username"]),
+        password: process.env.O365_PROXY_PASSWORD ?? configValue(doc, ["http", "proxy", "password"]),
+        no_proxy: configValue(doc, ["http", "proxy", "no_proxy"]),
+      }
+    : undefined;
   const dispatcher = createDispatcher({ caFile: o.caFile, proxy, logger });
   try {
     const c: SetupContext = { o, logger, dispatcher, env: process.env, say: (line) => process.stdout.write(`${line}\n`) };

@@ -10,7 +10,11 @@ export interface ConfigValues {
   /** Source kind; written as `source: { type: KIND }` unless the file already names that kind. */
   source: string;
   cloud?: string;
-  auth: { method: "client_secret" | "certificate"; client_id: string; certificate?: { private_key_file: string; certificate_file: string } };
+  auth: {
+    method: "client_secret" | "certificate";
+    client_id: string;
+    certificate?: { private_key_file: string; certificate_file: string };
+  };
   endpoints?: { login?: string; graph?: string; rws?: string };
   ca_file?: string;
 }
@@ -19,7 +23,9 @@ export function readConfigDocument(file: string): Document | undefined {
   if (!existsSync(file)) return undefined;
   const doc = parseDocument(readFileSync(file, "utf8"));
   if (doc.errors.length > 0) {
-    throw new CollectorError("config", `${file} is not valid YAML (${doc.errors[0]!.message.split("\n")[0]})`, { hint: "fix it or choose another --config-out" });
+    throw new CollectorError("config", `${file} is not valid YAML (${doc.errors[0]!.message.split("\n")[0]})`, {
+      hint: "fix it or choose another --config-out",
+    });
   }
   return doc;
 }

@@ -25,7 +25,10 @@ export function readSecretFile(file: string): SecretFile | undefined {
   if (!existsSync(file)) return undefined;
   const text = readFileSync(file, "utf8");
   const meta = /client secret of app ([0-9a-f-]{36}) \(keyId ([0-9a-f-]{36})/i.exec(text);
-  const value = new RegExp(`^${SECRET_ENV}=(.*)$`, "m").exec(text)?.[1]?.trim().replace(/^(['"])(.*)\1$/, "$2");
+  const value = new RegExp(`^${SECRET_ENV}=(.*)$`, "m")
+    .exec(text)?.[1]
+    ?.trim()
+    .replace(/^(['"])(.*)\1$/, "$2");
   if (value) registerSecret(value);
   return { appId: meta?.[1], keyId: meta?.[2], secret: value || undefined };
 }
@@ -59,7 +62,9 @@ export function expiryDays(text: string): number {
   const m = /^(\d+)\s*([dmy]?)$/i.exec(text.trim());
   const days = m ? Number(m[1]) * ({ "": 1, d: 1, m: 30, y: 365 } as Record<string, number>)[m[2]!.toLowerCase()]! : NaN;
   if (!Number.isFinite(days) || days < 1 || days > 730) {
-    throw new CollectorError("config", `--secret-expiry ${text} is not between 1 day and 24 months`, { hint: "e.g. --secret-expiry 180d or 12m" });
+    throw new CollectorError("config", `--secret-expiry ${text} is not between 1 day and 24 months`, {
+      hint: "e.g. --secret-expiry 180d or 12m",
+    });
   }
   return days;
 }

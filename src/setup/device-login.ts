@@ -11,14 +11,23 @@ import { registerSecret } from "../log/redact.js";
 import { httpRequest } from "../net/request.js";
 import { sleep } from "./graph-api.js";
 
-const MICROSOFT_LOGIN_HOSTS = new Set(["login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn", "login.microsoft.com"]);
+const MICROSOFT_LOGIN_HOSTS = new Set([
+  "login.microsoftonline.com",
+  "login.microsoftonline.us",
+  "login.chinacloudapi.cn",
+  "login.microsoft.com",
+]);
 
 /** Adds RFC 8628 slow_down handling to a network module: the token poll is repeated after a longer pause. */
 export class SlowDownNetworkClient implements INetworkModule {
   private extraMs = 0;
   /** Set when the device authorization endpoint refused (msal reports it only as a network error). */
   refused?: DeviceCodeRefused;
-  constructor(private readonly inner: INetworkModule, private readonly stepMs = 5000, private readonly maxRetries = 10) {}
+  constructor(
+    private readonly inner: INetworkModule,
+    private readonly stepMs = 5000,
+    private readonly maxRetries = 10,
+  ) {}
 
   sendGetRequestAsync<T>(url: string, options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> {
     return this.inner.sendGetRequestAsync<T>(url, options, timeout);
@@ -39,7 +48,10 @@ export class SlowDownNetworkClient implements INetworkModule {
 
 /** The device authorization endpoint refused the request (unknown client, bad scope, tenant). */
 export class DeviceCodeRefused extends Error {
-  constructor(readonly errorCode: string, readonly errorMessage: string) {
+  constructor(
+    readonly errorCode: string,
+    readonly errorMessage: string,
+  ) {
     super(`${errorCode}: ${errorMessage}`);
   }
 }
@@ -75,7 +87,11 @@ export async function signInWithDeviceCode(o: DeviceLoginOptions): Promise<Admin
     },
     system: {
       networkClient: net,
-      loggerOptions: { logLevel: LogLevel.Warning, piiLoggingEnabled: false, loggerCallback: (_l, message) => o.logger.debug("msal", { detail: message }) },
+      loggerOptions: {
+        logLevel: LogLevel.Warning,
+        piiLoggingEnabled: false,
+        loggerCallback: (_l, message) => o.logger.debug("msal", { detail: message }),
+      },
     },
   });
   let result;
@@ -83,8 +99,12 @@ export async function signInWithDeviceCode(o: DeviceLoginOptions): Promise<Admin
     result = await app.acquireTokenByDeviceCode({ scopes: o.scopes, deviceCodeCallback: (r) => o.prompt(r.message) });
   } catch (err) {
     const text = net.refused?.message ?? `${(err as { errorCode?: string }).errorCode ?? ""} ${(err as Error).message ?? ""}`;
-    if (/authorization_declined|AADSTS70000\b/.test(text)) throw new CollectorError("auth", "the administrator declined the sign-in", { hint: "run setup again and approve the sign-in" });
-    if (/expired_token|device_code_expired|AADSTS70019/i.test(text)) throw new CollectorError("auth", "the device code expired before anyone signed in (15 minutes)", { hint: "run setup again and enter the code promptly" });
+    if (/authorization_declined|AADSTS70000\b/.test(text))
+      throw new CollectorError("auth", "the administrator declined the sign-in", { hint: "run setup again and approve the sign-in" });
+    if (/expired_token|device_code_expired|AADSTS70019/i.test(text))
+      throw new CollectorError("auth", "the device code expired before anyone signed in (15 minutes)", {
+        hint: "run setup again and enter the code promptly",
+      });
     if (/AADSTS700016|AADSTS7000218|unauthorized_client/.test(text)) {
       throw new CollectorError("auth", `the sign-in app ${o.clientId} cannot be used for a device code sign-in in tenant ${o.tenant}`, {
         hint: "pass --admin-client-id with a public client app that allows the device code flow in your tenant",

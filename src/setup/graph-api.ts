@@ -6,7 +6,10 @@ import { CollectorError } from "../errors.js";
 import { describeUrl } from "../net/request.js";
 
 export class PermissionDenied extends Error {
-  constructor(readonly path: string, readonly graphMessage: string) {
+  constructor(
+    readonly path: string,
+    readonly graphMessage: string,
+  ) {
     super(`Graph refused ${path}: ${graphMessage}`);
   }
 }
@@ -51,7 +54,11 @@ export class GraphApi {
         const res = await request(url, {
           method,
           dispatcher: this.opts.dispatcher,
-          headers: { authorization: `Bearer ${await this.opts.token()}`, accept: "application/json", ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+          headers: {
+            authorization: `Bearer ${await this.opts.token()}`,
+            accept: "application/json",
+            ...(body !== undefined ? { "content-type": "application/json" } : {}),
+          },
           body: body !== undefined ? JSON.stringify(body) : undefined,
           signal: AbortSignal.timeout(this.opts.timeoutMs ?? 60_000),
         });
@@ -64,7 +71,10 @@ export class GraphApi {
           await sleep(this.delay(attempt));
           continue;
         }
-        throw new CollectorError("transient", `cannot reach Microsoft Graph at ${describeUrl(url)}: ${(err as Error).message}`, { hint: "check network, proxy (HTTPS_PROXY) and --ca-file", cause: err });
+        throw new CollectorError("transient", `cannot reach Microsoft Graph at ${describeUrl(url)}: ${(err as Error).message}`, {
+          hint: "check network, proxy (HTTPS_PROXY) and --ca-file",
+          cause: err,
+        });
       }
       if (status >= 200 && status < 300) return (text ? JSON.parse(text) : undefined) as T;
       const message = graphMessage(text);
@@ -74,9 +84,16 @@ export class GraphApi {
       }
       if (status === 403) throw new PermissionDenied(`${method} ${path.split("?")[0]}`, message);
       if (status === 401) {
-        throw new CollectorError("auth", `Microsoft Graph rejected the administrator's sign-in (${message})`, { status, hint: "run setup again and complete the device code sign-in" });
+        throw new CollectorError("auth", `Microsoft Graph rejected the administrator's sign-in (${message})`, {
+          status,
+          hint: "run setup again and complete the device code sign-in",
+        });
       }
-      throw new CollectorError(status >= 500 || status === 429 ? "transient" : "config", `Microsoft Graph answered HTTP ${status} to ${method} ${path.split("?")[0]}: ${message}`, { status });
+      throw new CollectorError(
+        status >= 500 || status === 429 ? "transient" : "config",
+        `Microsoft Graph answered HTTP ${status} to ${method} ${path.split("?")[0]}: ${message}`,
+        { status },
+      );
     }
   }
 

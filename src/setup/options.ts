@@ -67,9 +67,27 @@ const str = { type: "string" } as const;
 const flag = { type: "boolean" } as const;
 
 export const SETUP_FLAGS = {
-  tenant: str, source: str, credential: str, "config-out": str, "secret-out": str, "print-secret": flag, "secret-expiry": str, "cert-out": str,
-  "app-name": str, "client-id": str, cloud: str, "login-endpoint": str, "graph-endpoint": str, "rws-endpoint": str, "ca-file": str,
-  "admin-client-id": str, "dry-run": flag, wait: str, "poll-interval": str, resume: flag, "rotate-secret": flag,
+  tenant: str,
+  source: str,
+  credential: str,
+  "config-out": str,
+  "secret-out": str,
+  "print-secret": flag,
+  "secret-expiry": str,
+  "cert-out": str,
+  "app-name": str,
+  "client-id": str,
+  cloud: str,
+  "login-endpoint": str,
+  "graph-endpoint": str,
+  "rws-endpoint": str,
+  "ca-file": str,
+  "admin-client-id": str,
+  "dry-run": flag,
+  wait: str,
+  "poll-interval": str,
+  resume: flag,
+  "rotate-secret": flag,
 };
 
 type FlagValues = { [K in keyof typeof SETUP_FLAGS]?: (typeof SETUP_FLAGS)[K]["type"] extends "string" ? string : boolean };
@@ -80,9 +98,14 @@ export function toSetupOptions(v: FlagValues): SetupOptions {
   const source = v.source ?? kinds[0]!;
   if (!kinds.includes(source)) throw bad(`--source ${source} is not available`, `use --source ${kinds.join(" or ")}`);
   const credential = v.credential ?? "secret";
-  if (credential !== "secret" && credential !== "certificate") throw bad(`--credential ${credential} is not secret or certificate`, "use --credential secret (default) or certificate");
+  if (credential !== "secret" && credential !== "certificate")
+    throw bad(`--credential ${credential} is not secret or certificate`, "use --credential secret (default) or certificate");
   const configOut = resolve(v["config-out"] ?? "o365-message-trace.yaml");
-  for (const [flag, url] of [["login-endpoint", v["login-endpoint"]], ["graph-endpoint", v["graph-endpoint"]], ["rws-endpoint", v["rws-endpoint"]]] as const) {
+  for (const [flag, url] of [
+    ["login-endpoint", v["login-endpoint"]],
+    ["graph-endpoint", v["graph-endpoint"]],
+    ["rws-endpoint", v["rws-endpoint"]],
+  ] as const) {
     if (url && !/^https:\/\/[^/]+/.test(url)) throw bad(`--${flag} ${url} is not an https URL`, `e.g. --${flag} https://host:port`);
   }
   const caFile = v["ca-file"] ? resolve(v["ca-file"]) : undefined;
@@ -109,7 +132,9 @@ export function toSetupOptions(v: FlagValues): SetupOptions {
     rotate: !!v["rotate-secret"],
   };
   if (opts.resume && opts.rotate) throw bad("--resume and --rotate-secret do not go together", "run one, then the other");
-  if (opts.rotate && opts.credential === "certificate") throw bad("--rotate-secret rotates a client secret, not a certificate", "drop --credential certificate");
-  if (opts.cloud && !["global", "gcc", "gcc-high", "dod", "china"].includes(opts.cloud)) throw bad(`--cloud ${opts.cloud} is unknown`, "use global, gcc, gcc-high, dod or china");
+  if (opts.rotate && opts.credential === "certificate")
+    throw bad("--rotate-secret rotates a client secret, not a certificate", "drop --credential certificate");
+  if (opts.cloud && !["global", "gcc", "gcc-high", "dod", "china"].includes(opts.cloud))
+    throw bad(`--cloud ${opts.cloud} is unknown`, "use global, gcc, gcc-high, dod or china");
   return opts;
 }

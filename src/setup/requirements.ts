@@ -27,7 +27,10 @@ export function requirementsFor(kind: string): SourceRequirements {
   }
   const roleName = d.directoryRoles?.[0];
   const roleId = roleName ? ids[`${roleName.toLowerCase().replace(/\s+/g, "_")}_role_id`] : undefined;
-  if (roleName && !roleId) throw new CollectorError("config", `source ${kind} needs the Entra role ${roleName} but gives no role id`, { hint: "assign the role by hand" });
+  if (roleName && !roleId)
+    throw new CollectorError("config", `source ${kind} needs the Entra role ${roleName} but gives no role id`, {
+      hint: "assign the role by hand",
+    });
   const sp = ids.service_principal_app_id;
   return {
     resource: { appId: resourceAppId, name: d.permissionApi },

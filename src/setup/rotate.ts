@@ -8,7 +8,16 @@ import { CollectorError } from "../errors.js";
 import { registerSecret } from "../log/redact.js";
 import { applySteps, adminSignIn, EXIT_PENDING, type SetupContext } from "./command.js";
 import { configValue, readConfigDocument, writeConfig } from "./config-file.js";
-import { CREDENTIAL_NAME, readSecretFile, SECRET_ENV, secretDisplayName, secretFileText, secretStillRegistered, writeSecretFile, type SecretFile } from "./credentials.js";
+import {
+  CREDENTIAL_NAME,
+  readSecretFile,
+  SECRET_ENV,
+  secretDisplayName,
+  secretFileText,
+  secretStillRegistered,
+  writeSecretFile,
+  type SecretFile,
+} from "./credentials.js";
 import { odataString } from "./graph-api.js";
 import { readRecord } from "./record.js";
 import type { Application } from "./tenant.js";
@@ -23,21 +32,36 @@ function crashPoint(env: NodeJS.ProcessEnv, name: string): void {
 export async function rotateSecret(c: SetupContext): Promise<number> {
   const { o } = c;
   const doc = readConfigDocument(o.configOut);
-  if (!doc) throw new CollectorError("config", `no config at ${o.configOut}`, { hint: "run setup first, or pass the collector's config with --config-out" });
+  if (!doc)
+    throw new CollectorError("config", `no config at ${o.configOut}`, {
+      hint: "run setup first, or pass the collector's config with --config-out",
+    });
   const tenant = o.tenant ?? configValue(doc, ["tenant_id"]);
   const clientId = configValue(doc, ["auth", "client_id"]);
-  if (!tenant || !clientId) throw new CollectorError("config", `${o.configOut} has no tenant_id or auth.client_id`, { hint: "run setup first" });
+  if (!tenant || !clientId)
+    throw new CollectorError("config", `${o.configOut} has no tenant_id or auth.client_id`, { hint: "run setup first" });
   if ((configValue(doc, ["auth", "method"]) ?? "client_secret") !== "client_secret") {
-    throw new CollectorError("config", `${o.configOut} does not use a client secret (auth.method ${configValue(doc, ["auth", "method"])})`, { hint: "--rotate-secret is for auth.method client_secret" });
+    throw new CollectorError(
+      "config",
+      `${o.configOut} does not use a client secret (auth.method ${configValue(doc, ["auth", "method"])})`,
+      { hint: "--rotate-secret is for auth.method client_secret" },
+    );
   }
   const secretFile = o.secretOut ?? readRecord(o.configOut)?.secret_file;
-  if (!secretFile) throw new CollectorError("config", "--rotate-secret needs the env file that holds the secret", { hint: "pass --secret-out FILE (the file the collector loads O365_CLIENT_SECRET from)" });
+  if (!secretFile)
+    throw new CollectorError("config", "--rotate-secret needs the env file that holds the secret", {
+      hint: "pass --secret-out FILE (the file the collector loads O365_CLIENT_SECRET from)",
+    });
   const staged = `${secretFile}.new`;
   const current = readSecretFile(secretFile);
   const inlineSecret = configValue(doc, ["auth", "client_secret"]) !== undefined;
 
   c.say(`plan for rotating the client secret of app ${clientId}:`);
-  c.say(existsSync(staged) ? `  - finish an interrupted rotation: verify the secret staged in ${staged}` : `  - add a new client secret '${secretDisplayName()}' expiring in ${o.secretDays} days; stage it in ${staged} (0600)`);
+  c.say(
+    existsSync(staged)
+      ? `  - finish an interrupted rotation: verify the secret staged in ${staged}`
+      : `  - add a new client secret '${secretDisplayName()}' expiring in ${o.secretDays} days; stage it in ${staged} (0600)`,
+  );
   c.say(`  - check it works (auth check), then replace ${secretFile}${inlineSecret ? ` and auth.client_secret in ${o.configOut}` : ""}`);
   c.say(`  - only then remove the old secret${current?.keyId ? ` (keyId ${current.keyId})` : ""} and leftovers of interrupted rotations`);
   if (o.dryRun) {
@@ -46,7 +70,10 @@ export async function rotateSecret(c: SetupContext): Promise<number> {
   }
   const { admin, api } = await adminSignIn(c, tenant);
   const [found] = await api.list<Application>("/applications", `appId eq ${odataString(clientId)}`);
-  if (!found) throw new CollectorError("config", `no app registration with client id ${clientId} in tenant ${tenant}`, { hint: "check auth.client_id in the config" });
+  if (!found)
+    throw new CollectorError("config", `no app registration with client id ${clientId} in tenant ${tenant}`, {
+      hint: "check auth.client_id in the config",
+    });
   const app: Application = found;
 
   let next: SecretFile | undefined = existsSync(staged) ? readSecretFile(staged) : undefined;
@@ -54,11 +81,14 @@ export async function rotateSecret(c: SetupContext): Promise<number> {
     rmSync(staged, { force: true }); // staged but never registered or already removed: start over
     next = undefined;
   }
-  const step = (what: string, apply: () => Promise<void>) => applySteps(c, [{ what, role: "Application Administrator (or Cloud Application Administrator)", apply }], admin);
+  const step = (what: string, apply: () => Promise<void>) =>
+    applySteps(c, [{ what, role: "Application Administrator (or Cloud Application Administrator)", apply }], admin);
   if (!next) {
     await step(`add a new client secret to app ${clientId} and stage it in ${staged}`, async () => {
       const end = new Date(Date.now() + o.secretDays * 86400_000).toISOString();
-      const cred = await api.post<{ keyId: string; secretText: string; endDateTime: string }>(`/applications/${app.id}/addPassword`, { passwordCredential: { displayName: secretDisplayName(), endDateTime: end } });
+      const cred = await api.post<{ keyId: string; secretText: string; endDateTime: string }>(`/applications/${app.id}/addPassword`, {
+        passwordCredential: { displayName: secretDisplayName(), endDateTime: end },
+      });
       registerSecret(cred.secretText);
       crashPoint(c.env, "add");
       writeSecretFile(staged, secretFileText(app.appId, cred.keyId, cred.endDateTime, cred.secretText));
@@ -85,7 +115,9 @@ export async function rotateSecret(c: SetupContext): Promise<number> {
   crashPoint(c.env, "promote");
 
   const now = await api.get<Application>(`/applications/${app.id}`);
-  const old = (now.passwordCredentials ?? []).filter((p) => p.keyId !== fresh.keyId && (p.keyId === current?.keyId || (p.displayName ?? "").startsWith(CREDENTIAL_NAME)));
+  const old = (now.passwordCredentials ?? []).filter(
+    (p) => p.keyId !== fresh.keyId && (p.keyId === current?.keyId || (p.displayName ?? "").startsWith(CREDENTIAL_NAME)),
+  );
   for (const p of old) {
     await step(`remove the old client secret keyId ${p.keyId} (${p.displayName ?? "no name"})`, async () => {
       await api.post(`/applications/${app.id}/removePassword`, { keyId: p.keyId });

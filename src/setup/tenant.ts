@@ -60,9 +60,13 @@ async function findApp(api: GraphApi, t: TenantTarget): Promise<Application | un
   }
   const apps = await api.list<Application>("/applications", `displayName eq ${odataString(t.displayName)}`);
   if (apps.length > 1) {
-    throw new CollectorError("config", `${apps.length} app registrations are named '${t.displayName}' (${apps.map((a) => a.appId).join(", ")})`, {
-      hint: "pass --client-id with the one to use, or --app-name with another name",
-    });
+    throw new CollectorError(
+      "config",
+      `${apps.length} app registrations are named '${t.displayName}' (${apps.map((a) => a.appId).join(", ")})`,
+      {
+        hint: "pass --client-id with the one to use, or --app-name with another name",
+      },
+    );
   }
   return apps[0];
 }
@@ -70,11 +74,17 @@ async function findApp(api: GraphApi, t: TenantTarget): Promise<Application | un
 /** The tenant's current state for this source. */
 export async function inspectTenant(api: GraphApi, t: TenantTarget): Promise<TenantState> {
   const resourceSp = await spByAppId(api, t.req.resource.appId);
-  const role = resourceSp?.appRoles?.find((r) => r.value === t.req.permission && (r.allowedMemberTypes ?? ["Application"]).includes("Application"));
+  const role = resourceSp?.appRoles?.find(
+    (r) => r.value === t.req.permission && (r.allowedMemberTypes ?? ["Application"]).includes("Application"),
+  );
   if (!resourceSp || !role) {
-    throw new CollectorError("config", `the tenant's ${t.req.resource.name} service principal offers no application permission ${t.req.permission}`, {
-      hint: "this cloud or tenant may not offer it; see the README's manual steps",
-    });
+    throw new CollectorError(
+      "config",
+      `the tenant's ${t.req.resource.name} service principal offers no application permission ${t.req.permission}`,
+      {
+        hint: "this cloud or tenant may not offer it; see the README's manual steps",
+      },
+    );
   }
   const app = await findApp(api, t);
   const appSp = app ? await spByAppId(api, app.appId) : undefined;
@@ -92,11 +102,17 @@ export async function planTenant(api: GraphApi, t: TenantTarget, state: TenantSt
       what: `create the app registration '${t.displayName}' (single tenant) listing the ${req.resource.name} application permission ${req.permission}`,
       role: ADMIN_ROLE_FOR.app,
       apply: async () => {
-        state.app = await api.post<Application>("/applications", { displayName: t.displayName, signInAudience: "AzureADMyOrg", requiredResourceAccess: [access] });
+        state.app = await api.post<Application>("/applications", {
+          displayName: t.displayName,
+          signInAudience: "AzureADMyOrg",
+          requiredResourceAccess: [access],
+        });
       },
     });
   } else {
-    const listed = (state.app.requiredResourceAccess ?? []).some((r) => r.resourceAppId === req.resource.appId && r.resourceAccess.some((a) => a.id === state.appRoleId && a.type === "Role"));
+    const listed = (state.app.requiredResourceAccess ?? []).some(
+      (r) => r.resourceAppId === req.resource.appId && r.resourceAccess.some((a) => a.id === state.appRoleId && a.type === "Role"),
+    );
     if (!listed) {
       steps.push({
         what: `add the ${req.resource.name} application permission ${req.permission} to the app registration '${state.app.displayName}' (${state.app.appId})`,
@@ -122,14 +138,22 @@ export async function planTenant(api: GraphApi, t: TenantTarget, state: TenantSt
     });
   }
   const assigned = state.appSp
-    ? (await api.get<{ value?: Array<{ resourceId: string; appRoleId: string }> }>(`/servicePrincipals/${state.appSp.id}/appRoleAssignments`)).value ?? []
+    ? ((
+        await api.get<{ value?: Array<{ resourceId: string; appRoleId: string }> }>(
+          `/servicePrincipals/${state.appSp.id}/appRoleAssignments`,
+        )
+      ).value ?? [])
     : [];
   if (!assigned.some((a) => a.resourceId === state.resourceSp.id && a.appRoleId === state.appRoleId)) {
     steps.push({
       what: `grant admin consent: ${req.resource.name} application permission ${req.permission} to the app`,
       role: ADMIN_ROLE_FOR.consent,
       apply: async () => {
-        await api.post(`/servicePrincipals/${state.resourceSp.id}/appRoleAssignedTo`, { principalId: state.appSp!.id, resourceId: state.resourceSp.id, appRoleId: state.appRoleId });
+        await api.post(`/servicePrincipals/${state.resourceSp.id}/appRoleAssignedTo`, {
+          principalId: state.appSp!.id,
+          resourceId: state.resourceSp.id,
+          appRoleId: state.appRoleId,
+        });
       },
     });
   }
@@ -146,14 +170,23 @@ export async function planTenant(api: GraphApi, t: TenantTarget, state: TenantSt
   const dirRole = req.directoryRole;
   if (dirRole) {
     const has = state.appSp
-      ? (await api.list<{ id: string }>("/roleManagement/directory/roleAssignments", `principalId eq ${odataString(state.appSp.id)} and roleDefinitionId eq ${odataString(dirRole.id)}`)).length > 0
+      ? (
+          await api.list<{ id: string }>(
+            "/roleManagement/directory/roleAssignments",
+            `principalId eq ${odataString(state.appSp.id)} and roleDefinitionId eq ${odataString(dirRole.id)}`,
+          )
+        ).length > 0
       : false;
     if (!has) {
       steps.push({
         what: `assign the Entra role ${dirRole.name} to the app's service principal (the reporting web service requires it)`,
         role: ADMIN_ROLE_FOR.directoryRole,
         apply: async () => {
-          await api.post("/roleManagement/directory/roleAssignments", { principalId: state.appSp!.id, roleDefinitionId: dirRole.id, directoryScopeId: "/" });
+          await api.post("/roleManagement/directory/roleAssignments", {
+            principalId: state.appSp!.id,
+            roleDefinitionId: dirRole.id,
+            directoryScopeId: "/",
+          });
         },
       });
     }

@@ -24,8 +24,7 @@ export interface WaitOptions {
 }
 
 export type WaitResult =
-  | { ok: true; message: string; checks: number; waitedMs: number }
-  | { ok: false; waitingFor: string; checks: number; waitedMs: number };
+  { ok: true; message: string; checks: number; waitedMs: number } | { ok: false; waitingFor: string; checks: number; waitedMs: number };
 
 /** What a failed check means: something to wait for (a sentence), or a real problem (undefined). */
 export function waitingFor(err: unknown): string | undefined {
@@ -34,9 +33,12 @@ export function waitingFor(err: unknown): string | undefined {
   if (err.code === "ServicePrincipalNotFound" || /service principal .*not provisioned/i.test(text)) {
     return "Microsoft to provision the Exchange message trace service principal in your tenant (usually minutes, up to 24 hours; Graph answers 401 until then)";
   }
-  if (/AADSTS700016|AADSTS7000215|AADSTS700027/.test(text)) return "the new app registration and its credential to reach Entra's sign-in service (usually under a few minutes)";
-  if (err.kind === "permission" && /token has no|lacks the .*permission/i.test(text)) return "the admin consent to appear in the app's tokens (usually a few minutes)";
-  if (err.code === "MissingGlobalReaderRole" || /Global Reader/.test(text)) return "the Global Reader role assignment to take effect (up to an hour)";
+  if (/AADSTS700016|AADSTS7000215|AADSTS700027/.test(text))
+    return "the new app registration and its credential to reach Entra's sign-in service (usually under a few minutes)";
+  if (err.kind === "permission" && /token has no|lacks the .*permission/i.test(text))
+    return "the admin consent to appear in the app's tokens (usually a few minutes)";
+  if (err.code === "MissingGlobalReaderRole" || /Global Reader/.test(text))
+    return "the Global Reader role assignment to take effect (up to an hour)";
   if (err.kind === "transient") return `the service to answer (${err.message.slice(0, 120)})`;
   return undefined;
 }

@@ -33,15 +33,23 @@ export function checkBearer(ctx: Ctx, req: SimRequest, res: Resource): AuthResul
   const v = ctx.signer.verify(m[1]!);
   if (!v.ok) {
     if (v.reason === "expired") return { ok: false, kind: "unauthenticated", message: EXPIRED_MESSAGE };
-    if (v.reason === "malformed") return { ok: false, kind: "unauthenticated", message: "IDX14100: JWT is not well formed, there are no dots (.). The token needs to be in JWS or JWE Compact Serialization Format." };
+    if (v.reason === "malformed")
+      return {
+        ok: false,
+        kind: "unauthenticated",
+        message:
+          "IDX14100: JWT is not well formed, there are no dots (.). The token needs to be in JWS or JWE Compact Serialization Format.",
+      };
     return { ok: false, kind: "unauthenticated", message: "Access token validation failure. Invalid signature." };
   }
   const c = v.claims;
-  if (!AUD_ALIASES[res].includes(String(c.aud))) return { ok: false, kind: "unauthenticated", message: "Access token validation failure. Invalid audience." };
+  if (!AUD_ALIASES[res].includes(String(c.aud)))
+    return { ok: false, kind: "unauthenticated", message: "Access token validation failure. Invalid audience." };
   if (c.tid !== ctx.tenantId) return { ok: false, kind: "unauthenticated", message: "Access token validation failure. Invalid issuer." };
   // Look the app up now, not from the token: provisioning and role changes take effect immediately.
   const app = findApp(ctx, String(c.appid ?? ""));
-  if (!app) return { ok: false, kind: "unauthenticated", message: "Access token validation failure. The application was deleted from the tenant." };
+  if (!app)
+    return { ok: false, kind: "unauthenticated", message: "Access token validation failure. The application was deleted from the tenant." };
   if (res === "graph" && !app.servicePrincipalProvisioned) return { ok: false, kind: "sp-not-found", message: spNotFoundMessage(ctx) };
   const need = res === "graph" ? GRAPH_ROLE : RWS_ROLE;
   const granted = [...(Array.isArray(c.roles) ? (c.roles as string[]) : []), ...String(c.scp ?? "").split(" ")];
@@ -54,7 +62,8 @@ export function checkBearer(ctx: Ctx, req: SimRequest, res: Resource): AuthResul
   }
   if (res === "rws") {
     const wids = Array.isArray(c.wids) ? (c.wids as string[]) : [];
-    if (!wids.includes(GLOBAL_READER_ROLE_ID) || !app.globalReader) return { ok: false, kind: "no-global-reader", message: "No permission to access the report for the organization." };
+    if (!wids.includes(GLOBAL_READER_ROLE_ID) || !app.globalReader)
+      return { ok: false, kind: "no-global-reader", message: "No permission to access the report for the organization." };
   }
   return { ok: true, app, claims: c };
 }

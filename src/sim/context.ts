@@ -5,7 +5,8 @@ import type { Traffic } from "./traffic.js";
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, GRAPH_ROLE, RWS_ROLE, type SimApp, type SimOptions } from "./types.js";
 
 /** An app with every default filled in. */
-export type App = Required<Omit<SimApp, "clientSecret" | "certificatePem" | "redirectUri">> & Pick<SimApp, "clientSecret" | "certificatePem" | "redirectUri">;
+export type App = Required<Omit<SimApp, "clientSecret" | "certificatePem" | "redirectUri">> &
+  Pick<SimApp, "clientSecret" | "certificatePem" | "redirectUri">;
 
 export function normaliseApp(a: SimApp): App {
   return {

@@ -44,7 +44,9 @@ export function control(ctx: Ctx, c: Control, req: SimRequest, path: string): Si
   if (path === "/_sim/faults" && req.method === "POST") {
     const b = body();
     const specs = (Array.isArray(b) ? b : [b]) as Array<Partial<FaultSpec> | undefined>;
-    for (const s of specs) if (!s || !FAULT_ROUTES.has(String(s.route)) || !FAULT_KINDS.has(String(s.kind))) return bad("body must be a FaultSpec or an array of them");
+    for (const s of specs)
+      if (!s || !FAULT_ROUTES.has(String(s.route)) || !FAULT_KINDS.has(String(s.kind)))
+        return bad("body must be a FaultSpec or an array of them");
     for (const s of specs) c.faults.inject(s as FaultSpec);
     return json(200, { queued: specs.length });
   }

@@ -13,19 +13,32 @@ type Ev = [event: string, action: string, description: string];
 /** The events up to submission, and those that settle the final status. GUESS: texts and mix (no public corpus). */
 function eventsFor(r: SimRecord, rng: Rng): { start: Ev[]; end: Ev[] } {
   const rcpt = r.item.recipientAddress;
-  const recv: Ev = ["Receive", "", `Message received by: ${rng.pick(["AM6PR01MB1234", "DB9PR02MB5678", "VI1PR03MB9012"])}.eurprd03.prod.outlook.com`];
+  const recv: Ev = [
+    "Receive",
+    "",
+    `Message received by: ${rng.pick(["AM6PR01MB1234", "DB9PR02MB5678", "VI1PR03MB9012"])}.eurprd03.prod.outlook.com`,
+  ];
   const submit: Ev = ["Submit", "", "The message was submitted."];
   const rule: Ev = ["Transport rule", "", "Transport rule 'Add external disclaimer' was applied."];
   // Two rules can fire in the same second: same event name, same second, different description.
   const rule2: Ev = ["Transport rule", "", "Transport rule 'Tag external mail' was applied."];
   const ruled = rng.chance(0.3);
   const start: Ev[] = ruled ? [recv, rule, ...(rng.chance(0.5) ? [rule2] : []), submit] : [recv, submit];
-  const deliver: Ev = r.direction === "outbound" && r.item.toIP ? ["Send", "", "The message was sent to the external server."] : ["Deliver", "", "The message was successfully delivered."];
+  const deliver: Ev =
+    r.direction === "outbound" && r.item.toIP
+      ? ["Send", "", "The message was sent to the external server."]
+      : ["Deliver", "", "The message was successfully delivered."];
   switch (r.item.status) {
     case "failed":
       return { start, end: [["Fail", "", `Reason: [{LED=550 5.1.1 RESOLVER.ADR.RecipNotFound; not found}]`]] };
     case "filteredAsSpam":
-      return { start: [recv], end: [["Spam", "MoveToJmf", "The message was marked as spam (SCL 6)."], ["Deliver", "", "The message was delivered to the Junk Email folder."]] };
+      return {
+        start: [recv],
+        end: [
+          ["Spam", "MoveToJmf", "The message was marked as spam (SCL 6)."],
+          ["Deliver", "", "The message was delivered to the Junk Email folder."],
+        ],
+      };
     case "quarantined":
       return { start: [recv], end: [["Spam", "Quarantine", "The message was quarantined (high confidence phishing)."]] };
     case "pending":
@@ -62,7 +75,8 @@ export function detailsFor(seed: number, r: SimRecord, now: number): GraphDetail
   const states = r.states;
   if (states) {
     // A transient `pending` state is a deferral: it shows up as its own event when it starts.
-    for (const s of states.slice(1, -1)) if (s.status === "pending") timed.push([s.at, ["Defer", "", "The message delivery was deferred: 451 4.7.500 Server busy."]]);
+    for (const s of states.slice(1, -1))
+      if (s.status === "pending") timed.push([s.at, ["Defer", "", "The message delivery was deferred: 451 4.7.500 Server busy."]]);
   }
   // The final events happen at the last processing step: the status change, or a few seconds after receipt.
   const endAt = Math.max(t, states ? states[states.length - 1]!.at : r.ms + processingStepMs(r));

@@ -40,9 +40,16 @@ export function deviceAuthorization(ctx: Ctx, dir: Directory, req: SimRequest, t
   if (req.method !== "POST") return aadError(405, "invalid_request", 900561, "The endpoint only accepts POST requests.");
   const form = new URLSearchParams(req.body);
   const clientId = (form.get("client_id") ?? "").toLowerCase();
-  if (!PUBLIC_CLIENTS.has(clientId)) return aadError(400, "unauthorized_client", 700016, `Application with identifier '${clientId}' was not found in the directory '${ctx.organization}'.`);
+  if (!PUBLIC_CLIENTS.has(clientId))
+    return aadError(
+      400,
+      "unauthorized_client",
+      700016,
+      `Application with identifier '${clientId}' was not found in the directory '${ctx.organization}'.`,
+    );
   const scopes = (form.get("scope") ?? "").split(/\s+/).filter(Boolean);
-  if (scopes.length === 0) return aadError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.");
+  if (scopes.length === 0)
+    return aadError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.");
   const letters = "BCDFGHJKLMNPQRSTVWXZ23456789";
   const userCode = Array.from({ length: 9 }, () => letters[randomInt(letters.length)]).join("");
   const deviceCode = randomBytes(48).toString("base64url");
@@ -58,7 +65,11 @@ export function deviceAuthorization(ctx: Ctx, dir: Directory, req: SimRequest, t
   });
 }
 
-const page = (status: number, text: string): SimResponse => ({ status, headers: { "content-type": "text/html; charset=utf-8" }, body: `<!DOCTYPE html><html><body><p>${text}</p><form method="post"><input name="otc"><button>Next</button></form></body></html>` });
+const page = (status: number, text: string): SimResponse => ({
+  status,
+  headers: { "content-type": "text/html; charset=utf-8" },
+  body: `<!DOCTYPE html><html><body><p>${text}</p><form method="post"><input name="otc"><button>Next</button></form></body></html>`,
+});
 
 /** The verification page: GET shows the form, POST otc=CODE signs the administrator in (action=deny refuses). */
 export function deviceLogin(dir: Directory, req: SimRequest): SimResponse {
@@ -78,7 +89,8 @@ export function deviceCodeToken(ctx: Ctx, dir: Directory, req: SimRequest, tenan
   const bad = tenantError(ctx, tenantSeg);
   if (bad) return bad;
   const g = grants(dir).get(form.get("device_code") ?? "");
-  if (!g || g.clientId !== (form.get("client_id") ?? "").toLowerCase()) return aadError(400, "invalid_grant", 70000, "Provided grant is invalid or malformed.");
+  if (!g || g.clientId !== (form.get("client_id") ?? "").toLowerCase())
+    return aadError(400, "invalid_grant", 70000, "Provided grant is invalid or malformed.");
   const now = Date.now();
   if (g.exp <= now) return aadError(400, "expired_token", 70019, "Verification code expired.");
   const tooFast = g.lastPoll > 0 && now - g.lastPoll < dir.intervalSeconds * 1000 - 250;
@@ -87,26 +99,62 @@ export function deviceCodeToken(ctx: Ctx, dir: Directory, req: SimRequest, tenan
     if (dir.slowDownLeft > 0) dir.slowDownLeft--;
     return aadError(400, "slow_down", 70016, "OAuth 2.0 device flow error. The client is polling too frequently; slow down.");
   }
-  if (g.state === "pending") return aadError(400, "authorization_pending", 70016, "The provided request has not yet been authorized by the user. The user must input their code.");
+  if (g.state === "pending")
+    return aadError(
+      400,
+      "authorization_pending",
+      70016,
+      "The provided request has not yet been authorized by the user. The user must input their code.",
+    );
   grants(dir).delete(form.get("device_code")!);
-  if (g.state === "declined") return aadError(400, "authorization_declined", 70000, "The user has denied access to the scope requested by the client application.");
+  if (g.state === "declined")
+    return aadError(400, "authorization_declined", 70000, "The user has denied access to the scope requested by the client application.");
   return json(200, adminTokens(ctx, dir, g));
 }
 
 function adminTokens(ctx: Ctx, dir: Directory, g: DeviceGrant): Record<string, unknown> {
   const now = Math.floor(Date.now() / 1000);
-  const graphScopes = g.scopes.filter((s) => /^https:\/\/graph\.microsoft\.com\//i.test(s)).map((s) => s.replace(/^https:\/\/graph\.microsoft\.com\//i, ""));
+  const graphScopes = g.scopes
+    .filter((s) => /^https:\/\/graph\.microsoft\.com\//i.test(s))
+    .map((s) => s.replace(/^https:\/\/graph\.microsoft\.com\//i, ""));
   const upn = `admin@${ctx.organization}`;
   const access = ctx.signer.sign({
-    aud: "https://graph.microsoft.com", iss: `https://sts.windows.net/${ctx.tenantId}/`, iat: now, nbf: now, exp: now + ctx.tokenLifetimeSeconds,
-    appid: g.clientId, idtyp: "user", oid: USER_OID, sub: USER_OID, tid: ctx.tenantId, upn, name: "Sim Admin", scp: graphScopes.join(" "),
-    wids: [...dir.adminRoleIds], ver: "1.0",
+    aud: "https://graph.microsoft.com",
+    iss: `https://sts.windows.net/${ctx.tenantId}/`,
+    iat: now,
+    nbf: now,
+    exp: now + ctx.tokenLifetimeSeconds,
+    appid: g.clientId,
+    idtyp: "user",
+    oid: USER_OID,
+    sub: USER_OID,
+    tid: ctx.tenantId,
+    upn,
+    name: "Sim Admin",
+    scp: graphScopes.join(" "),
+    wids: [...dir.adminRoleIds],
+    ver: "1.0",
   });
   ctx.stats.tokensIssued++;
-  const id = ctx.signer.sign({ aud: g.clientId, iss: `${ctx.url}/${ctx.tenantId}/v2.0`, iat: now, nbf: now, exp: now + 3600, name: "Sim Admin", oid: USER_OID, preferred_username: upn, sub: USER_OID, tid: ctx.tenantId, ver: "2.0" });
+  const id = ctx.signer.sign({
+    aud: g.clientId,
+    iss: `${ctx.url}/${ctx.tenantId}/v2.0`,
+    iat: now,
+    nbf: now,
+    exp: now + 3600,
+    name: "Sim Admin",
+    oid: USER_OID,
+    preferred_username: upn,
+    sub: USER_OID,
+    tid: ctx.tenantId,
+    ver: "2.0",
+  });
   return {
     token_type: "Bearer",
-    scope: graphScopes.map((s) => `https://graph.microsoft.com/${s}`).concat("openid", "profile", "offline_access").join(" "),
+    scope: graphScopes
+      .map((s) => `https://graph.microsoft.com/${s}`)
+      .concat("openid", "profile", "offline_access")
+      .join(" "),
     expires_in: ctx.tokenLifetimeSeconds,
     ext_expires_in: ctx.tokenLifetimeSeconds,
     access_token: access,

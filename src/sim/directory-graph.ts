@@ -4,12 +4,21 @@
 // delegated (signed-in admin) tokens are accepted, and each write needs the Entra role Graph would want.
 import { randomUUID } from "node:crypto";
 import type { Ctx } from "./context.js";
-import { certDates, certThumbprint, GRAPH_APP_ID, type Directory, type KeyCredential, type RequiredResourceAccess, ROLE_IDS } from "./directory-store.js";
+import {
+  certDates,
+  certThumbprint,
+  GRAPH_APP_ID,
+  type Directory,
+  type KeyCredential,
+  type RequiredResourceAccess,
+  ROLE_IDS,
+} from "./directory-store.js";
 import { graphError, graphJson, header, type SimRequest, type SimResponse } from "./responses.js";
 import { MESSAGE_TRACE_SP_APP_ID } from "./types.js";
 
 const GUID = "[0-9a-fA-F-]{36}";
-export const DIRECTORY_RE = /^\/(v1\.0|beta)\/(applications|servicePrincipals|roleManagement\/directory\/roleAssignments|organization)(\/.*)?$/i;
+export const DIRECTORY_RE =
+  /^\/(v1\.0|beta)\/(applications|servicePrincipals|roleManagement\/directory\/roleAssignments|organization)(\/.*)?$/i;
 
 type Op = "read" | "writeApp" | "grantAppRole" | "assignRole";
 
@@ -28,16 +37,27 @@ const OP_SCOPES: Record<Op, string[]> = {
 };
 
 const denied = () => graphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
-const notFound = (id: string) => graphError(404, "Request_ResourceNotFound", `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+const notFound = (id: string) =>
+  graphError(
+    404,
+    "Request_ResourceNotFound",
+    `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+  );
 const badRequest = (msg: string) => graphError(400, "Request_BadRequest", msg);
 
 function authorize(ctx: Ctx, dir: Directory, req: SimRequest, op: Op): SimResponse | undefined {
   const m = /^Bearer\s+(.+)$/i.exec((header(req, "authorization") ?? "").trim());
   if (!m) return graphError(401, "InvalidAuthenticationToken", "Access token is empty.");
   const v = ctx.signer.verify(m[1]!);
-  if (!v.ok) return graphError(401, "InvalidAuthenticationToken", v.reason === "expired" ? "Lifetime validation failed, the token is expired." : "Access token validation failure.");
+  if (!v.ok)
+    return graphError(
+      401,
+      "InvalidAuthenticationToken",
+      v.reason === "expired" ? "Lifetime validation failed, the token is expired." : "Access token validation failure.",
+    );
   const c = v.claims;
-  if (c.aud !== "https://graph.microsoft.com" && c.aud !== GRAPH_APP_ID) return graphError(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.");
+  if (c.aud !== "https://graph.microsoft.com" && c.aud !== GRAPH_APP_ID)
+    return graphError(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.");
   if (c.idtyp !== "user") return denied(); // this simulator only models the signed-in administrator
   const scopes = String(c.scp ?? "").split(" ");
   if (!OP_SCOPES[op].some((s) => scopes.includes(s))) return denied();
@@ -58,7 +78,10 @@ function filterOf(req: SimRequest): ((o: Record<string, unknown>) => boolean) | 
 function list(ctx: Ctx, req: SimRequest, what: string, items: object[]): SimResponse {
   const p = filterOf(req);
   if (typeof p !== "function") return p;
-  return graphJson(200, { "@odata.context": `${ctx.url}/v1.0/$metadata#${what}`, value: items.filter((o) => p(o as Record<string, unknown>)) });
+  return graphJson(200, {
+    "@odata.context": `${ctx.url}/v1.0/$metadata#${what}`,
+    value: items.filter((o) => p(o as Record<string, unknown>)),
+  });
 }
 
 function body(req: SimRequest): Record<string, unknown> | undefined {
@@ -108,10 +131,16 @@ function applications(ctx: Ctx, dir: Directory, req: SimRequest, rest: string): 
     return { status: 204, headers: {}, body: "" };
   }
   if (action) return badRequest("Unsupported method.");
-  if (req.method === "GET") return graphJson(200, { "@odata.context": `${ctx.url}/v1.0/$metadata#applications/$entity`, ...app, keyCredentials: app.keyCredentials.map((k) => ({ ...k, key: null })) });
+  if (req.method === "GET")
+    return graphJson(200, {
+      "@odata.context": `${ctx.url}/v1.0/$metadata#applications/$entity`,
+      ...app,
+      keyCredentials: app.keyCredentials.map((k) => ({ ...k, key: null })),
+    });
   if (req.method === "PATCH") {
     if (!b) return badRequest("Invalid request body.");
-    if (b.passwordCredentials !== undefined) return badRequest("Updates to passwordCredentials are not supported; use addPassword and removePassword.");
+    if (b.passwordCredentials !== undefined)
+      return badRequest("Updates to passwordCredentials are not supported; use addPassword and removePassword.");
     if (typeof b.displayName === "string") app.displayName = b.displayName;
     if (Array.isArray(b.requiredResourceAccess)) app.requiredResourceAccess = b.requiredResourceAccess as RequiredResourceAccess[];
     if (Array.isArray(b.keyCredentials)) {
@@ -127,7 +156,16 @@ function applications(ctx: Ctx, dir: Directory, req: SimRequest, rest: string): 
           } catch {
             return badRequest("Key credential 'key' is not a valid base64 DER X.509 certificate.");
           }
-          next.push({ customKeyIdentifier: certThumbprint(k.key), displayName: k.displayName ?? null, endDateTime: dates.end, key: k.key, keyId: k.keyId ?? randomUUID(), startDateTime: dates.start, type: k.type ?? "AsymmetricX509Cert", usage: k.usage ?? "Verify" });
+          next.push({
+            customKeyIdentifier: certThumbprint(k.key),
+            displayName: k.displayName ?? null,
+            endDateTime: dates.end,
+            key: k.key,
+            keyId: k.keyId ?? randomUUID(),
+            startDateTime: dates.start,
+            type: k.type ?? "AsymmetricX509Cert",
+            usage: k.usage ?? "Verify",
+          });
         } else return badRequest(`Key credential '${k.keyId}' has no key value.`);
       }
       app.keyCredentials = next;
@@ -139,26 +177,43 @@ function applications(ctx: Ctx, dir: Directory, req: SimRequest, rest: string): 
 
 function servicePrincipals(ctx: Ctx, dir: Directory, req: SimRequest, rest: string): SimResponse {
   if (!rest || rest === "/") {
-    if (req.method === "GET") return authorize(ctx, dir, req, "read") ?? list(ctx, req, "servicePrincipals", [...dir.servicePrincipals.values()]);
+    if (req.method === "GET")
+      return authorize(ctx, dir, req, "read") ?? list(ctx, req, "servicePrincipals", [...dir.servicePrincipals.values()]);
     const denial = authorize(ctx, dir, req, "writeApp");
     if (denial) return denial;
     const appId = String(body(req)?.appId ?? "");
-    if (dir.spByAppId(appId)) return graphError(409, "Request_MultipleObjectsWithSameKeyValue", "The service principal cannot be created, updated, or restored because the service principal name " + appId + " is already in use.");
+    if (dir.spByAppId(appId))
+      return graphError(
+        409,
+        "Request_MultipleObjectsWithSameKeyValue",
+        "The service principal cannot be created, updated, or restored because the service principal name " + appId + " is already in use.",
+      );
     const app = dir.appByAppId(appId);
-    if (!app && appId.toLowerCase() !== MESSAGE_TRACE_SP_APP_ID) return badRequest(`The appId '${appId}' of the service principal does not reference a valid application object.`);
-    const sp = app ? dir.addServicePrincipal(app.appId, app.displayName, ctx.tenantId) : dir.addServicePrincipal(MESSAGE_TRACE_SP_APP_ID, "Microsoft Exchange Message Trace", "f8cdef31-a31e-4b4a-93e4-5f571e91255a");
+    if (!app && appId.toLowerCase() !== MESSAGE_TRACE_SP_APP_ID)
+      return badRequest(`The appId '${appId}' of the service principal does not reference a valid application object.`);
+    const sp = app
+      ? dir.addServicePrincipal(app.appId, app.displayName, ctx.tenantId)
+      : dir.addServicePrincipal(MESSAGE_TRACE_SP_APP_ID, "Microsoft Exchange Message Trace", "f8cdef31-a31e-4b4a-93e4-5f571e91255a");
     return graphJson(201, { "@odata.context": `${ctx.url}/v1.0/$metadata#servicePrincipals/$entity`, ...sp });
   }
   const m = new RegExp(`^/(${GUID})(/appRoleAssignments|/appRoleAssignedTo)?$`).exec(rest);
   const sp = m ? dir.servicePrincipals.get(m[1]!) : undefined;
   if (!m || !sp) return notFound(rest.replace(/^\//, "").split("/")[0]!);
   const nav = m[2];
-  if (!nav) return authorize(ctx, dir, req, "read") ?? graphJson(200, { "@odata.context": `${ctx.url}/v1.0/$metadata#servicePrincipals/$entity`, ...sp });
+  if (!nav)
+    return (
+      authorize(ctx, dir, req, "read") ?? graphJson(200, { "@odata.context": `${ctx.url}/v1.0/$metadata#servicePrincipals/$entity`, ...sp })
+    );
   const assignments = [...dir.appRoleAssignments.values()];
   if (req.method === "GET") {
     const denial = authorize(ctx, dir, req, "read");
     if (denial) return denial;
-    return list(ctx, req, `servicePrincipals('${sp.id}')/${nav.slice(1)}`, assignments.filter((a) => (nav === "/appRoleAssignments" ? a.principalId : a.resourceId) === sp.id));
+    return list(
+      ctx,
+      req,
+      `servicePrincipals('${sp.id}')/${nav.slice(1)}`,
+      assignments.filter((a) => (nav === "/appRoleAssignments" ? a.principalId : a.resourceId) === sp.id),
+    );
   }
   const denial = authorize(ctx, dir, req, "grantAppRole");
   if (denial) return denial;
@@ -166,17 +221,22 @@ function servicePrincipals(ctx: Ctx, dir: Directory, req: SimRequest, rest: stri
   const principal = dir.servicePrincipals.get(String(b.principalId ?? ""));
   const resource = dir.servicePrincipals.get(String(b.resourceId ?? ""));
   if (!principal || !resource) return notFound(String(principal ? b.resourceId : b.principalId));
-  if ((nav === "/appRoleAssignedTo" && resource.id !== sp.id) || (nav === "/appRoleAssignments" && principal.id !== sp.id)) return badRequest("The principal or resource does not match the service principal in the request URL.");
+  if ((nav === "/appRoleAssignedTo" && resource.id !== sp.id) || (nav === "/appRoleAssignments" && principal.id !== sp.id))
+    return badRequest("The principal or resource does not match the service principal in the request URL.");
   const role = resource.appRoles.find((r) => r.id === b.appRoleId);
   if (!role) return badRequest(`Permission entry '${String(b.appRoleId)}' is not valid for resource '${resource.displayName}'.`);
-  if (assignments.some((a) => a.principalId === principal.id && a.resourceId === resource.id && a.appRoleId === role.id)) return badRequest("Permission being assigned already exists on the object");
+  if (assignments.some((a) => a.principalId === principal.id && a.resourceId === resource.id && a.appRoleId === role.id))
+    return badRequest("Permission being assigned already exists on the object");
   const a = dir.assignAppRole(principal, resource, role);
   return graphJson(201, { "@odata.context": `${ctx.url}/v1.0/$metadata#servicePrincipals('${sp.id}')/${nav.slice(1)}/$entity`, ...a });
 }
 
 function roleAssignments(ctx: Ctx, dir: Directory, req: SimRequest, rest: string): SimResponse {
   if (rest && rest !== "/") return notFound(rest.slice(1));
-  if (req.method === "GET") return authorize(ctx, dir, req, "read") ?? list(ctx, req, "roleManagement/directory/roleAssignments", [...dir.roleAssignments.values()]);
+  if (req.method === "GET")
+    return (
+      authorize(ctx, dir, req, "read") ?? list(ctx, req, "roleManagement/directory/roleAssignments", [...dir.roleAssignments.values()])
+    );
   const denial = authorize(ctx, dir, req, "assignRole");
   if (denial) return denial;
   const b = body(req) ?? {};
@@ -197,13 +257,16 @@ function organization(ctx: Ctx, dir: Directory, req: SimRequest): SimResponse {
   const vanity = `${ctx.organization.split(".")[0]}.com`;
   return graphJson(200, {
     "@odata.context": `${ctx.url}/v1.0/$metadata#organization`,
-    value: [{
-      id: ctx.tenantId, displayName: ctx.organization.split(".")[0],
-      verifiedDomains: [
-        { capabilities: "Email, OfficeCommunicationsOnline", isDefault: false, isInitial: true, name: ctx.organization, type: "Managed" },
-        { capabilities: "Email", isDefault: true, isInitial: false, name: vanity, type: "Managed" },
-      ],
-    }],
+    value: [
+      {
+        id: ctx.tenantId,
+        displayName: ctx.organization.split(".")[0],
+        verifiedDomains: [
+          { capabilities: "Email, OfficeCommunicationsOnline", isDefault: false, isInitial: true, name: ctx.organization, type: "Managed" },
+          { capabilities: "Email", isDefault: true, isInitial: false, name: vanity, type: "Managed" },
+        ],
+      },
+    ],
   });
 }
 
@@ -217,4 +280,3 @@ export function directoryGraph(ctx: Ctx, dir: Directory, req: SimRequest, path: 
   if (what === "organization") return organization(ctx, dir, req);
   return roleAssignments(ctx, dir, req, rest);
 }
-

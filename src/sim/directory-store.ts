@@ -132,15 +132,25 @@ export class Directory {
   readonly intervalSeconds: number;
   slowDownLeft: number;
 
-  constructor(private readonly ctx: Ctx, opts: DirectoryOptions = {}) {
+  constructor(
+    private readonly ctx: Ctx,
+    opts: DirectoryOptions = {},
+  ) {
     this.adminRoleIds = new Set();
     this.setAdminRoles(opts.adminRoles ?? ["Global Administrator"]);
     this.provisioningDelayMs = opts.provisioningDelayMs ?? 0;
     this.intervalSeconds = opts.deviceCodeIntervalSeconds ?? 5;
     this.slowDownLeft = opts.slowDownPolls ?? 0;
-    this.addServicePrincipal(GRAPH_APP_ID, "Microsoft Graph", MICROSOFT_TENANT, [role(GRAPH_ROLE_ID, GRAPH_ROLE, "Read all message traces"), role(randomUUID(), "User.Read.All", "Read all users' full profiles")]);
-    this.addServicePrincipal(EXCHANGE_APP_ID, "Office 365 Exchange Online", MICROSOFT_TENANT, [role(RWS_ROLE_ID, RWS_ROLE, "ReportingWebService.Read.All"), role(randomUUID(), "full_access_as_app", "Use Exchange Web Services with full access to all mailboxes")]);
-    if (opts.messageTraceServicePrincipal) this.addServicePrincipal(MESSAGE_TRACE_SP_APP_ID, "Microsoft Exchange Message Trace", MICROSOFT_TENANT, [], -Infinity);
+    this.addServicePrincipal(GRAPH_APP_ID, "Microsoft Graph", MICROSOFT_TENANT, [
+      role(GRAPH_ROLE_ID, GRAPH_ROLE, "Read all message traces"),
+      role(randomUUID(), "User.Read.All", "Read all users' full profiles"),
+    ]);
+    this.addServicePrincipal(EXCHANGE_APP_ID, "Office 365 Exchange Online", MICROSOFT_TENANT, [
+      role(RWS_ROLE_ID, RWS_ROLE, "ReportingWebService.Read.All"),
+      role(randomUUID(), "full_access_as_app", "Use Exchange Web Services with full access to all mailboxes"),
+    ]);
+    if (opts.messageTraceServicePrincipal)
+      this.addServicePrincipal(MESSAGE_TRACE_SP_APP_ID, "Microsoft Exchange Message Trace", MICROSOFT_TENANT, [], -Infinity);
   }
 
   setAdminRoles(names: string[]): void {
@@ -150,7 +160,13 @@ export class Directory {
 
   addServicePrincipal(appId: string, name: string, owner: string | null, roles: AppRole[] = [], at = Date.now()): DirServicePrincipal {
     const sp: DirServicePrincipal = {
-      id: randomUUID(), appId, displayName: name, servicePrincipalType: "Application", accountEnabled: true, appOwnerOrganizationId: owner, appRoles: roles,
+      id: randomUUID(),
+      appId,
+      displayName: name,
+      servicePrincipalType: "Application",
+      accountEnabled: true,
+      appOwnerOrganizationId: owner,
+      appRoles: roles,
     };
     this.servicePrincipals.set(sp.id, sp);
     this.createdAt.set(sp.id, at);
@@ -160,20 +176,35 @@ export class Directory {
 
   createApplication(displayName: string, requiredResourceAccess: RequiredResourceAccess[] = []): DirApplication {
     const app: DirApplication = {
-      id: randomUUID(), appId: randomUUID(), displayName, signInAudience: "AzureADMyOrg", createdDateTime: new Date().toISOString(),
-      requiredResourceAccess, passwordCredentials: [], keyCredentials: [],
+      id: randomUUID(),
+      appId: randomUUID(),
+      displayName,
+      signInAudience: "AzureADMyOrg",
+      createdDateTime: new Date().toISOString(),
+      requiredResourceAccess,
+      passwordCredentials: [],
+      keyCredentials: [],
     };
     this.applications.set(app.id, app);
     return app;
   }
 
-  addPassword(app: DirApplication, displayName: string | null, endDateTime?: string): Omit<PasswordCredential, "secretText"> & { secretText: string } {
+  addPassword(
+    app: DirApplication,
+    displayName: string | null,
+    endDateTime?: string,
+  ): Omit<PasswordCredential, "secretText"> & { secretText: string } {
     // Entra secrets: 40 characters from a set that includes ~ . _ - (which is why users mistype them).
     const secretText = randomBytes(30).toString("base64").replace(/\+/g, "~").replace(/\//g, ".").replace(/=/g, "_").slice(0, 40);
     const start = new Date();
     const cred: PasswordCredential = {
-      customKeyIdentifier: null, displayName, keyId: randomUUID(), hint: secretText.slice(0, 3), secretText: null,
-      startDateTime: start.toISOString(), endDateTime: endDateTime ?? new Date(start.getTime() + 730 * 86400_000).toISOString(),
+      customKeyIdentifier: null,
+      displayName,
+      keyId: randomUUID(),
+      hint: secretText.slice(0, 3),
+      secretText: null,
+      startDateTime: start.toISOString(),
+      endDateTime: endDateTime ?? new Date(start.getTime() + 730 * 86400_000).toISOString(),
     };
     app.passwordCredentials.push(cred);
     this.secrets.set(cred.keyId, secretText);
@@ -182,8 +213,15 @@ export class Directory {
 
   assignAppRole(principal: DirServicePrincipal, resource: DirServicePrincipal, role: AppRole): AppRoleAssignment {
     const a: AppRoleAssignment = {
-      id: randomBytes(32).toString("base64url"), appRoleId: role.id, createdDateTime: new Date().toISOString(), deletedDateTime: null,
-      principalDisplayName: principal.displayName, principalId: principal.id, principalType: "ServicePrincipal", resourceDisplayName: resource.displayName, resourceId: resource.id,
+      id: randomBytes(32).toString("base64url"),
+      appRoleId: role.id,
+      createdDateTime: new Date().toISOString(),
+      deletedDateTime: null,
+      principalDisplayName: principal.displayName,
+      principalId: principal.id,
+      principalType: "ServicePrincipal",
+      resourceDisplayName: resource.displayName,
+      resourceId: resource.id,
     };
     this.appRoleAssignments.set(a.id, a);
     return a;
@@ -277,15 +315,31 @@ export interface DirectoryApp extends App {
 function directoryApp(dir: Directory, appId: string): DirectoryApp {
   return {
     clientId: appId,
-    get graphRoles() { return dir.grantedRoles(appId, GRAPH_APP_ID); },
-    get rwsRoles() { return dir.grantedRoles(appId, EXCHANGE_APP_ID); },
-    get globalReader() { return dir.hasDirectoryRole(appId, GLOBAL_READER_ROLE_ID); },
-    get servicePrincipalProvisioned() { return dir.messageTraceReady(); },
-    get directorySecrets() { return dir.secretValues(appId); },
-    get directoryCertificates() { return dir.certificatePems(appId); },
+    get graphRoles() {
+      return dir.grantedRoles(appId, GRAPH_APP_ID);
+    },
+    get rwsRoles() {
+      return dir.grantedRoles(appId, EXCHANGE_APP_ID);
+    },
+    get globalReader() {
+      return dir.hasDirectoryRole(appId, GLOBAL_READER_ROLE_ID);
+    },
+    get servicePrincipalProvisioned() {
+      return dir.messageTraceReady();
+    },
+    get directorySecrets() {
+      return dir.secretValues(appId);
+    },
+    get directoryCertificates() {
+      return dir.certificatePems(appId);
+    },
     // Marks the app as a confidential client for the token endpoint's checks.
-    get clientSecret() { return dir.secretValues(appId)[0]; },
-    get certificatePem() { return dir.certificatePems(appId)[0]; },
+    get clientSecret() {
+      return dir.secretValues(appId)[0];
+    },
+    get certificatePem() {
+      return dir.certificatePems(appId)[0];
+    },
   };
 }
 

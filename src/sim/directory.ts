@@ -40,12 +40,16 @@ const DEVICE_RE = /^\/([^/]+)\/oauth2\/v2\.0\/(devicecode|token)$/i;
 export function routeDirectory(ctx: Ctx, req: SimRequest, path: string): { name: string; handle: () => SimResponse } | undefined {
   if (DIRECTORY_RE.test(path)) {
     // Writes are counted apart so tests can prove a re-run changed nothing.
-    return { name: req.method === "GET" ? "directory-read" : "directory-write", handle: () => directoryGraph(ctx, directoryOf(ctx), req, path) };
+    return {
+      name: req.method === "GET" ? "directory-read" : "directory-write",
+      handle: () => directoryGraph(ctx, directoryOf(ctx), req, path),
+    };
   }
   if (path === "/devicelogin") return { name: "devicelogin", handle: () => deviceLogin(directoryOf(ctx), req) };
   const m = DEVICE_RE.exec(path);
   if (!m) return undefined;
-  if (m[2]!.toLowerCase() === "devicecode") return { name: "devicecode", handle: () => deviceAuthorization(ctx, directoryOf(ctx), req, m[1]!) };
+  if (m[2]!.toLowerCase() === "devicecode")
+    return { name: "devicecode", handle: () => deviceAuthorization(ctx, directoryOf(ctx), req, m[1]!) };
   if (req.method !== "POST" || !isDeviceCodeGrant(new URLSearchParams(req.body).get("grant_type"))) return undefined;
   return { name: "token", handle: () => deviceCodeToken(ctx, directoryOf(ctx), req, m[1]!)! };
 }

@@ -58,7 +58,10 @@ export class Faults {
 export class Throttle {
   private readonly stamps: number[] = [];
 
-  constructor(private readonly limit: number, private readonly windowMs: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
 
   /** undefined when admitted, else the Retry-After in whole seconds until the oldest slot frees. */
   admit(now: number): number | undefined {

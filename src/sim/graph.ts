@@ -10,14 +10,22 @@ import type { GraphTraceItem } from "./types.js";
 
 /** Graph property names (lower-cased for lookup) that accept `eq`. */
 const EQ_PROPS: Record<string, keyof GraphTraceItem> = {
-  id: "id", messageid: "messageId", senderaddress: "senderAddress", recipientaddress: "recipientAddress",
-  status: "status", fromip: "fromIP", toip: "toIP", subject: "subject",
+  id: "id",
+  messageid: "messageId",
+  senderaddress: "senderAddress",
+  recipientaddress: "recipientAddress",
+  status: "status",
+  fromip: "fromIP",
+  toip: "toIP",
+  subject: "subject",
 };
 
 export function authFailure(ctx: Ctx, a: Exclude<AuthResult, { ok: true }>): SimResponse {
   switch (a.kind) {
     case "unauthenticated":
-      return graphError(401, "InvalidAuthenticationToken", a.message, { "www-authenticate": `Bearer realm="", authorization_uri="${ctx.url}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"` });
+      return graphError(401, "InvalidAuthenticationToken", a.message, {
+        "www-authenticate": `Bearer realm="", authorization_uri="${ctx.url}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
+      });
     case "sp-not-found":
       return graphError(401, "Unauthorized", a.message);
     default:
@@ -61,14 +69,20 @@ export function listMessageTraces(ctx: Ctx, req: SimRequest): SimResponse {
     const p = c.prop.toLowerCase();
     if (p === "receiveddatetime") {
       // Documented forms only (docs §5): `ge` and `le`. GUESS: the wording of this and the 400s below.
-      if (c.op !== "ge" && c.op !== "le") return bad(`Invalid filter clause: the operator '${c.op}' is not supported on 'receivedDateTime'; use 'ge' and 'le'.`);
+      if (c.op !== "ge" && c.op !== "le")
+        return bad(`Invalid filter clause: the operator '${c.op}' is not supported on 'receivedDateTime'; use 'ge' and 'le'.`);
       const ms = parseTime(literalText(c));
       if (ms === undefined) return bad(`Invalid filter clause: '${literalText(c)}' is not a valid DateTimeOffset value.`);
       times.push({ op: c.op, ms });
     } else if (EQ_PROPS[p]) {
-      if (c.op !== "eq" || c.value.kind !== "string") return bad(`Invalid filter clause: only 'eq' with a quoted string literal is supported on '${c.prop}'.`);
+      if (c.op !== "eq" || c.value.kind !== "string")
+        return bad(`Invalid filter clause: only 'eq' with a quoted string literal is supported on '${c.prop}'.`);
       const key = EQ_PROPS[p]!;
-      eqs.push(key === "status" ? [(r) => shownStatus(r, now, evolved), c.value.text] : [(r) => r.item[key] as string | null | undefined, c.value.text]);
+      eqs.push(
+        key === "status"
+          ? [(r) => shownStatus(r, now, evolved), c.value.text]
+          : [(r) => r.item[key] as string | null | undefined, c.value.text],
+      );
     } else {
       return bad(`Invalid filter clause: Could not find a property named '${c.prop}' on type 'microsoft.graph.exchangeMessageTrace'.`);
     }
@@ -77,7 +91,8 @@ export function listMessageTraces(ctx: Ctx, req: SimRequest): SimResponse {
   let top = 1000;
   if (topRaw !== null) {
     top = /^\d+$/.test(topRaw) ? Number(topRaw) : NaN;
-    if (!(top >= 1 && top <= ctx.graphMaxPageSize)) return bad(`Invalid page size specified: '${topRaw}'. Must be between 1 and ${ctx.graphMaxPageSize}.`);
+    if (!(top >= 1 && top <= ctx.graphMaxPageSize))
+      return bad(`Invalid page size specified: '${topRaw}'. Must be between 1 and ${ctx.graphMaxPageSize}.`);
   }
 
   // GUESS: the $skiptoken format is undocumented (docs §5: follow @odata.nextLink as given); ours is a signed
@@ -101,7 +116,8 @@ export function listMessageTraces(ctx: Ctx, req: SimRequest): SimResponse {
       return bad("Invalid filter clause: a receivedDateTime filter needs both a start ('ge') and an end ('le').");
     }
     // Documented: without dates, the last 48 hours; the end may not be later than the current date/time.
-    if (b.hi !== undefined && b.hi > now) return bad(`The end date ${new Date(b.hi).toISOString()} cannot be later than the current date and time.`);
+    if (b.hi !== undefined && b.hi > now)
+      return bad(`The end date ${new Date(b.hi).toISOString()} cannot be later than the current date and time.`);
     hi = b.hi ?? Math.floor(now);
     lo = b.lo ?? hi - 2 * DAY_MS;
     if (hi < lo) return bad("The end date must be later than the start date.");
@@ -128,7 +144,8 @@ export function listMessageTraces(ctx: Ctx, req: SimRequest): SimResponse {
   return { ...graphJson(200, null), body };
 }
 
-const DETAILS_RE = /^\/(?:v1\.0|beta)\/admin\/exchange\/tracing\/messageTraces\/([^/]+)\/getDetailsByRecipient\(recipientAddress='((?:[^']|'')*)'\)$/i;
+const DETAILS_RE =
+  /^\/(?:v1\.0|beta)\/admin\/exchange\/tracing\/messageTraces\/([^/]+)\/getDetailsByRecipient\(recipientAddress='((?:[^']|'')*)'\)$/i;
 
 export function isDetailsPath(path: string): boolean {
   return DETAILS_RE.test(path);

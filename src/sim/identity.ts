@@ -29,8 +29,19 @@ export class GrantStore {
 export function tenantError(ctx: Ctx, seg: string): SimResponse | undefined {
   const m = matchTenant(ctx, seg);
   if (m === "ok") return undefined;
-  if (m === "malformed") return aadError(400, "invalid_request", 900023, `Specified tenant identifier '${seg}' is neither a valid DNS name, nor a valid external domain.`);
-  return aadError(400, "invalid_request", 90002, `Tenant '${seg}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`);
+  if (m === "malformed")
+    return aadError(
+      400,
+      "invalid_request",
+      900023,
+      `Specified tenant identifier '${seg}' is neither a valid DNS name, nor a valid external domain.`,
+    );
+  return aadError(
+    400,
+    "invalid_request",
+    90002,
+    `Tenant '${seg}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`,
+  );
 }
 
 export function openidConfiguration(ctx: Ctx): SimResponse {
@@ -52,7 +63,27 @@ export function openidConfiguration(ctx: Ctx): SimResponse {
     http_logout_supported: true,
     frontchannel_logout_supported: true,
     end_session_endpoint: `${t}/oauth2/v2.0/logout`,
-    claims_supported: ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
+    claims_supported: [
+      "sub",
+      "iss",
+      "cloud_instance_name",
+      "cloud_instance_host_name",
+      "cloud_graph_host_name",
+      "msgraph_host",
+      "aud",
+      "exp",
+      "iat",
+      "auth_time",
+      "acr",
+      "nonce",
+      "preferred_username",
+      "name",
+      "tid",
+      "ver",
+      "at_hash",
+      "c_hash",
+      "email",
+    ],
     kerberos_endpoint: `${t}/kerberos`,
     tenant_region_scope: "EU",
     cloud_instance_name: "microsoftonline.com",
@@ -73,15 +104,25 @@ export function instanceDiscovery(ctx: Ctx, req: SimRequest): SimResponse {
 }
 
 /** Client authentication: secret (body or Basic) or certificate assertion. "none" means a public client. */
-function authenticateClient(ctx: Ctx, app: App, form: URLSearchParams, req: SimRequest, tenantSeg: string, requireCredential: boolean): SimResponse | "secret" | "cert" | "none" {
+function authenticateClient(
+  ctx: Ctx,
+  app: App,
+  form: URLSearchParams,
+  req: SimRequest,
+  tenantSeg: string,
+  requireCredential: boolean,
+): SimResponse | "secret" | "cert" | "none" {
   let secret = form.get("client_secret") ?? undefined;
   const basic = header(req, "authorization");
-  if (!secret && basic?.startsWith("Basic ")) secret = decodeURIComponent(Buffer.from(basic.slice(6), "base64").toString("utf8").split(":").slice(1).join(":"));
+  if (!secret && basic?.startsWith("Basic "))
+    secret = decodeURIComponent(Buffer.from(basic.slice(6), "base64").toString("utf8").split(":").slice(1).join(":"));
   const assertion = form.get("client_assertion");
   if (assertion) {
-    if (form.get("client_assertion_type") !== ASSERTION_TYPE) return aadError(400, "invalid_request", 50027, "Invalid client_assertion_type.");
+    if (form.get("client_assertion_type") !== ASSERTION_TYPE)
+      return aadError(400, "invalid_request", 50027, "Invalid client_assertion_type.");
     const pems = acceptedCertificates(app); // a directory app may have several registered certificates
-    if (pems.length === 0) return aadError(401, "invalid_client", 700027, "Client assertion failed signature validation. [Reason - The key was not found.]");
+    if (pems.length === 0)
+      return aadError(401, "invalid_client", 700027, "Client assertion failed signature validation. [Reason - The key was not found.]");
     const auds = [tenantSeg, ctx.tenantId, ctx.organization].map((t) => `${ctx.url}/${t}/oauth2/v2.0/token`);
     const errs = pems.map((pem) => checkClientAssertion(assertion, pem, app.clientId, auds));
     const err = errs.includes(undefined) ? undefined : errs[0];
@@ -89,11 +130,21 @@ function authenticateClient(ctx: Ctx, app: App, form: URLSearchParams, req: SimR
   }
   if (secret !== undefined) {
     if (!acceptedSecrets(app).includes(secret))
-      return aadError(401, "invalid_client", 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`);
+      return aadError(
+        401,
+        "invalid_client",
+        7000215,
+        `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`,
+      );
     return "secret";
   }
   if (requireCredential || app.clientSecret || app.certificatePem)
-    return aadError(401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+    return aadError(
+      401,
+      "invalid_client",
+      7000218,
+      "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+    );
   return "none";
 }
 
@@ -109,7 +160,12 @@ export function token(ctx: Ctx, grants: GrantStore, req: SimRequest, tenantSeg: 
   // The managed identity has no credentials to present here, so only registered apps qualify.
   const app = ctx.apps.get(clientId.toLowerCase());
   if (!app)
-    return aadError(400, "unauthorized_client", 700016, `Application with identifier '${clientId}' was not found in the directory '${ctx.organization}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
+    return aadError(
+      400,
+      "unauthorized_client",
+      700016,
+      `Application with identifier '${clientId}' was not found in the directory '${ctx.organization}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
+    );
   const cred = authenticateClient(ctx, app, form, req, tenantSeg, grantType === "client_credentials");
   if (typeof cred !== "string") return cred;
 
@@ -118,11 +174,26 @@ export function token(ctx: Ctx, grants: GrantStore, req: SimRequest, tenantSeg: 
     if (!scope) return missing("scope");
     const scopes = scope.split(/\s+/).filter(Boolean);
     if (scopes.length !== 1 || !/\/\.default$/i.test(scopes[0]!))
-      return aadError(400, "invalid_scope", 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+      return aadError(
+        400,
+        "invalid_scope",
+        1002012,
+        `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+      );
     const res = resourceOf(scopes[0]!);
-    if (!res) return aadError(400, "invalid_resource", 500011, `The resource principal named ${scopes[0]!.replace(/\/\.default$/i, "")} was not found in the tenant named ${ctx.organization}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`);
+    if (!res)
+      return aadError(
+        400,
+        "invalid_resource",
+        500011,
+        `The resource principal named ${scopes[0]!.replace(/\/\.default$/i, "")} was not found in the tenant named ${ctx.organization}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
+      );
     const t = mintAccessToken(ctx, app, res, { credType: cred });
-    return json(200, { token_type: "Bearer", expires_in: t.expiresIn, ext_expires_in: t.expiresIn, access_token: t.token }, { "cache-control": "no-store, no-cache" });
+    return json(
+      200,
+      { token_type: "Bearer", expires_in: t.expiresIn, ext_expires_in: t.expiresIn, access_token: t.token },
+      { "cache-control": "no-store, no-cache" },
+    );
   }
 
   if (grantType === "authorization_code") {
@@ -131,13 +202,29 @@ export function token(ctx: Ctx, grants: GrantStore, req: SimRequest, tenantSeg: 
     const g = grants.codes.get(code);
     grants.codes.delete(code); // single use, as Entra enforces
     if (!g || g.exp < Date.now() || g.clientId !== app.clientId.toLowerCase())
-      return aadError(400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.");
+      return aadError(
+        400,
+        "invalid_grant",
+        70008,
+        "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
+      );
     if (g.redirectUri && form.get("redirect_uri") !== g.redirectUri)
-      return aadError(400, "invalid_grant", 50148, "The redirect URI specified in the request does not match the redirect URI used when the authorization code was obtained.");
+      return aadError(
+        400,
+        "invalid_grant",
+        50148,
+        "The redirect URI specified in the request does not match the redirect URI used when the authorization code was obtained.",
+      );
     if (g.challenge) {
       const v = form.get("code_verifier") ?? "";
       const calc = g.method === "S256" ? createHash("sha256").update(v).digest("base64url") : v;
-      if (calc !== g.challenge) return aadError(400, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.");
+      if (calc !== g.challenge)
+        return aadError(
+          400,
+          "invalid_grant",
+          501481,
+          "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+        );
     }
     return userTokens(ctx, grants, app, g, cred);
   }
@@ -147,7 +234,12 @@ export function token(ctx: Ctx, grants: GrantStore, req: SimRequest, tenantSeg: 
     if (!rt) return missing("refresh_token");
     const g = grants.refresh.get(rt);
     if (!g || g.clientId !== app.clientId.toLowerCase() || (g.rotated && g.graceLeft <= 0))
-      return aadError(400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.");
+      return aadError(
+        400,
+        "invalid_grant",
+        70008,
+        "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
+      );
     if (g.rotated) g.graceLeft--;
     g.rotated = true;
     return userTokens(ctx, grants, app, g, cred);
@@ -161,8 +253,17 @@ function userTokens(ctx: Ctx, grants: GrantStore, app: App, g: Grant, cred: "sec
   grants.refresh.set(rt, { clientId: g.clientId, resource: g.resource, scope: g.scope, graceLeft: 1, rotated: false });
   const now = Math.floor(Date.now() / 1000);
   const idClaims: Record<string, unknown> = {
-    aud: app.clientId, iss: `${ctx.url}/${ctx.tenantId}/v2.0`, iat: now, nbf: now, exp: now + 3600,
-    name: "Sim Admin", oid: USER_OID, preferred_username: `admin@${ctx.organization}`, sub: USER_OID, tid: ctx.tenantId, ver: "2.0",
+    aud: app.clientId,
+    iss: `${ctx.url}/${ctx.tenantId}/v2.0`,
+    iat: now,
+    nbf: now,
+    exp: now + 3600,
+    name: "Sim Admin",
+    oid: USER_OID,
+    preferred_username: `admin@${ctx.organization}`,
+    sub: USER_OID,
+    tid: ctx.tenantId,
+    ver: "2.0",
   };
   if (g.nonce) idClaims.nonce = g.nonce;
   // msal builds its account (home account id) from client_info: uid.utid.
@@ -185,14 +286,28 @@ export function authorize(ctx: Ctx, grants: GrantStore, req: SimRequest, tenantS
   const q = req.url.searchParams;
   const app = ctx.apps.get((q.get("client_id") ?? "").toLowerCase());
   const redirectUri = q.get("redirect_uri") ?? app?.redirectUri;
-  if (!app) return aadError(400, "unauthorized_client", 700016, `Application with identifier '${q.get("client_id")}' was not found in the directory '${ctx.organization}'.`);
+  if (!app)
+    return aadError(
+      400,
+      "unauthorized_client",
+      700016,
+      `Application with identifier '${q.get("client_id")}' was not found in the directory '${ctx.organization}'.`,
+    );
   if (!redirectUri || (app.redirectUri && app.redirectUri !== redirectUri))
-    return aadError(400, "invalid_request", 50011, `The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${app.clientId}'.`);
+    return aadError(
+      400,
+      "invalid_request",
+      50011,
+      `The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${app.clientId}'.`,
+    );
   const scopes = (q.get("scope") ?? "").split(/\s+/).filter((s) => s && !OIDC_SCOPES.has(s.toLowerCase()));
   const resource = scopes.map(resourceOf).find((r): r is Resource => r !== undefined) ?? "graph";
   const code = randomBytes(32).toString("base64url");
   const grant: Grant & { exp: number } = {
-    clientId: app.clientId.toLowerCase(), resource, redirectUri, exp: Date.now() + 10 * 60_000,
+    clientId: app.clientId.toLowerCase(),
+    resource,
+    redirectUri,
+    exp: Date.now() + 10 * 60_000,
     scope: [`${RESOURCE_URL[resource]}/.default`, "openid", "profile", "offline_access"].join(" "),
   };
   const cc = q.get("code_challenge");
@@ -218,10 +333,22 @@ export function managedIdentity(ctx: Ctx, req: SimRequest): SimResponse {
   const q = req.url.searchParams;
   const resourceParam = q.get("resource") ?? "";
   const res = resourceOf(resourceParam);
-  if (!res) return json(400, { statusCode: 400, message: `AADSTS500011: The resource principal named ${resourceParam} was not found in the tenant named ${ctx.organization}.`, correlationId });
+  if (!res)
+    return json(400, {
+      statusCode: 400,
+      message: `AADSTS500011: The resource principal named ${resourceParam} was not found in the tenant named ${ctx.organization}.`,
+      correlationId,
+    });
   const uaid = q.get("client_id") ?? q.get("principal_id") ?? undefined;
   const app = uaid ? findApp(ctx, uaid) : findApp(ctx, MANAGED_IDENTITY_CLIENT_ID);
-  if (!app) return json(400, { statusCode: 400, message: `Unable to load the proper Managed Identity for client id '${uaid}'.`, correlationId });
+  if (!app)
+    return json(400, { statusCode: 400, message: `Unable to load the proper Managed Identity for client id '${uaid}'.`, correlationId });
   const t = mintAccessToken(ctx, app, res, { credType: "cert" });
-  return json(200, { access_token: t.token, expires_on: String(t.exp), resource: resourceParam, token_type: "Bearer", client_id: app.clientId });
+  return json(200, {
+    access_token: t.token,
+    expires_on: String(t.exp),
+    resource: resourceParam,
+    token_type: "Bearer",
+    client_id: app.clientId,
+  });
 }

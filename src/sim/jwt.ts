@@ -14,7 +14,12 @@ export function decodeJwt(token: string): { header: Claims; payload: Claims; sig
     const header = JSON.parse(Buffer.from(parts[0]!, "base64url").toString("utf8")) as unknown;
     const payload = JSON.parse(Buffer.from(parts[1]!, "base64url").toString("utf8")) as unknown;
     if (!header || typeof header !== "object" || !payload || typeof payload !== "object") return undefined;
-    return { header: header as Claims, payload: payload as Claims, signed: `${parts[0]}.${parts[1]}`, sig: Buffer.from(parts[2]!, "base64url") };
+    return {
+      header: header as Claims,
+      payload: payload as Claims,
+      signed: `${parts[0]}.${parts[1]}`,
+      sig: Buffer.from(parts[2]!, "base64url"),
+    };
   } catch {
     return undefined;
   }
@@ -33,7 +38,10 @@ export class TokenSigner {
     const { privateKey, publicKey } = await new Promise<{ privateKey: KeyObject; publicKey: KeyObject }>((res, rej) =>
       generateKeyPair("rsa", { modulusLength: 2048 }, (e, pub, priv) => (e ? rej(e) : res({ privateKey: priv, publicKey: pub }))),
     );
-    const kid = createHash("sha256").update(publicKey.export({ type: "spki", format: "der" })).digest("base64url").slice(0, 27);
+    const kid = createHash("sha256")
+      .update(publicKey.export({ type: "spki", format: "der" }))
+      .digest("base64url")
+      .slice(0, 27);
     return new TokenSigner(privateKey, publicKey, kid);
   }
 
@@ -85,17 +93,24 @@ export function checkClientAssertion(assertion: string, certPem: string, clientI
   try {
     if (alg === "RS256") ok = verify("sha256", Buffer.from(d.signed), cert.publicKey, d.sig);
     else if (alg === "PS256")
-      ok = verify("sha256", Buffer.from(d.signed), { key: cert.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, d.sig);
+      ok = verify(
+        "sha256",
+        Buffer.from(d.signed),
+        { key: cert.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+        d.sig,
+      );
     else return `Client assertion uses unsupported algorithm '${String(alg)}'.`;
   } catch {
     ok = false;
   }
-  if (!ok) return "Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value.]";
+  if (!ok)
+    return "Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value.]";
   const p = d.payload;
   const now = Math.floor(Date.now() / 1000);
   if (p.iss !== clientId || p.sub !== clientId) return "Client assertion 'iss' and 'sub' must be the client id.";
   const aud = String(p.aud ?? "").split("?")[0];
-  if (!audiences.includes(aud!)) return `Client assertion audience claim does not match Realm issuer. Review the documentation at https://aka.ms/certCredentials. Audience: '${aud}'.`;
+  if (!audiences.includes(aud!))
+    return `Client assertion audience claim does not match Realm issuer. Review the documentation at https://aka.ms/certCredentials. Audience: '${aud}'.`;
   if (!Number.isFinite(Number(p.exp)) || Number(p.exp) <= now - 300) return "Client assertion is expired.";
   return undefined;
 }

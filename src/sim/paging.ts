@@ -78,7 +78,8 @@ export function collectPage(ctx: Ctx, lo: number, hi: number, from: Pos | undefi
 /** The next-page URL: this endpoint with the original query options plus the new $skiptoken. */
 export function nextLink(ctx: Ctx, req: SimRequest, token: string): string {
   const parts: string[] = [];
-  for (const [k, v] of req.url.searchParams) if (k.toLowerCase() !== "$skiptoken") parts.push(`${encodeQueryValue(k)}=${encodeQueryValue(v)}`);
+  for (const [k, v] of req.url.searchParams)
+    if (k.toLowerCase() !== "$skiptoken") parts.push(`${encodeQueryValue(k)}=${encodeQueryValue(v)}`);
   parts.push(`$skiptoken=${encodeQueryValue(token)}`);
   return `${ctx.url}${req.url.pathname}?${parts.join("&")}`;
 }
@@ -86,10 +87,11 @@ export function nextLink(ctx: Ctx, req: SimRequest, token: string): string {
 /** Case-insensitive equality predicates for `prop eq 'value'` clauses; null/absent never matches. */
 export function eqMatcher(preds: Array<[get: (r: SimRecord) => string | null | undefined, value: string]>): (r: SimRecord) => boolean {
   const ps = preds.map(([g, v]) => [g, v.toLowerCase()] as const);
-  return (r) => ps.every(([g, v]) => {
-    const x = g(r);
-    return x !== null && x !== undefined && x.toLowerCase() === v;
-  });
+  return (r) =>
+    ps.every(([g, v]) => {
+      const x = g(r);
+      return x !== null && x !== undefined && x.toLowerCase() === v;
+    });
 }
 
 export const DAY_MS = 86_400_000;

@@ -3,19 +3,52 @@
 import type { Rng } from "./prng.js";
 
 export const LOCAL_PARTS = [
-  "adele.vance", "alex.wilber", "megan.bowen", "lynne.robbins", "diego.siciliani", "isaiah.langer",
-  "johanna.lorenz", "lee.gu", "miriam.graham", "nestor.wilke", "patti.fernandez", "pradeep.gupta",
-  "grady.archie", "henrietta.mueller", "joni.sherman", "it-helpdesk", "finance", "hr", "o'brien.sean",
+  "adele.vance",
+  "alex.wilber",
+  "megan.bowen",
+  "lynne.robbins",
+  "diego.siciliani",
+  "isaiah.langer",
+  "johanna.lorenz",
+  "lee.gu",
+  "miriam.graham",
+  "nestor.wilke",
+  "patti.fernandez",
+  "pradeep.gupta",
+  "grady.archie",
+  "henrietta.mueller",
+  "joni.sherman",
+  "it-helpdesk",
+  "finance",
+  "hr",
+  "o'brien.sean",
 ];
 
 export const EXTERNAL_LOCAL_PARTS = [
-  "j.smith", "billing", "newsletter", "support", "no-reply", "maria.garcia", "chen.wei", "noreply+bounce",
-  "sales", "k.tanaka", "info",
+  "j.smith",
+  "billing",
+  "newsletter",
+  "support",
+  "no-reply",
+  "maria.garcia",
+  "chen.wei",
+  "noreply+bounce",
+  "sales",
+  "k.tanaka",
+  "info",
 ];
 
 export const EXTERNAL_DOMAINS = [
-  "fabrikam.com", "tailspintoys.com", "northwindtraders.com", "adatum.com", "gmail.com", "outlook.com",
-  "example.org", "wingtiptoys.co.uk", "mail.litware.net", "relecloud.de",
+  "fabrikam.com",
+  "tailspintoys.com",
+  "northwindtraders.com",
+  "adatum.com",
+  "gmail.com",
+  "outlook.com",
+  "example.org",
+  "wingtiptoys.co.uk",
+  "mail.litware.net",
+  "relecloud.de",
 ];
 
 const SUBJECTS = [

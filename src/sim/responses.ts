@@ -14,14 +14,23 @@ export function json(status: number, obj: unknown, headers: Record<string, strin
 }
 
 export function graphJson(status: number, obj: unknown, headers: Record<string, string> = {}): SimResponse {
-  return json(status, obj, { "content-type": "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8", ...headers });
+  return json(status, obj, {
+    "content-type": "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8",
+    ...headers,
+  });
 }
 
 export function graphError(status: number, code: string, message: string, headers: Record<string, string> = {}): SimResponse {
   const requestId = randomUUID();
   return json(
     status,
-    { error: { code, message, innerError: { date: new Date().toISOString().slice(0, 19), "request-id": requestId, "client-request-id": requestId } } },
+    {
+      error: {
+        code,
+        message,
+        innerError: { date: new Date().toISOString().slice(0, 19), "request-id": requestId, "client-request-id": requestId },
+      },
+    },
     { "request-id": requestId, ...headers },
   );
 }
@@ -30,7 +39,10 @@ export function graphError(status: number, code: string, message: string, header
 export function aadError(status: number, error: string, code: number, text: string, headers: Record<string, string> = {}): SimResponse {
   const traceId = randomUUID();
   const correlationId = randomUUID();
-  const ts = new Date().toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+  const ts = new Date()
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, "Z");
   const body = {
     error,
     error_description: `AADSTS${code}: ${text} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${ts}`,
@@ -50,7 +62,13 @@ export function escapeXml(s: string): string {
 }
 
 /** OData service error as the Reporting Web Service (a WCF Data Service) writes it in each format. */
-export function odataError(status: number, message: string, format: RwsFormat, headers: Record<string, string> = {}, code = ""): SimResponse {
+export function odataError(
+  status: number,
+  message: string,
+  format: RwsFormat,
+  headers: Record<string, string> = {},
+  code = "",
+): SimResponse {
   if (format === "v3") return json(status, { "odata.error": { code, message: { lang: "en-US", value: message } } }, headers);
   if (format === "v2") return json(status, { error: { code, message: { lang: "en-US", value: message } } }, headers);
   const body =

@@ -20,7 +20,8 @@ export interface Routed {
 
 const GRAPH_LIST_RE = /^\/(?:v1\.0|beta)\/admin\/exchange\/tracing\/messageTraces\/?$/i;
 const RWS_RE = /^\/ecp\/reportingwebservice\/reporting\.svc\/messagetrace(?:\(\))?\/?$/i;
-const TENANT_RE = /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|\.well-known\/openid-configuration|discovery\/v2\.0\/keys|discovery\/instance|oauth2\/v2\.0\/(?:token|authorize|logout))$/i;
+const TENANT_RE =
+  /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|\.well-known\/openid-configuration|discovery\/v2\.0\/keys|discovery\/instance|oauth2\/v2\.0\/(?:token|authorize|logout))$/i;
 
 export function route(ctx: Ctx, grants: GrantStore, req: SimRequest, path: string): Routed | undefined {
   const dir = routeDirectory(ctx, req, path); // app registrations, consent, device code sign-in (setup)
@@ -34,14 +35,19 @@ export function route(ctx: Ctx, grants: GrantStore, req: SimRequest, path: strin
   const tenant = m[1]!;
   const what = m[2]!.toLowerCase();
   if (what === "discovery/instance") return { name: "discovery", handle: () => instanceDiscovery(ctx, req) };
-  if (what.endsWith("openid-configuration")) return { name: "discovery", handle: () => tenantError(ctx, tenant) ?? openidConfiguration(ctx) };
+  if (what.endsWith("openid-configuration"))
+    return { name: "discovery", handle: () => tenantError(ctx, tenant) ?? openidConfiguration(ctx) };
   if (what === "discovery/v2.0/keys") return { name: "discovery", handle: () => tenantError(ctx, tenant) ?? json(200, ctx.signer.jwks()) };
   if (what === "oauth2/v2.0/token") {
-    if (req.method !== "POST") return { name: "token", handle: () => aadError(405, "invalid_request", 900561, "The endpoint only accepts POST requests.") };
+    if (req.method !== "POST")
+      return { name: "token", handle: () => aadError(405, "invalid_request", 900561, "The endpoint only accepts POST requests.") };
     return { name: "token", route: "token", handle: () => token(ctx, grants, req, tenant) };
   }
   if (what === "oauth2/v2.0/authorize") return { name: "authorize", handle: () => authorize(ctx, grants, req, tenant) };
-  return { name: "logout", handle: () => ({ status: 200, headers: { "content-type": "text/html" }, body: "<html><body>Signed out</body></html>" }) };
+  return {
+    name: "logout",
+    handle: () => ({ status: 200, headers: { "content-type": "text/html" }, body: "<html><body>Signed out</body></html>" }),
+  };
 }
 
 /** The response a non-transport fault produces, in the dialect of the route it hit. */
@@ -55,15 +61,32 @@ export function faultResponse(ctx: Ctx, req: SimRequest, route: Route, f: FaultS
   };
   switch (f.kind) {
     case "429":
-      return err(429, "TooManyRequests", ["temporarily_unavailable", 50196], "Too many requests. Please retry after the interval in the Retry-After header.", { "retry-after": retry });
+      return err(
+        429,
+        "TooManyRequests",
+        ["temporarily_unavailable", 50196],
+        "Too many requests. Please retry after the interval in the Retry-After header.",
+        { "retry-after": retry },
+      );
     case "500":
       return err(500, "InternalServerError", ["server_error", 90033], "An internal server error occurred.");
     case "503":
-      return err(503, "ServiceUnavailable", ["temporarily_unavailable", 90033], "The service is temporarily unavailable. Please retry later.");
+      return err(
+        503,
+        "ServiceUnavailable",
+        ["temporarily_unavailable", 90033],
+        "The service is temporarily unavailable. Please retry later.",
+      );
     case "html-signin":
       return htmlSignin();
     case "token-expired":
-      if (route === "token") return aadError(400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.");
+      if (route === "token")
+        return aadError(
+          400,
+          "invalid_grant",
+          70008,
+          "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
+        );
       return err(401, "InvalidAuthenticationToken", ["invalid_grant", 70008], EXPIRED_MESSAGE);
     case "sp-not-found":
       return route === "rws" ? odataError(401, spNotFoundMessage(ctx), fmt) : graphError(401, "Unauthorized", spNotFoundMessage(ctx));

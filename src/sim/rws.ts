@@ -74,7 +74,8 @@ function offsetPage(ctx: Ctx, lo: number, hi: number, skip: number, size: number
  */
 function nextLinkFor(ctx: Ctx, req: SimRequest, fmt: RwsFormat, lastIndex: number): string {
   const parts: string[] = [];
-  for (const [k, v] of req.url.searchParams) if (k.toLowerCase() !== "$skiptoken") parts.push(`${encodeQueryValue(k)}=${encodeQueryValue(v)}`);
+  for (const [k, v] of req.url.searchParams)
+    if (k.toLowerCase() !== "$skiptoken") parts.push(`${encodeQueryValue(k)}=${encodeQueryValue(v)}`);
   parts.push(`$skiptoken=${lastIndex}`);
   const query = parts.join("&");
   const segs = req.url.pathname.split("/");
@@ -87,7 +88,10 @@ export function messageTrace(ctx: Ctx, req: SimRequest): SimResponse {
   const fmt = rwsFormat(ctx, req);
   const auth = checkBearer(ctx, req, "rws");
   if (!auth.ok) {
-    if (auth.kind === "unauthenticated") return odataError(401, auth.message, fmt, { "www-authenticate": `Bearer client_id="00000002-0000-0ff1-ce00-000000000000", trusted_issuers="00000001-0000-0000-c000-000000000000@*", authorization_uri="${ctx.url}/common/oauth2/authorize"` });
+    if (auth.kind === "unauthenticated")
+      return odataError(401, auth.message, fmt, {
+        "www-authenticate": `Bearer client_id="00000002-0000-0ff1-ce00-000000000000", trusted_issuers="00000001-0000-0000-c000-000000000000@*", authorization_uri="${ctx.url}/common/oauth2/authorize"`,
+      });
     if (auth.kind === "no-global-reader") return json(403, NO_PERMISSION);
     // GUESS: a missing application permission answers like the missing role, in the OData error dialect.
     return odataError(403, auth.message, fmt);
@@ -130,8 +134,15 @@ export function messageTrace(ctx: Ctx, req: SimRequest): SimResponse {
   const page = offsetPage(ctx, lo, hi, n0, ctx.rwsPageSize, match);
   const next = page.more ? nextLinkFor(ctx, req, fmt, n0 + page.rows.length - 1) : undefined;
   const win = { lo, hi, now };
-  if (fmt === "atom") return { status: 200, headers: { "content-type": "application/atom+xml;type=feed;charset=utf-8" }, body: atom(ctx, page.rows, n0, win, next) };
-  const headers = { "content-type": fmt === "v2" ? "application/json;charset=utf-8" : "application/json;odata=minimalmetadata;streaming=true;charset=utf-8" };
+  if (fmt === "atom")
+    return {
+      status: 200,
+      headers: { "content-type": "application/atom+xml;type=feed;charset=utf-8" },
+      body: atom(ctx, page.rows, n0, win, next),
+    };
+  const headers = {
+    "content-type": fmt === "v2" ? "application/json;charset=utf-8" : "application/json;odata=minimalmetadata;streaming=true;charset=utf-8",
+  };
   return { status: 200, headers, body: fmt === "v2" ? jsonV2(ctx, page.rows, n0, win, next) : jsonV3(ctx, page.rows, n0, win, next) };
 }
 
@@ -174,10 +185,19 @@ function atom(ctx: Ctx, rows: SimRecord[], n0: number, win: Win, next?: string):
       `<category term="TenantReporting.MessageTrace" scheme="http://schemas.microsoft.com/ado/2007/08/dataservices/scheme" />`,
       `<link rel="edit" title="MessageTrace" href="MessageTrace(${i})" /><title /><updated>${updated}</updated><author><name /></author>`,
       `<content type="application/xml"><m:properties>`,
-      s("Organization", ctx.organization), s("MessageId", r.item.messageId), t("Received", "Edm.DateTime", isoMs(r.ms)),
-      s("SenderAddress", r.item.senderAddress), s("RecipientAddress", r.item.recipientAddress), s("Subject", r.item.subject),
-      s("Status", statusOf(r, win)), s("ToIP", r.item.toIP || null), s("FromIP", r.item.fromIP || null), t("Size", "Edm.Int32", String(r.item.size)),
-      t("MessageTraceId", "Edm.Guid", r.item.id), t("StartDate", "Edm.DateTime", isoMs(win.lo)), t("EndDate", "Edm.DateTime", isoMs(win.hi)),
+      s("Organization", ctx.organization),
+      s("MessageId", r.item.messageId),
+      t("Received", "Edm.DateTime", isoMs(r.ms)),
+      s("SenderAddress", r.item.senderAddress),
+      s("RecipientAddress", r.item.recipientAddress),
+      s("Subject", r.item.subject),
+      s("Status", statusOf(r, win)),
+      s("ToIP", r.item.toIP || null),
+      s("FromIP", r.item.fromIP || null),
+      t("Size", "Edm.Int32", String(r.item.size)),
+      t("MessageTraceId", "Edm.Guid", r.item.id),
+      t("StartDate", "Edm.DateTime", isoMs(win.lo)),
+      t("EndDate", "Edm.DateTime", isoMs(win.hi)),
       t("Index", "Edm.Int64", String(i)),
       `</m:properties></content></entry>`,
     );
@@ -195,11 +215,20 @@ const DATE_MARK_RE = /"\\u0000D(-?\d+)"/g;
 function row(ctx: Ctx, r: SimRecord, i: number, win: Win, v2: boolean): Record<string, unknown> {
   const d = (ms: number) => (v2 ? dateV2(ms) : iso7(ms));
   return {
-    Organization: ctx.organization, MessageId: r.item.messageId, Received: v2 ? dateV2(r.ms) : received7(r),
+    Organization: ctx.organization,
+    MessageId: r.item.messageId,
+    Received: v2 ? dateV2(r.ms) : received7(r),
     SenderAddress: r.item.senderAddress,
     // The report writes null for a missing IP (docs §5), where Graph writes "".
-    RecipientAddress: r.item.recipientAddress, Subject: r.item.subject, Status: statusOf(r, win), ToIP: r.item.toIP || null,
-    FromIP: r.item.fromIP || null, Size: r.item.size, MessageTraceId: r.item.id, StartDate: d(win.lo), EndDate: d(win.hi),
+    RecipientAddress: r.item.recipientAddress,
+    Subject: r.item.subject,
+    Status: statusOf(r, win),
+    ToIP: r.item.toIP || null,
+    FromIP: r.item.fromIP || null,
+    Size: r.item.size,
+    MessageTraceId: r.item.id,
+    StartDate: d(win.lo),
+    EndDate: d(win.hi),
     // Verbose JSON writes Edm.Int64 as a string (JavaScript cannot hold every Int64); JSON light as a number.
     Index: v2 ? String(i) : i,
   };
@@ -217,7 +246,10 @@ function jsonV2(ctx: Ctx, rows: SimRecord[], n0: number, win: Win, next?: string
 }
 
 function jsonV3(ctx: Ctx, rows: SimRecord[], n0: number, win: Win, next?: string): string {
-  const o: Record<string, unknown> = { "odata.metadata": `${svcBase(ctx)}$metadata#MessageTrace`, value: rows.map((r, k) => row(ctx, r, n0 + k, win, false)) };
+  const o: Record<string, unknown> = {
+    "odata.metadata": `${svcBase(ctx)}$metadata#MessageTrace`,
+    value: rows.map((r, k) => row(ctx, r, n0 + k, win, false)),
+  };
   if (next) o["odata.nextLink"] = next;
   return JSON.stringify(o);
 }

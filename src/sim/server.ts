@@ -17,7 +17,15 @@ import { faultResponse, route, throttled } from "./router.js";
 import { maxChangeMs } from "./status-changes.js";
 import { currentStatus, Traffic } from "./traffic.js";
 import { MAX_PROCESSING_STEP_MS } from "./processing.js";
-import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ORGANIZATION, DEFAULT_TENANT_ID, type SimOptions, type Simulator, type TruthItem } from "./types.js";
+import {
+  DEFAULT_CLIENT_ID,
+  DEFAULT_CLIENT_SECRET,
+  DEFAULT_ORGANIZATION,
+  DEFAULT_TENANT_ID,
+  type SimOptions,
+  type Simulator,
+  type TruthItem,
+} from "./types.js";
 import { lagModel } from "./lateness.js";
 
 const MAX_BODY = 1 << 20;
@@ -31,7 +39,14 @@ export async function makeCert(): Promise<{ key: string; cert: string }> {
       { name: "basicConstraints", cA: true },
       { name: "keyUsage", digitalSignature: true, keyEncipherment: true, keyCertSign: true },
       { name: "extKeyUsage", serverAuth: true },
-      { name: "subjectAltName", altNames: [{ type: 2, value: "localhost" }, { type: 7, ip: "127.0.0.1" }, { type: 7, ip: "::1" }] },
+      {
+        name: "subjectAltName",
+        altNames: [
+          { type: 2, value: "localhost" },
+          { type: 7, ip: "127.0.0.1" },
+          { type: 7, ip: "::1" },
+        ],
+      },
     ],
   });
   return { key: pems.private, cert: pems.cert };
@@ -205,7 +220,8 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
 
   const server: Server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
     handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) send(res, json(500, { error: { code: "InternalServerError", message: `simulator bug: ${(e as Error).message}` } }));
+      if (!res.headersSent)
+        send(res, json(500, { error: { code: "InternalServerError", message: `simulator bug: ${(e as Error).message}` } }));
       else res.destroy();
     });
   });

@@ -30,7 +30,10 @@ export type Resource = "graph" | "rws";
 
 /** Map a scope or resource string to one of the two APIs; accepts URL and well-known app-id forms. */
 export function resourceOf(scopeOrResource: string): Resource | undefined {
-  const r = scopeOrResource.replace(/\/\.default$/i, "").replace(/\/$/, "").toLowerCase();
+  const r = scopeOrResource
+    .replace(/\/\.default$/i, "")
+    .replace(/\/$/, "")
+    .toLowerCase();
   if (r === GRAPH_RESOURCE || r === "00000003-0000-0000-c000-000000000000") return "graph";
   if (r === RWS_RESOURCE || r === "https://outlook.office.com" || r === "00000002-0000-0ff1-ce00-000000000000") return "rws";
   return undefined;
@@ -51,7 +54,12 @@ export interface Minted {
  * An access token shaped like Entra's v1 tokens for these resources: app tokens carry `roles`,
  * delegated (auth-code) tokens carry `scp`; `wids` carries the Global Reader role the RWS checks.
  */
-export function mintAccessToken(ctx: Ctx, app: App, res: Resource, opts: { delegated?: boolean; credType?: "secret" | "cert" | "none" } = {}): Minted {
+export function mintAccessToken(
+  ctx: Ctx,
+  app: App,
+  res: Resource,
+  opts: { delegated?: boolean; credType?: "secret" | "cert" | "none" } = {},
+): Minted {
   const now = Math.floor(Date.now() / 1000);
   const exp = now + ctx.tokenLifetimeSeconds;
   const perms = res === "graph" ? app.graphRoles : app.rwsRoles;

@@ -23,16 +23,7 @@ export interface SimApp {
   redirectUri?: string;
 }
 
-export type FaultKind =
-  | "429"
-  | "500"
-  | "503"
-  | "slow"
-  | "truncated"
-  | "html-signin"
-  | "token-expired"
-  | "sp-not-found"
-  | "reset";
+export type FaultKind = "429" | "500" | "503" | "slow" | "truncated" | "html-signin" | "token-expired" | "sp-not-found" | "reset";
 
 export type FaultRoute = "graph" | "rws" | "token" | "details" | "any";
 

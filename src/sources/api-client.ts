@@ -57,7 +57,7 @@ export class ApiClient {
     let refreshed = false;
     return withRetry(
       async () => {
-        for (let force = false; ; ) {
+        for (let force = false; ;) {
           await opts.hooks?.beforeRequest?.(signal);
           const token = await opts.tokens.getToken(opts.scope, { force });
           // Counted only once a fresh token was really obtained: a refresh that failed (login endpoint 503)
@@ -130,12 +130,23 @@ export function classifyBadRequest(
   const where = `${apiName} ${describeUrl(url)}`;
   const said = text.replace(/\s+/g, " ").trim().slice(0, 200);
   if (/\$top|page ?size/i.test(said)) {
-    return new CollectorError("config", `${where} refused the page size (HTTP 400: ${said})`, { status: 400, hint: "set source.page_size to 1–5000" });
+    return new CollectorError("config", `${where} refused the page size (HTTP 400: ${said})`, {
+      status: 400,
+      hint: "set source.page_size to 1–5000",
+    });
   }
-  if (/\bfuture\b|later than the current|current (date|time)|\b(90|ninety|10|ten) days\b|older than|date range|time range|too old|start ?date|end ?date/i.test(said)) {
+  if (
+    /\bfuture\b|later than the current|current (date|time)|\b(90|ninety|10|ten) days\b|older than|date range|time range|too old|start ?date|end ?date/i.test(
+      said,
+    )
+  ) {
     return range();
   }
-  return new CollectorError("transient", `${where} answered HTTP 400 (${said || "no message"}); not a configuration problem we can recognise, so it is retried with backoff and the cursor stays`, {
-    status: 400,
-  });
+  return new CollectorError(
+    "transient",
+    `${where} answered HTTP 400 (${said || "no message"}); not a configuration problem we can recognise, so it is retried with backoff and the cursor stays`,
+    {
+      status: 400,
+    },
+  );
 }

@@ -44,24 +44,38 @@ export class PageWalker {
     try {
       url = new URL(link, pageUrl);
     } catch {
-      throw new CollectorError("transient", `${this.apiName} sent a next-page link that is not a URL`, { hint: "retried; report it if it persists" });
+      throw new CollectorError("transient", `${this.apiName} sent a next-page link that is not a URL`, {
+        hint: "retried; report it if it persists",
+      });
     }
     // Same origin means same scheme, host and port: an https query never follows a link down to plain http.
     if (url.origin !== this.origin || (url.protocol !== "https:" && url.protocol !== "http:")) {
-      throw new CollectorError("config", `${this.apiName} sent a next-page link to ${describeUrl(url.origin)} but the query went to ${this.origin}; refusing to send the access token there (only links on the query's own origin are followed)`, {
-        hint: this.endpointHint,
-      });
+      throw new CollectorError(
+        "config",
+        `${this.apiName} sent a next-page link to ${describeUrl(url.origin)} but the query went to ${this.origin}; refusing to send the access token there (only links on the query's own origin are followed)`,
+        {
+          hint: this.endpointHint,
+        },
+      );
     }
     const key = url.toString();
     if (this.visited.has(key)) {
-      throw new CollectorError("transient", `${this.apiName}'s next-page link repeats a page already read in this window (paging loop, after ${this.pages} page(s)); the window is not committed`, {
-        hint: "retried with the next cycle; report it to Microsoft if it persists",
-      });
+      throw new CollectorError(
+        "transient",
+        `${this.apiName}'s next-page link repeats a page already read in this window (paging loop, after ${this.pages} page(s)); the window is not committed`,
+        {
+          hint: "retried with the next cycle; report it to Microsoft if it persists",
+        },
+      );
     }
     if (++this.pages > this.maxPages) {
-      throw new CollectorError("transient", `${this.apiName} is still paging after ${this.maxPages} pages in one window (more than the service can return for one query); the window is not committed`, {
-        hint: "use a smaller window; report it if it persists",
-      });
+      throw new CollectorError(
+        "transient",
+        `${this.apiName} is still paging after ${this.maxPages} pages in one window (more than the service can return for one query); the window is not committed`,
+        {
+          hint: "use a smaller window; report it if it persists",
+        },
+      );
     }
     this.visited.add(key);
     return key;

@@ -13,4 +13,5 @@ const SOURCES = new Registry<AnySourceDescriptor>("source", [
 export const registerSource = (d: AnySourceDescriptor): void => SOURCES.register(d);
 export const sourceDescriptors = (): readonly AnySourceDescriptor[] => SOURCES.all();
 /** The descriptor for a config's `source:` section (or a kind). */
-export const sourceDescriptor = (source: SourceOptions | string): AnySourceDescriptor => SOURCES.get(typeof source === "string" ? source : source.type);
+export const sourceDescriptor = (source: SourceOptions | string): AnySourceDescriptor =>
+  SOURCES.get(typeof source === "string" ? source : source.type);

@@ -5,7 +5,8 @@
 import { CollectorError } from "../errors.js";
 import { parseApiTime } from "../window/time.js";
 
-export const GRAPH_RANGE_RULES = "Graph accepts receivedDateTime ranges with both bounds (ge and le), at most 10 days long, starting within the last 90 days and ending no later than the current time";
+export const GRAPH_RANGE_RULES =
+  "Graph accepts receivedDateTime ranges with both bounds (ge and le), at most 10 days long, starting within the last 90 days and ending no later than the current time";
 export const REPORT_RANGE_RULES = "the report accepts StartDate/EndDate ranges of at most 10 days within the last 10 days";
 
 /** The [start, end] of a query URL's filter, from either API's filter syntax. */
@@ -26,8 +27,14 @@ export function queryRange(url: string): { start?: number; end?: number } {
   };
 }
 
-export function rejectedRange(api: string, url: string, status: number, serviceText: string, rules: string,
-  now = Date.now()): CollectorError {
+export function rejectedRange(
+  api: string,
+  url: string,
+  status: number,
+  serviceText: string,
+  rules: string,
+  now = Date.now(),
+): CollectorError {
   const { start, end } = queryRange(url);
   const range = start !== undefined && end !== undefined ? ` for [${new Date(start).toISOString()}, ${new Date(end).toISOString()}]` : "";
   const future = /later than (?:the )?current|in the future/i.test(serviceText) || (end !== undefined && end > now - 60_000);

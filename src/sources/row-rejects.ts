@@ -63,7 +63,12 @@ export function reportRejected(
   if (rejects) rejects.reject(source, window, rows);
   else {
     const first = rows.slice(0, 5).map((r) => `page ${r.page} row ${r.position}: ${r.reason}`);
-    logger.warn("rows that cannot be mapped were skipped", { source, window_start: window.start.toISOString(), rejected: rows.length, first });
+    logger.warn("rows that cannot be mapped were skipped", {
+      source,
+      window_start: window.start.toISOString(),
+      rejected: rows.length,
+      first,
+    });
   }
 }
 

@@ -53,8 +53,14 @@ export function checkTraceFilter(f: TraceFilter): TraceFilter {
       hint: "a trace id is a GUID, e.g. 5a1c3e20-7f4b-4c2d-9e11-0b6f2a9d4c71 (o365.message.trace_id)",
     });
   }
-  for (const [flag, v] of [["--sender", f.sender], ["--recipient", f.recipient], ["--status", f.status], ["--message-id", f.messageId]] as const) {
-    if (v !== undefined && v.trim() === "") throw new CollectorError("config", `${flag} is empty`, { hint: `give a value, or leave ${flag} out` });
+  for (const [flag, v] of [
+    ["--sender", f.sender],
+    ["--recipient", f.recipient],
+    ["--status", f.status],
+    ["--message-id", f.messageId],
+  ] as const) {
+    if (v !== undefined && v.trim() === "")
+      throw new CollectorError("config", `${flag} is empty`, { hint: `give a value, or leave ${flag} out` });
   }
   return f;
 }

@@ -21,7 +21,13 @@ class ListSource implements Source {
 
   async *readWindow(w: Window): AsyncIterable<TraceRow[]> {
     const rows = this.opts.rows
-      .map(([received, traceId, recipient]): TraceRow => ({ received, traceId, recipient, sender: "sender@example.com", status: "Delivered" }))
+      .map(([received, traceId, recipient]): TraceRow => ({
+        received,
+        traceId,
+        recipient,
+        sender: "sender@example.com",
+        status: "Delivered",
+      }))
       .filter((r) => Date.parse(r.received) >= w.start.getTime() && Date.parse(r.received) <= w.end.getTime());
     for (let i = 0; i < rows.length; i += this.opts.page_size) yield rows.slice(i, i + this.opts.page_size);
   }

@@ -5,7 +5,8 @@ import type { State, StateBackend } from "../../src/cursor/store.js";
 import { SeenSet } from "../../src/dedupe/seen.js";
 import type { Envelope, Sink, Source, TraceRow, Window } from "../../src/types.js";
 
-export type Event = { kind: "send"; ids: string[] } | { kind: "flush"; ids: string[] } | { kind: "journal"; n: number } | { kind: "commit"; cursor?: string };
+export type Event =
+  { kind: "send"; ids: string[] } | { kind: "flush"; ids: string[] } | { kind: "journal"; n: number } | { kind: "commit"; cursor?: string };
 
 /** Rows in memory; a window is answered like Graph does (`ge start and le end`: the end itself included), in pages. */
 export class FakeSource implements Source {
@@ -80,7 +81,8 @@ export class MemoryStore implements StateBackend {
   constructor(private readonly events: Event[]) {}
 
   private maybeFail(method: "journal" | "commit"): void {
-    if (this.failAt?.method === method && ++this.calls[method] === this.failAt.call) throw new Error(`memory store: ${method} #${this.failAt.call} failed`);
+    if (this.failAt?.method === method && ++this.calls[method] === this.failAt.call)
+      throw new Error(`memory store: ${method} #${this.failAt.call} failed`);
   }
 
   load(): { state: State; seen: SeenSet } {

@@ -214,7 +214,17 @@ export class ForwardReceiver {
       const nonce = nonUtf8Random();
       const authSalt = nonUtf8Random();
       const text = (t: string) => rawStr(Buffer.from(t));
-      socket.write(Buffer.concat([Buffer.from([0x92]), text("HELO"), Buffer.from([0x82]), text("nonce"), rawStr(nonce), text("auth"), rawStr(authSalt)]));
+      socket.write(
+        Buffer.concat([
+          Buffer.from([0x92]),
+          text("HELO"),
+          Buffer.from([0x82]),
+          text("nonce"),
+          rawStr(nonce),
+          text("auth"),
+          rawStr(authSalt),
+        ]),
+      );
       this.nonces.push(nonce);
       return { nonce, authSalt };
     }

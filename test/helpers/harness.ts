@@ -80,7 +80,9 @@ export function truthIds(items: GraphTraceItem[]): string[] {
 }
 
 export function recordIds(records: Array<Record<string, unknown>>): string[] {
-  return records.map((r) => identity(r["o365.message.trace_id"] as string, r["o365.message.recipient"] as string, r["o365.message.status"] as string));
+  return records.map((r) =>
+    identity(r["o365.message.trace_id"] as string, r["o365.message.recipient"] as string, r["o365.message.status"] as string),
+  );
 }
 
 /** Lost and duplicated identities of `delivered` against `expected`. */
@@ -151,7 +153,10 @@ export function runCli(
 }
 
 export function parseNdjson(text: string): Array<Record<string, unknown>> {
-  return text.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 export type LogEntry = { time: string; level: string; msg: string } & Record<string, unknown>;
@@ -172,7 +177,9 @@ export function logEntries(stderr: string): LogEntry[] {
 
 /** The messages alone, one per line: what a person reads. */
 export function logMessages(stderr: string): string {
-  return logEntries(stderr).map((e) => e.msg).join("\n");
+  return logEntries(stderr)
+    .map((e) => e.msg)
+    .join("\n");
 }
 
 /** The last message, e.g. the one-line fatal error. */

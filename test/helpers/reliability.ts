@@ -80,7 +80,12 @@ const FORM_SECRET = /(client_secret|refresh_token|access_token|client_assertion)
 export function findSecrets(text: string, known: string[] = []): string[] {
   const hits: string[] = [];
   for (const k of known) if (k && text.includes(k)) hits.push(`known secret ${k.slice(0, 4)}…`);
-  for (const [name, re] of [["jwt", JWT], ["bearer", BEARER], ["pem key", PEM_KEY], ["credential parameter", FORM_SECRET]] as const) {
+  for (const [name, re] of [
+    ["jwt", JWT],
+    ["bearer", BEARER],
+    ["pem key", PEM_KEY],
+    ["credential parameter", FORM_SECRET],
+  ] as const) {
     const m = re.exec(text);
     if (m) hits.push(`${name}: ${m[0].slice(0, 24)}…`);
   }

@@ -16,14 +16,30 @@ export interface SetupRun extends CliResult {
 export function simFlags(sim: Simulator, dir: string): string[] {
   const ca = join(dir, "sim-ca.pem");
   writeFileSync(ca, sim.ca);
-  return ["--tenant", sim.tenantId, "--login-endpoint", sim.url, "--graph-endpoint", sim.graphBase, "--rws-endpoint", sim.rwsBase, "--ca-file", ca];
+  return [
+    "--tenant",
+    sim.tenantId,
+    "--login-endpoint",
+    sim.url,
+    "--graph-endpoint",
+    sim.graphBase,
+    "--rws-endpoint",
+    sim.rwsBase,
+    "--ca-file",
+    ca,
+  ];
 }
 
 async function enterCode(sim: { ca: string }, url: string, code: string, action: "approve" | "deny"): Promise<void> {
   const agent = new Agent({ connect: { ca: sim.ca } });
   try {
     const form = new URLSearchParams({ otc: code, ...(action === "deny" ? { action: "deny" } : {}) });
-    const r = await request(url, { method: "POST", dispatcher: agent, headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString() });
+    const r = await request(url, {
+      method: "POST",
+      dispatcher: agent,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: form.toString(),
+    });
     await r.body.text();
     if (r.statusCode !== 200) throw new Error(`verification page answered ${r.statusCode}`);
   } finally {
@@ -32,9 +48,16 @@ async function enterCode(sim: { ca: string }, url: string, code: string, action:
 }
 
 /** `sim` only needs its CA (an in-process Simulator, or the one a `simulate` process wrote). */
-export function runSetup(sim: { ca: string }, args: string[], opts: { env?: NodeJS.ProcessEnv; action?: "approve" | "deny"; timeoutMs?: number } = {}): Promise<SetupRun> {
+export function runSetup(
+  sim: { ca: string },
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; action?: "approve" | "deny"; timeoutMs?: number } = {},
+): Promise<SetupRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, "setup", ...args], { env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "setup", ...args], {
+      env: { ...process.env, ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     const codes: string[] = [];
@@ -56,4 +79,3 @@ export function runSetup(sim: { ca: string }, args: string[], opts: { env?: Node
     });
   });
 }
-

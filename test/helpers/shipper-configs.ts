@@ -111,7 +111,11 @@ export function parseToml(text: string): TomlTable {
       rest = rest.slice(3);
       while (!rest.includes("'''")) {
         body.push(rest);
-        rest = lines[++i] ?? (() => { throw new Error("unterminated '''"); })();
+        rest =
+          lines[++i] ??
+          (() => {
+            throw new Error("unterminated '''");
+          })();
       }
       body.push(rest.slice(0, rest.indexOf("'''")));
       value = body.join("\n").replace(/^\n/, "");

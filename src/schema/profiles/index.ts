@@ -32,7 +32,10 @@ export class ProfileRecordMapper extends RecordMapper {
   private readonly profile: Profile;
   private readonly keyStyle: MapOptions["keyStyle"];
 
-  constructor(opts: MapOptions, private readonly p: ProfileOptions) {
+  constructor(
+    opts: MapOptions,
+    private readonly p: ProfileOptions,
+  ) {
     super({ ...opts, keyStyle: "flat" });
     this.profile = PROFILES[p.profile];
     this.keyStyle = opts.keyStyle;
@@ -43,7 +46,11 @@ export class ProfileRecordMapper extends RecordMapper {
   }
 
   override mapGroup(rows: TraceRow[], window: Window): Envelope {
-    return this.shape(super.mapGroup(rows, window), "group", rows.map((r) => r.raw));
+    return this.shape(
+      super.mapGroup(rows, window),
+      "group",
+      rows.map((r) => r.raw),
+    );
   }
 
   // Whatever else the base takes (e.g. which of several identical events this is) passes through unchanged.
@@ -75,9 +82,17 @@ export function profileText(profile: Profile): string {
   const head = ["field", "type", "from"];
   const rows = profile.fields.map((f) => [f.field, f.type, f.from]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   const title = `${profile.title} (schema.profile: ${profile.name}; ${profile.schemaVersion})`;
-  return [title, "", line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), "", ...profile.notes.map((n) => `- ${n}`)].join("\n") + "\n";
+  return (
+    [title, "", line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), "", ...profile.notes.map((n) => `- ${n}`)].join(
+      "\n",
+    ) + "\n"
+  );
 }
 
 /** Markdown section for docs/profiles.md (checked by test/profiles-docs.test.ts against the table). */

@@ -11,7 +11,12 @@ export const CATEGORY_UID = 4;
 export const ACTIVITY_TRACE = 4;
 
 /** direction (from local_domains) → direction_id; `external` (neither side local) is OCSF's Other. */
-const DIRECTION: Record<string, [number, string]> = { inbound: [1, "Inbound"], outbound: [2, "Outbound"], internal: [3, "Internal"], external: [99, "external"] };
+const DIRECTION: Record<string, [number, string]> = {
+  inbound: [1, "Inbound"],
+  outbound: [2, "Outbound"],
+  internal: [3, "Internal"],
+  external: [99, "external"],
+};
 
 /**
  * Delivery status → [status_id, disposition_id, action_id]. status: 1 Success, 2 Failure, 0 Unknown (not final
@@ -30,7 +35,14 @@ const STATUS: Record<string, [number, number, number]> = {
   Unknown: [0, 0, 0],
 };
 const STATUS_CAPTION: Record<number, string> = { 0: "Unknown", 1: "Success", 2: "Failure" };
-const DISPOSITION_CAPTION: Record<number, string> = { 0: "Unknown", 1: "Allowed", 2: "Blocked", 3: "Quarantined", 14: "Delayed", 25: "Rejected" };
+const DISPOSITION_CAPTION: Record<number, string> = {
+  0: "Unknown",
+  1: "Allowed",
+  2: "Blocked",
+  3: "Quarantined",
+  14: "Delayed",
+  25: "Rejected",
+};
 const ACTION_CAPTION: Record<number, string> = { 0: "Unknown", 1: "Allowed", 2: "Denied" };
 
 export function statusIds(status: string | undefined): [number, number, number] {
@@ -47,7 +59,12 @@ const ms = (iso: string | undefined) => {
 };
 const eventTime = (v: SourceView) => (v.kind === "detail" ? str(v, "detail.date") : undefined) ?? str(v, "received");
 const statusOf = (v: SourceView) => str(v, "status");
-const unmapped = (name: string) => ({ field: `unmapped.o365.message.${name}`, type: "unmapped", from: `o365.message.${name}`, value: (v: SourceView) => o(v, name) });
+const unmapped = (name: string) => ({
+  field: `unmapped.o365.message.${name}`,
+  type: "unmapped",
+  from: `o365.message.${name}`,
+  value: (v: SourceView) => o(v, name),
+});
 
 export const ocsfProfile: Profile = {
   name: "ocsf",
@@ -70,25 +87,75 @@ export const ocsfProfile: Profile = {
     { field: "type_name", type: "string_t", from: '"Email Activity: Trace"', value: () => "Email Activity: Trace" },
     { field: "severity_id", type: "integer_t", from: "1 (Informational)", value: () => 1 },
     { field: "severity", type: "string_t", from: '"Informational"', value: () => "Informational" },
-    { field: "time", type: "timestamp_t", from: "o365.message.received, epoch ms (detail events: detail.date)", value: (v) => ms(eventTime(v)) },
+    {
+      field: "time",
+      type: "timestamp_t",
+      from: "o365.message.received, epoch ms (detail events: detail.date)",
+      value: (v) => ms(eventTime(v)),
+    },
     { field: "start_time", type: "timestamp_t", from: "o365.message.window_start, epoch ms", value: (v) => ms(str(v, "window_start")) },
     { field: "end_time", type: "timestamp_t", from: "o365.message.window_end, epoch ms", value: (v) => ms(str(v, "window_end")) },
-    { field: "message", type: "string_t", from: "detail.description (detail events)", value: (v) => (v.kind === "detail" ? str(v, "detail.description") : undefined) },
-    { field: "direction_id", type: "integer_t", from: "direction: inbound 1, outbound 2, internal 3, external 99, none 0", value: (v) => DIRECTION[str(v, "direction") ?? ""]?.[0] ?? 0 },
-    { field: "direction", type: "string_t", from: "caption of direction_id", value: (v) => DIRECTION[str(v, "direction") ?? ""]?.[1] ?? "Unknown" },
-    { field: "status_id", type: "integer_t", from: "status: Delivered/Expanded 1, Failed 2, Pending/GettingStatus/Unknown 0, others 99", value: (v) => statusIds(statusOf(v))[0] },
-    { field: "status", type: "string_t", from: "caption of status_id; the delivery status when 99 (Other)", value: (v) => {
-      const id = statusIds(statusOf(v))[0];
-      return id === 99 ? statusOf(v) : STATUS_CAPTION[id];
-    } },
+    {
+      field: "message",
+      type: "string_t",
+      from: "detail.description (detail events)",
+      value: (v) => (v.kind === "detail" ? str(v, "detail.description") : undefined),
+    },
+    {
+      field: "direction_id",
+      type: "integer_t",
+      from: "direction: inbound 1, outbound 2, internal 3, external 99, none 0",
+      value: (v) => DIRECTION[str(v, "direction") ?? ""]?.[0] ?? 0,
+    },
+    {
+      field: "direction",
+      type: "string_t",
+      from: "caption of direction_id",
+      value: (v) => DIRECTION[str(v, "direction") ?? ""]?.[1] ?? "Unknown",
+    },
+    {
+      field: "status_id",
+      type: "integer_t",
+      from: "status: Delivered/Expanded 1, Failed 2, Pending/GettingStatus/Unknown 0, others 99",
+      value: (v) => statusIds(statusOf(v))[0],
+    },
+    {
+      field: "status",
+      type: "string_t",
+      from: "caption of status_id; the delivery status when 99 (Other)",
+      value: (v) => {
+        const id = statusIds(statusOf(v))[0];
+        return id === 99 ? statusOf(v) : STATUS_CAPTION[id];
+      },
+    },
     { field: "status_detail", type: "string_t", from: "o365.message.status", value: statusOf },
-    { field: "disposition_id", type: "integer_t", from: "status: Delivered/Expanded 1, Quarantined 3, FilteredAsSpam 2, Failed/None 25, Pending 14, else 0", value: (v) => statusIds(statusOf(v))[1] },
-    { field: "disposition", type: "string_t", from: "caption of disposition_id", value: (v) => DISPOSITION_CAPTION[statusIds(statusOf(v))[1]] },
-    { field: "action_id", type: "integer_t", from: "Allowed 1 (delivered, pending), Denied 2 (failed, rejected, quarantined, spam), else 0", value: (v) => statusIds(statusOf(v))[2] },
+    {
+      field: "disposition_id",
+      type: "integer_t",
+      from: "status: Delivered/Expanded 1, Quarantined 3, FilteredAsSpam 2, Failed/None 25, Pending 14, else 0",
+      value: (v) => statusIds(statusOf(v))[1],
+    },
+    {
+      field: "disposition",
+      type: "string_t",
+      from: "caption of disposition_id",
+      value: (v) => DISPOSITION_CAPTION[statusIds(statusOf(v))[1]],
+    },
+    {
+      field: "action_id",
+      type: "integer_t",
+      from: "Allowed 1 (delivered, pending), Denied 2 (failed, rejected, quarantined, spam), else 0",
+      value: (v) => statusIds(statusOf(v))[2],
+    },
     { field: "action", type: "string_t", from: "caption of action_id", value: (v) => ACTION_CAPTION[statusIds(statusOf(v))[2]] },
     { field: "message_trace_uid", type: "string_t", from: "o365.message.trace_id", value: (v) => str(v, "trace_id") },
     { field: "email.from", type: "email_t", from: "o365.message.sender", value: (v) => address(str(v, "sender")) },
-    { field: "email.to", type: "email_t[]", from: "o365.message.recipient (all of them when grouped)", value: (v) => recipients(v).map(address).filter(Boolean) },
+    {
+      field: "email.to",
+      type: "email_t[]",
+      from: "o365.message.recipient (all of them when grouped)",
+      value: (v) => recipients(v).map(address).filter(Boolean),
+    },
     { field: "email.message_uid", type: "string_t", from: "o365.message.id", value: (v) => str(v, "id") },
     { field: "email.subject", type: "string_t", from: "o365.message.subject", value: (v) => str(v, "subject") },
     { field: "email.size", type: "long_t", from: "o365.message.size", value: (v) => o(v, "size") },
@@ -101,13 +168,30 @@ export const ocsfProfile: Profile = {
     { field: "metadata.product.feature.name", type: "string_t", from: '"Message Trace"', value: () => "Message Trace" },
     { field: "metadata.log_provider", type: "string_t", from: "o365.message.source (graph | rws)", value: (v) => str(v, "source") },
     { field: "metadata.tenant_uid", type: "string_t", from: "o365.message.tenant_id", value: (v) => str(v, "tenant_id") },
-    { field: "metadata.loggers", type: "logger[]", from: "this collector: name and version", value: () => [{ name: "o365-message-trace", product: { name: "o365-message-trace", version: packageVersion() }, version: packageVersion() }] },
+    {
+      field: "metadata.loggers",
+      type: "logger[]",
+      from: "this collector: name and version",
+      value: () => [
+        { name: "o365-message-trace", product: { name: "o365-message-trace", version: packageVersion() }, version: packageVersion() },
+      ],
+    },
     { field: "raw_data", type: "string_t", from: "the API item as received, JSON (preserve_original: true)", value: (v) => v.original },
-    { field: "unmapped.o365.message.sender", type: "unmapped", from: "o365.message.sender when it is no email_t address", value: (v) => {
-      const a = str(v, "sender");
-      return address(a) ? undefined : a;
-    } },
-    { field: "unmapped.o365.message.recipient", type: "unmapped", from: "recipients that are no email_t address", value: (v) => recipients(v).filter((r) => !address(r)) },
+    {
+      field: "unmapped.o365.message.sender",
+      type: "unmapped",
+      from: "o365.message.sender when it is no email_t address",
+      value: (v) => {
+        const a = str(v, "sender");
+        return address(a) ? undefined : a;
+      },
+    },
+    {
+      field: "unmapped.o365.message.recipient",
+      type: "unmapped",
+      from: "recipients that are no email_t address",
+      value: (v) => recipients(v).filter((r) => !address(r)),
+    },
     unmapped("organization"),
     unmapped("index"),
     unmapped("recipient_count"),

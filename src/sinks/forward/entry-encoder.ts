@@ -135,8 +135,7 @@ export function encodeEntry(entry: unknown): Buffer | undefined {
   if (time instanceof EventTime) {
     if (!isU32(time.epoch) || !isU32(time.nano)) return undefined; // the library's EventTime.pack throws for these
     head = "\x92\xd7\x00" + u32(time.epoch) + u32(time.nano);
-  }
-  else if (typeof time === "number") head = "\x92" + num(time);
+  } else if (typeof time === "number") head = "\x92" + num(time);
   else return undefined;
   try {
     return Buffer.from(head + value(record, 1), "latin1");

@@ -2,7 +2,8 @@
 // (never retried: waiting does not fix a key); everything about the connection itself is transient.
 import { CollectorError } from "../../errors.js";
 
-const KEY_HINT = "sink.forward.shared_key (env O365_FORWARD_SHARED_KEY) must equal the receiver's shared_key (Fluentd <security>, Fluent Bit shared_key)";
+const KEY_HINT =
+  "sink.forward.shared_key (env O365_FORWARD_SHARED_KEY) must equal the receiver's shared_key (Fluentd <security>, Fluent Bit shared_key)";
 const HOSTNAME_HINT = "sink.forward.client_hostname (default: this machine's hostname) must differ from the receiver's self_hostname";
 
 type SocketError = Error & { code?: string };
@@ -24,12 +25,20 @@ export function handshakeProblem(where: string, err: unknown): CollectorError | 
   if (name === "ConfigError") return handshakeError(where, `${msg} (the receiver uses our hostname)`, HOSTNAME_HINT);
   if (name !== "AuthError") return undefined;
   if (/expected authentication/i.test(msg)) {
-    return handshakeError(where, "the receiver asks for a shared-key handshake (HELO) but sink.forward.shared_key is not set", "set O365_FORWARD_SHARED_KEY (or sink.forward.shared_key) to the receiver's shared_key");
+    return handshakeError(
+      where,
+      "the receiver asks for a shared-key handshake (HELO) but sink.forward.shared_key is not set",
+      "set O365_FORWARD_SHARED_KEY (or sink.forward.shared_key) to the receiver's shared_key",
+    );
   }
   const reason = msg.replace(/^Authentication failed:\s*/i, "") || "no reason given";
   if (/hostname/i.test(reason)) return handshakeError(where, `the receiver refused us: ${reason}`, HOSTNAME_HINT);
   if (/user|password/i.test(reason)) {
-    return handshakeError(where, `the receiver refused us: ${reason}`, "sink.forward.username/password must match a user of the receiver (Fluentd <user>, Fluent Bit users)");
+    return handshakeError(
+      where,
+      `the receiver refused us: ${reason}`,
+      "sink.forward.username/password must match a user of the receiver (Fluentd <user>, Fluent Bit users)",
+    );
   }
   return handshakeError(where, `the receiver refused us: ${reason}`, KEY_HINT);
 }
@@ -61,10 +70,14 @@ export function connectFailed(where: string, e: SocketError | undefined): Collec
 
 /** A connection that was working went away (EPIPE, ECONNRESET, close): the receiver stopped or restarted. */
 export function receiverClosed(where: string, unacked: number, e: SocketError | undefined): CollectorError {
-  return new CollectorError("transient", `forward receiver ${where} closed the connection with ${unacked} record(s) not acknowledged${describeSocketError(e)}`, {
-    hint: "the receiver stopped or restarted: they are sent again after reconnecting (retry.count), else the window is read again next cycle",
-    code: e?.code,
-  });
+  return new CollectorError(
+    "transient",
+    `forward receiver ${where} closed the connection with ${unacked} record(s) not acknowledged${describeSocketError(e)}`,
+    {
+      hint: "the receiver stopped or restarted: they are sent again after reconnecting (retry.count), else the window is read again next cycle",
+      code: e?.code,
+    },
+  );
 }
 
 export function ackTimeout(where: string, unacked: number, seconds: number): CollectorError {

@@ -51,9 +51,13 @@ export function decodeHandshakeBytesExactly(): void {
   if (installed) return;
   const protocol = createRequire(import.meta.url)("@fluent-org/logger/build/src/protocol.js") as { decodeServerStream?: unknown };
   if (typeof protocol.decodeServerStream !== "function") {
-    throw new CollectorError("internal", "@fluent-org/logger has no protocol.decodeServerStream: this build has an unsupported version of it", {
-      hint: "reinstall with the package-lock.json shipped with o365-message-trace (npm ci)",
-    });
+    throw new CollectorError(
+      "internal",
+      "@fluent-org/logger has no protocol.decodeServerStream: this build has an unsupported version of it",
+      {
+        hint: "reinstall with the package-lock.json shipped with o365-message-trace (npm ci)",
+      },
+    );
   }
   protocol.decodeServerStream = decodeServerMessages;
   installed = true;

@@ -163,14 +163,24 @@ export class ForwardSink implements Sink {
     this.outbox = unacked.concat(this.outbox);
     await this.reset();
     if (!err.retryable || this.attempt >= this.retry.count || this.closing.signal.aborted) {
-      if (this.outbox.length > 0) this.logger.warn("forward: dropping unacknowledged records; their window is read again", { records: this.outbox.length, receiver: this.where });
+      if (this.outbox.length > 0)
+        this.logger.warn("forward: dropping unacknowledged records; their window is read again", {
+          records: this.outbox.length,
+          receiver: this.where,
+        });
       this.outbox = [];
       this.attempt = 0;
       throw err;
     }
     this.attempt++;
     const waitMs = backoffMs(this.retry, this.attempt);
-    this.logger.warn("forward: reconnecting to the receiver", { receiver: this.where, error: err.message, attempt: this.attempt, wait_ms: waitMs, records_to_resend: this.outbox.length });
+    this.logger.warn("forward: reconnecting to the receiver", {
+      receiver: this.where,
+      error: err.message,
+      attempt: this.attempt,
+      wait_ms: waitMs,
+      records_to_resend: this.outbox.length,
+    });
     await sleep(waitMs, this.closing.signal).catch(() => {});
     if (this.closing.signal.aborted) throw err;
     this.reconnects++;
@@ -296,6 +306,8 @@ export class ForwardSink implements Sink {
     if (e?.name === "AckTimeoutError") return this.timeoutError("acknowledgement");
     if (e?.name === "AckShutdownError" || e?.name === "QueueShutdownError") return this.closedError();
     if (e?.code) return this.closedError(e);
-    return new CollectorError("sink", `forward sink failed: ${e?.message || e?.name || String(err)}`, { hint: "the window is not committed and is sent again next cycle" });
+    return new CollectorError("sink", `forward sink failed: ${e?.message || e?.name || String(err)}`, {
+      hint: "the window is not committed and is sent again next cycle",
+    });
   }
 }

@@ -6,7 +6,11 @@ import { clientOptions, forwardConfig, forwardSinkSchema, type ForwardConfig } f
 export const forwardSink: SinkDescriptor<ForwardConfig> = {
   kind: "forward",
   schema: forwardSinkSchema,
-  pathFields: [["tls", "ca_file"], ["tls", "cert_file"], ["tls", "key_file"]],
+  pathFields: [
+    ["tls", "ca_file"],
+    ["tls", "cert_file"],
+    ["tls", "key_file"],
+  ],
   secretFields: [["shared_key"], ["password"]],
   envOverrides: [["O365_FORWARD_SHARED_KEY", ["shared_key"]]],
   // The options (TLS files included) are checked now, so a bad one fails at start; the sink and

@@ -19,7 +19,6 @@ export type { HttpSinkConfig } from "./options.js";
 
 const gzip = promisify(gzipCb);
 
-
 export interface HttpSinkOptions {
   config: HttpSinkConfig;
   retry: RetryPolicy;
@@ -102,7 +101,10 @@ export class HttpSink implements Sink {
   }
 
   private async encode(batch: Envelope[]): Promise<Buffer> {
-    const text = this.opts.config.format === "ndjson" ? batch.map((e) => JSON.stringify(e.record)).join("\n") + "\n" : JSON.stringify(batch.map((e) => e.record));
+    const text =
+      this.opts.config.format === "ndjson"
+        ? batch.map((e) => JSON.stringify(e.record)).join("\n") + "\n"
+        : JSON.stringify(batch.map((e) => e.record));
     const raw = Buffer.from(text, "utf8");
     return this.opts.config.gzip ? gzip(raw) : raw;
   }
@@ -114,7 +116,13 @@ export class HttpSink implements Sink {
     const where = describeUrl(c.url);
     await withRetry(
       async () => {
-        const res = await httpRequest(c.url, { method: "POST", headers: this.headers, body, dispatcher: this.dispatcher, timeoutMs: c.timeout * 1000 });
+        const res = await httpRequest(c.url, {
+          method: "POST",
+          headers: this.headers,
+          body,
+          dispatcher: this.dispatcher,
+          timeoutMs: c.timeout * 1000,
+        });
         this.opts.metrics?.apiResponse("sink_http", res.status);
         if (res.status >= 200 && res.status < 300) return;
         const snippet = res.body.replace(/\s+/g, " ").trim().slice(0, 200);
@@ -136,7 +144,12 @@ export class HttpSink implements Sink {
         sleep: this.opts.sleep,
         onRetry: (err, attempt, waitMs) => {
           this.opts.metrics?.retry("sink_http");
-          this.opts.logger.warn("http sink: retrying batch", { error: (err as Error).message, attempt, wait_ms: waitMs, records: batch.length });
+          this.opts.logger.warn("http sink: retrying batch", {
+            error: (err as Error).message,
+            attempt,
+            wait_ms: waitMs,
+            records: batch.length,
+          });
         },
       },
     );

@@ -23,7 +23,9 @@ export type HttpSinkConfig = z.infer<typeof httpSinkSchema>;
 /** The `sink.http` section, which has no defaults for `url`: absent is a configuration error. */
 export function httpSinkOptions(section: HttpSinkConfig | undefined): HttpSinkConfig {
   if (!section) {
-    throw new CollectorError("config", "sink.type is http but sink.http.url is not set", { hint: "add sink.http.url, e.g. http://127.0.0.1:9880/o365.message_trace" });
+    throw new CollectorError("config", "sink.type is http but sink.http.url is not set", {
+      hint: "add sink.http.url, e.g. http://127.0.0.1:9880/o365.message_trace",
+    });
   }
   return section;
 }

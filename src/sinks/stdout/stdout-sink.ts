@@ -54,9 +54,18 @@ export class StdoutSink implements Sink {
     };
     if (!this.out.write(bytes, done)) {
       await new Promise<void>((resolve, reject) => {
-        const onDrain = () => { cleanup(); resolve(); };
-        const onError = (err: Error) => { cleanup(); reject(err); };
-        const onClose = () => { cleanup(); reject(new Error("stdout closed")); };
+        const onDrain = () => {
+          cleanup();
+          resolve();
+        };
+        const onError = (err: Error) => {
+          cleanup();
+          reject(err);
+        };
+        const onClose = () => {
+          cleanup();
+          reject(new Error("stdout closed"));
+        };
         const cleanup = () => {
           this.out.off("drain", onDrain);
           this.out.off("error", onError);
@@ -71,7 +80,6 @@ export class StdoutSink implements Sink {
       });
     }
   }
-
 
   /**
    * The batch's NDJSON, each line written straight into one buffer: concatenating the lines into one string and

@@ -24,11 +24,15 @@ export function classifyGraph(res: HttpResponse, url: string, token: string): Co
   const { code, message } = graphError(res);
   const text = `${code ?? ""}: ${message ?? res.body.slice(0, 200)}`;
   if (res.status === 401 && /service ?principal/i.test(text)) {
-    return new CollectorError("permission", `the Exchange message trace service principal (app ${MESSAGE_TRACE_SP_APP_ID}) is not provisioned in this tenant`, {
-      status: 401,
-      code: "ServicePrincipalNotFound",
-      hint: `create it (New-MgServicePrincipal -AppId ${MESSAGE_TRACE_SP_APP_ID}); provisioning can take up to 24 h after set-up`,
-    });
+    return new CollectorError(
+      "permission",
+      `the Exchange message trace service principal (app ${MESSAGE_TRACE_SP_APP_ID}) is not provisioned in this tenant`,
+      {
+        status: 401,
+        code: "ServicePrincipalNotFound",
+        hint: `create it (New-MgServicePrincipal -AppId ${MESSAGE_TRACE_SP_APP_ID}); provisioning can take up to 24 h after set-up`,
+      },
+    );
   }
   if (res.status === 401) {
     return new CollectorError("auth", `Graph rejected the access token (${text.slice(0, 200)})`, {
@@ -40,13 +44,17 @@ export function classifyGraph(res: HttpResponse, url: string, token: string): Co
   if (res.status === 403) {
     const roles = tokenRoles(token);
     const missing = !roles.includes(GRAPH_PERMISSION);
-    return new CollectorError("permission", missing
-      ? `the app lacks the Graph application permission ${GRAPH_PERMISSION} (token roles: ${roles.join(", ") || "none"})`
-      : `Graph refused access (HTTP 403: ${text.slice(0, 200)})`, {
-      status: 403,
-      code,
-      hint: `add the application permission ${GRAPH_PERMISSION} to the app registration and grant admin consent`,
-    });
+    return new CollectorError(
+      "permission",
+      missing
+        ? `the app lacks the Graph application permission ${GRAPH_PERMISSION} (token roles: ${roles.join(", ") || "none"})`
+        : `Graph refused access (HTTP 403: ${text.slice(0, 200)})`,
+      {
+        status: 403,
+        code,
+        hint: `add the application permission ${GRAPH_PERMISSION} to the app registration and grant admin consent`,
+      },
+    );
   }
   if (res.status === 400) {
     const range = () => rejectedRange("Graph", url, res.status, text, GRAPH_RANGE_RULES);

@@ -42,7 +42,9 @@ function parseDetailPage(res: HttpResponse): DetailPage {
   try {
     page = JSON.parse(res.body);
   } catch {
-    throw new CollectorError("transient", `Graph returned a detail body that is not JSON (${res.body.length} bytes)`, { hint: "retried; a proxy may be altering responses" });
+    throw new CollectorError("transient", `Graph returned a detail body that is not JSON (${res.body.length} bytes)`, {
+      hint: "retried; a proxy may be altering responses",
+    });
   }
   if (!page || !Array.isArray(page.value)) throw new CollectorError("transient", "Graph returned detail JSON without a value array");
   return page;

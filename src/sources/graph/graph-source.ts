@@ -69,14 +69,21 @@ export function parseGraphPage(body: string, url: string): GraphPage {
   try {
     page = JSON.parse(body);
   } catch {
-    throw new CollectorError("transient", `Graph returned a body that is not JSON (${body.length} bytes, starts ${JSON.stringify(body.slice(0, 40))})`, { hint: "retried; a proxy may be altering responses" });
+    throw new CollectorError(
+      "transient",
+      `Graph returned a body that is not JSON (${body.length} bytes, starts ${JSON.stringify(body.slice(0, 40))})`,
+      { hint: "retried; a proxy may be altering responses" },
+    );
   }
   if (!page || !Array.isArray(page.value)) {
     throw new CollectorError("transient", `Graph returned JSON without a value array from ${new URL(url).pathname}`);
   }
   const next = page["@odata.nextLink"];
   if (next !== undefined && next !== null && typeof next !== "string") {
-    throw new CollectorError("transient", `Graph returned a page whose @odata.nextLink is not a string (${typeof next}) from ${new URL(url).pathname}`);
+    throw new CollectorError(
+      "transient",
+      `Graph returned a page whose @odata.nextLink is not a string (${typeof next}) from ${new URL(url).pathname}`,
+    );
   }
   return page;
 }
@@ -107,7 +114,12 @@ export class GraphSource implements Source {
 
   async *readWindow(window: Window, signal?: AbortSignal, filter?: TraceFilter): AsyncIterable<TraceRow[]> {
     let url: string | undefined = this.windowUrl(window, filter);
-    const walker = new PageWalker(url, "Graph", maxPagesFor(this.opts.pageSize), "set source.endpoint to the host that serves your tenant's message trace if it genuinely moved");
+    const walker = new PageWalker(
+      url,
+      "Graph",
+      maxPagesFor(this.opts.pageSize),
+      "set source.endpoint to the host that serves your tenant's message trace if it genuinely moved",
+    );
     let index = 0;
     let pageNo = 0;
     while (url) {

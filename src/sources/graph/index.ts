@@ -37,9 +37,13 @@ export const graphSource: SourceDescriptor<z.infer<typeof graphOptionsSchema>> =
   endpoint(options, cloudName) {
     const cloud = CLOUDS[cloudName];
     if (!cloud.graphMessageTrace && !options.endpoint) {
-      throw new CollectorError("config", `source graph is not offered in cloud ${cloudName}: Graph message trace exists only in the global service`, {
-        hint: "use source: rws for this cloud (or set source.endpoint if Microsoft has since added it)",
-      });
+      throw new CollectorError(
+        "config",
+        `source graph is not offered in cloud ${cloudName}: Graph message trace exists only in the global service`,
+        {
+          hint: "use source: rws for this cloud (or set source.endpoint if Microsoft has since added it)",
+        },
+      );
     }
     return options.endpoint ?? cloud.graph;
   },

@@ -43,9 +43,9 @@ function scope(el: El, parent: Ns): Ns {
 /** [namespace URI, local name] of a prefixed name; attributes without a prefix have no namespace. */
 function resolve(name: string, ns: Ns, attribute = false): [string, string] {
   const colon = name.indexOf(":");
-  if (colon < 0) return [attribute ? "" : ns.get("") ?? "", name];
+  if (colon < 0) return [attribute ? "" : (ns.get("") ?? ""), name];
   const prefix = name.slice(0, colon);
-  return [prefix === "xml" ? NS_XML : ns.get(prefix) ?? `?${prefix}`, name.slice(colon + 1)];
+  return [prefix === "xml" ? NS_XML : (ns.get(prefix) ?? `?${prefix}`), name.slice(colon + 1)];
 }
 
 /** Child elements of `el` named {uri}local, each with its own namespace scope. */

@@ -13,7 +13,10 @@ const XML_MESSAGE = /<(?:\w+:)?message\b[^>]*>([\s\S]*?)<\/(?:\w+:)?message>/i;
 
 function decodeXmlText(s: string): string {
   return s
-    .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&apos;/g, "'")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
     .replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)))
     .replace(/&amp;/g, "&");
 }
@@ -63,17 +66,25 @@ export function htmlPageError(res: HttpResponse, url: string): CollectorError {
 function permissionError(status: number, token: string, text: string): CollectorError {
   const roles = tokenRoles(token);
   if (!roles.includes(RWS_PERMISSION)) {
-    return new CollectorError("permission", `the app lacks the Exchange Online application permission ${RWS_PERMISSION} (token roles: ${roles.join(", ") || "none"}; service said: ${text.slice(0, 160)})`, {
-      status,
-      code: "MissingPermission",
-      hint: `add API permission Office 365 Exchange Online → Application → ${RWS_PERMISSION} to the app registration and grant admin consent`,
-    });
+    return new CollectorError(
+      "permission",
+      `the app lacks the Exchange Online application permission ${RWS_PERMISSION} (token roles: ${roles.join(", ") || "none"}; service said: ${text.slice(0, 160)})`,
+      {
+        status,
+        code: "MissingPermission",
+        hint: `add API permission Office 365 Exchange Online → Application → ${RWS_PERMISSION} to the app registration and grant admin consent`,
+      },
+    );
   }
-  return new CollectorError("permission", `the app has ${RWS_PERMISSION} but lacks the Entra role Global Reader (or Security Reader) the report needs ("${text.slice(0, 160)}")`, {
-    status,
-    code: "MissingGlobalReaderRole",
-    hint: "assign the Global Reader role to the app's service principal (Entra admin center → Roles and administrators → Global Reader → Add assignments); it can take an hour to apply",
-  });
+  return new CollectorError(
+    "permission",
+    `the app has ${RWS_PERMISSION} but lacks the Entra role Global Reader (or Security Reader) the report needs ("${text.slice(0, 160)}")`,
+    {
+      status,
+      code: "MissingGlobalReaderRole",
+      hint: "assign the Global Reader role to the app's service principal (Entra admin center → Roles and administrators → Global Reader → Add assignments); it can take an hour to apply",
+    },
+  );
 }
 
 /** Classify a Reporting Web Service response; undefined for a 2xx (its body is checked by the parser). */
@@ -102,11 +113,15 @@ export function classifyRws(res: HttpResponse, url: string, token: string): Coll
   }
   if (noPermission || res.status === 403) return permissionError(res.status, token, text);
   if (/authorization code or refresh token has expired/i.test(text)) {
-    return new CollectorError("auth", `the sign-in behind this collector has expired: the authorization code or refresh token is no longer valid (HTTP ${res.status})`, {
-      status: res.status,
-      code: "RefreshTokenExpired",
-      hint: "run `o365-message-trace login-url` and `auth-code CODE` again, or switch to an app credential (client secret or certificate)",
-    });
+    return new CollectorError(
+      "auth",
+      `the sign-in behind this collector has expired: the authorization code or refresh token is no longer valid (HTTP ${res.status})`,
+      {
+        status: res.status,
+        code: "RefreshTokenExpired",
+        hint: "run `o365-message-trace login-url` and `auth-code CODE` again, or switch to an app credential (client secret or certificate)",
+      },
+    );
   }
   if (res.status === 401) {
     return new CollectorError("auth", `the Reporting Web Service rejected the access token (HTTP 401: ${text.slice(0, 160)})`, {

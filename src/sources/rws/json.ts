@@ -19,7 +19,8 @@ function entryOf(item: unknown): RwsEntry | UnreadableEntry {
   for (const [key, value] of Object.entries(item as Record<string, unknown>)) {
     // Annotations (__metadata, odata.*, @odata.*) describe the entry, they are not fields.
     if (key.startsWith("__") || key.includes(".") || key.startsWith("@") || isDeferred(value)) continue;
-    if (typeof value === "object" && value !== null && MESSAGE_TRACE_FIELDS.has(key.toLowerCase())) problems.push(`${key} is ${kindOf(value)}, not a value`);
+    if (typeof value === "object" && value !== null && MESSAGE_TRACE_FIELDS.has(key.toLowerCase()))
+      problems.push(`${key} is ${kindOf(value)}, not a value`);
     entry[key.toLowerCase()] = jsonValue(value);
   }
   return problems.length > 0 ? new UnreadableEntry(problems.join("; ")) : entry;

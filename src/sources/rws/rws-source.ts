@@ -81,7 +81,6 @@ export function parseRwsBody(res: HttpResponse, pageUrl: string): RwsPage {
   return head.startsWith("{") ? parseRwsJson(res.body, pageUrl) : parseAtom(res.body, pageUrl);
 }
 
-
 export class RwsSource implements Source {
   readonly kind = "rws" as const;
   readonly windowSelection = RWS_WINDOW_SELECTION;
@@ -110,7 +109,12 @@ export class RwsSource implements Source {
   async *readWindow(window: Window, signal?: AbortSignal, filter?: TraceFilter): AsyncIterable<TraceRow[]> {
     let url: string | undefined = this.windowUrl(window, filter);
     // The report pages itself (2000 rows per response, docs §5).
-    const walker = new PageWalker(url, "the Reporting Web Service", maxPagesFor(2000), `set source.endpoint to that host if it is genuinely the report's home (now ${this.origin})`);
+    const walker = new PageWalker(
+      url,
+      "the Reporting Web Service",
+      maxPagesFor(2000),
+      `set source.endpoint to that host if it is genuinely the report's home (now ${this.origin})`,
+    );
     let pageNo = 0;
     while (url) {
       const pageUrl: string = url;

@@ -24,8 +24,20 @@ export class EntryProblem extends Error {}
 
 /** The MessageTrace properties a row is made of (lower-cased): others are not read, whatever they hold. */
 export const MESSAGE_TRACE_FIELDS: ReadonlySet<string> = new Set([
-  "messagetraceid", "messageid", "received", "senderaddress", "recipientaddress", "subject", "size", "status",
-  "fromip", "toip", "index", "organization", "startdate", "enddate",
+  "messagetraceid",
+  "messageid",
+  "received",
+  "senderaddress",
+  "recipientaddress",
+  "subject",
+  "size",
+  "status",
+  "fromip",
+  "toip",
+  "index",
+  "organization",
+  "startdate",
+  "enddate",
 ]);
 
 /** One response page: its entries and the absolute URL of the next page, if any. */
@@ -58,7 +70,8 @@ export function typedValue(name: string, type: string | undefined, text: string)
   const t = (type ?? "").toLowerCase();
   if (INTEGER_TYPES.has(t) || NUMBER_TYPES.has(t)) {
     const n = Number(text.trim());
-    if (text.trim() === "" || !Number.isFinite(n)) throw new EntryProblem(`${name} is ${type} but holds ${JSON.stringify(text.slice(0, 40))}`);
+    if (text.trim() === "" || !Number.isFinite(n))
+      throw new EntryProblem(`${name} is ${type} but holds ${JSON.stringify(text.slice(0, 40))}`);
     return n;
   }
   if (t === "edm.boolean") return text.trim() === "true";
