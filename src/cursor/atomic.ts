@@ -138,21 +138,12 @@ export function removeStaleTemps(file: string): number {
 }
 
 /**
- * `writeFileAtomic` with the fsyncs in the thread pool, so the event loop never waits for a disk flush. Many
- * tenants in one process commit many times a second: synchronous fsyncs there serialise every tenant behind
- * the slowest flush. `durable: false` skips both fsyncs (still atomic: readers see the old or the new
- * file) for files that only report, like a tenant's status.
+ * A temp file beside `file` with `data` written into it, still open (the caller flushes, closes and renames).
+ * Unpredictable name, created exclusively, never through a symlink: nothing planted in advance can be
+ * written through. Writing into the page cache is quick, so it is done here, in order, synchronously.
  */
-export async function writeFileAtomicAsync(
-  file: string,
-  data: string | Buffer | Iterable<string>,
-  opts: { durable?: boolean } = {},
-): Promise<void> {
-  const durable = opts.durable !== false;
-  const dir = dirname(file);
-  const tmp = join(dir, `${tempPrefix(file)}${process.pid}-${randomBytes(6).toString("hex")}`);
-  // Writing into the page cache is quick: done here, in order. Only the flushes, the slow part, go to the
-  // thread pool (each hop there costs a wake-up of a pool thread and of the loop, on a busy host milliseconds).
+function writeTemp(file: string, data: string | Buffer | Iterable<string>): { fd: number; tmp: string } {
+  const tmp = join(dirname(file), `${tempPrefix(file)}${process.pid}-${randomBytes(6).toString("hex")}`);
   const fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   try {
     for (const piece of typeof data === "string" || Buffer.isBuffer(data) ? [data] : data) {
@@ -160,21 +151,49 @@ export async function writeFileAtomicAsync(
       let off = 0;
       while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
     }
-    if (durable) await new Promise<void>((ok, fail) => fsync(fd, (err) => (err ? fail(err) : ok())));
   } catch (err) {
-    closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* already gone */
-    }
+    discardTemp(fd, tmp);
     throw err;
+  }
+  return { fd, tmp };
+}
+
+function discardTemp(fd: number, tmp: string): void {
+  closeSync(fd);
+  try {
+    unlinkSync(tmp);
+  } catch {
+    /* already gone */
+  }
+}
+
+/**
+ * `writeFileAtomic` with the fsyncs in the thread pool, so the event loop never waits for a disk flush. Many
+ * tenants in one process commit many times a second: synchronous fsyncs there serialise every tenant behind
+ * the slowest flush (each hop to the pool costs a wake-up, so only the flushes go there). `durable: false`
+ * skips both fsyncs (still atomic: readers see the old or the new file) for files that only report, like a
+ * tenant's status.
+ */
+export async function writeFileAtomicAsync(
+  file: string,
+  data: string | Buffer | Iterable<string>,
+  opts: { durable?: boolean } = {},
+): Promise<void> {
+  const durable = opts.durable !== false;
+  const { fd, tmp } = writeTemp(file, data);
+  if (durable) {
+    try {
+      await new Promise<void>((ok, fail) => fsync(fd, (err) => (err ? fail(err) : ok())));
+    } catch (err) {
+      discardTemp(fd, tmp);
+      throw err;
+    }
   }
   closeSync(fd);
   renameSync(tmp, file);
   if (!durable) return;
   try {
-    const dfd = openSync(dir, "r");
+    const dfd = openSync(dirname(file), "r");
     try {
       await new Promise<void>((ok, fail) => fsync(dfd, (err) => (err ? fail(err) : ok())));
     } finally {
@@ -187,31 +206,18 @@ export async function writeFileAtomicAsync(
 
 /** `data` may be pieces (written in order), so a large file never has to exist as one string. */
 export function writeFileAtomic(file: string, data: string | Buffer | Iterable<string>): void {
-  const dir = dirname(file);
-  // Unpredictable name, created exclusively: nothing planted in advance can be written through.
-  const tmp = join(dir, `${tempPrefix(file)}${process.pid}-${randomBytes(6).toString("hex")}`);
-  const fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  const { fd, tmp } = writeTemp(file, data);
   try {
-    for (const piece of typeof data === "string" || Buffer.isBuffer(data) ? [data] : data) {
-      const buf = typeof piece === "string" ? Buffer.from(piece) : piece;
-      let off = 0;
-      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    }
     fsyncSync(fd);
   } catch (err) {
-    closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* already gone */
-    }
+    discardTemp(fd, tmp);
     throw err;
   }
   closeSync(fd);
   // rename replaces whatever is at `file` (a symlink included) and never writes through it.
   renameSync(tmp, file);
   try {
-    const dfd = openSync(dir, "r");
+    const dfd = openSync(dirname(file), "r");
     try {
       fsyncSync(dfd);
     } finally {
