@@ -63,6 +63,32 @@ describe("tenants config", () => {
     expect((b!.sink.forward as { tag: string }).tag).toBe("o365.fabrikam");
   });
 
+  it("an entry's old-form source keys override the shared defaults' new form (and the reverse), each for its own source", () => {
+    const dir = tempDir();
+    const file = write(dir, {
+      auth: { method: "client_secret", client_secret: "s" },
+      source: { type: "graph", endpoint: "https://graph.shared.example", page_size: 100 },
+      endpoints: { rws: "https://rws.shared.example" },
+      tenants: [
+        { name: "old-keys", tenant_id: A, auth: { client_id: "a" }, endpoints: { graph: "https://graph.a.example" }, page_size: 500 },
+        { name: "new-keys", tenant_id: B, auth: { client_id: "b" }, source: { page_size: 250 } },
+        {
+          name: "other-source",
+          tenant_id: A.replace("a", "c"),
+          auth: { client_id: "c" },
+          source: "rws",
+          endpoints: { rws: "https://rws.c.example" },
+        },
+        { name: "shared-rws", tenant_id: A.replace("a", "d"), auth: { client_id: "d" }, source: "rws" },
+      ],
+    });
+    const [a, b, c, d] = loadFleet(file, { env: {} }).tenants.map((t) => t.config.source as Record<string, unknown>);
+    expect(a).toMatchObject({ type: "graph", endpoint: "https://graph.a.example", page_size: 500 });
+    expect(b).toMatchObject({ type: "graph", endpoint: "https://graph.shared.example", page_size: 250 });
+    expect(c).toMatchObject({ type: "rws", endpoint: "https://rws.c.example" });
+    expect(d).toMatchObject({ type: "rws", endpoint: "https://rws.shared.example" });
+  });
+
   it("reads one small file per tenant from tenants_dir (the file name is the tenant's name)", () => {
     const dir = tempDir();
     mkdirSync(join(dir, "tenants.d"));

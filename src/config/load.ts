@@ -103,9 +103,14 @@ function takePath(obj: Record<string, unknown>, path: string[]): { found: boolea
  * `endpoints.graph`, `endpoints.rws`, `endpoints.graph_version` (endpoints before they moved into their
  * source) become `source: {type: graph, page_size: …, endpoint: …}`. Which old key belongs to which source is
  * in its descriptor (`legacyKeys`). An old key of another source than the chosen one was ignored before and is
- * dropped; a key given both ways keeps the nested value.
+ * dropped; a key given both ways keeps the nested value. `defaultType`: the source when none is named (a
+ * tenant entry's is the shared defaults'); `keepOtherSources` leaves other sources' old keys where they are
+ * (shared tenant defaults: an entry may choose that other source).
  */
-export function normaliseSource(raw: Record<string, unknown>): Record<string, unknown> {
+export function normaliseSource(
+  raw: Record<string, unknown>,
+  { defaultType = sourceDescriptors()[0]!.kind, keepOtherSources = false }: { defaultType?: string; keepOtherSources?: boolean } = {},
+): Record<string, unknown> {
   const out = { ...raw };
   const given = out.source;
   const section: Record<string, unknown> =
@@ -115,8 +120,9 @@ export function normaliseSource(raw: Record<string, unknown>): Record<string, un
         ? { ...(given as Record<string, unknown>) }
         : {};
   if (given !== undefined && typeof given !== "string" && (typeof given !== "object" || given === null || Array.isArray(given))) return out;
-  section.type ??= sourceDescriptors()[0]!.kind;
+  section.type ??= defaultType;
   for (const d of sourceDescriptors()) {
+    if (keepOtherSources && d.kind !== section.type) continue;
     for (const [oldPath, key] of Object.entries(d.legacyKeys ?? {})) {
       const old = takePath(out, oldPath.split("."));
       if (old.found && d.kind === section.type && !(key in section)) section[key] = old.value;

@@ -9,7 +9,17 @@ import { z } from "zod";
 import { CollectorError } from "../errors.js";
 import { closest } from "../text/closest.js";
 import { owns, resolveShard, type Shard } from "../fleet/shard.js";
-import { envOverrides, interpolate, loadConfig, resolvePaths, secretFromFile, setPath, validateConfig, type LoadOptions } from "./load.js";
+import {
+  envOverrides,
+  interpolate,
+  loadConfig,
+  normaliseSource,
+  resolvePaths,
+  secretFromFile,
+  setPath,
+  validateConfig,
+  type LoadOptions,
+} from "./load.js";
 import type { Config } from "./schema.js";
 
 export interface TenantConfig {
@@ -135,18 +145,20 @@ export function loadFleet(file: string, opts: LoadOptions = {}): FleetConfig {
     );
   }
   const fleet = parsed.data;
-  if (typeof defaults.source === "string") defaults.source = { type: defaults.source };
   for (const [name, path] of envOverrides()) {
     const v = env[name];
     if (v !== undefined && v !== "" && name !== "O365_TENANT_ID") setPath(defaults, path, v);
   }
+  // Old flat source keys (page_size, endpoints.graph, …) go into `source:` on each side before the merge: after
+  // it, an entry's old key would lose against the defaults' nested one and be ignored.
+  const shared = normaliseSource(defaults, { keepOtherSources: true });
+  const sharedType = (shared.source as Record<string, unknown> | undefined)?.type as string | undefined;
   const list = entries(fleet, baseDir);
   if (list.length === 0) throw configError(`${file}: tenants is empty (and tenants_dir has no .yaml files)`, "list at least one tenant");
   const seen = new Map<string, string>();
   const all: TenantConfig[] = [];
   for (const { where: at, raw, defaultName } of list) {
-    const entry = { ...raw };
-    if (typeof entry.source === "string") entry.source = { type: entry.source };
+    const entry = normaliseSource(raw, { defaultType: sharedType, keepOtherSources: true });
     const name = String(entry.name ?? defaultName ?? entry.tenant_id ?? "");
     delete entry.name;
     const where = `${file}: ${at}${name ? ` ${JSON.stringify(name)}` : ""}`;
@@ -162,7 +174,7 @@ export function loadFleet(file: string, opts: LoadOptions = {}): FleetConfig {
         "give each tenant a unique `name:`",
       );
     seen.set(name.toLowerCase(), at);
-    let data = merge(defaults, entry);
+    let data = merge(shared, entry);
     try {
       data = interpolate(data, env, "") as Record<string, unknown>;
     } catch (err) {
