@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { StateStore } from "../src/cursor/store.js";
 import { SeenSet } from "../src/dedupe/seen.js";
-import { SpillingSeenSet } from "../src/dedupe/spill.js";
+import { DEFAULT_SPILL_MAX_BYTES, SpillingSeenSet } from "../src/dedupe/spill.js";
 import { tempDir } from "./helpers/harness.js";
 
 const MIN = 60_000;
@@ -94,5 +94,112 @@ describe("SpillingSeenSet", () => {
     for (let m = 0; m < 40; m += 3) expect(back.has(id(m, 19), T0 + m * MIN)).toBe(true);
     // A plain in-memory set from the same state sees only the resident part: the spill files are the rest.
     expect(store.load().seen).toBeInstanceOf(SeenSet);
+  });
+
+  it("a whole day read newest first peaks the same at 5× the identities: the default cap does not grow with the window", () => {
+    expect(DEFAULT_SPILL_MAX_BYTES).toBeLessThanOrEqual(8 * 1024 * 1024);
+    const cap = 96 * 1024;
+    const peakFor = (perMinute: number) => {
+      const dir = join(tempDir(), "seen");
+      const s = new SpillingSeenSet(dir, { maxBytes: cap });
+      // One 24 h window read like a `once` or backfill window: newest minute first, a trim after each page,
+      // and the whole window counts as hot (what the next cycle's re-scan may read), so only the cap spills.
+      const page = 500;
+      let peak = 0;
+      let n = 0;
+      for (let m = 1439; m >= 0; m--) {
+        for (let k = 0; k < perMinute; k++) {
+          s.add(id(m, k), T0 + m * MIN);
+          if (++n % page === 0) {
+            peak = Math.max(peak, s.memoryBytes());
+            s.trim(T0);
+          }
+        }
+      }
+      peak = Math.max(peak, s.memoryBytes());
+      for (const m of [0, 700, 1439]) expect(s.has(id(m, perMinute - 1), T0 + m * MIN)).toBe(true);
+      expect(s.has(id(700, perMinute), T0 + 700 * MIN)).toBe(false);
+      // The tables of one page, at the lowest load a table has (53 %): what a trim may find above the cap.
+      return { peak, spilled: s.spilled, pageBytes: (Math.max(page, perMinute * 10) * 10) / 0.53 };
+    };
+    const one = peakFor(20);
+    const five = peakFor(100);
+    // Bounded by the cap plus the pages in hand (tables grow by half at a time, so allow two).
+    expect(one.peak).toBeLessThanOrEqual(cap + 2 * one.pageBytes);
+    expect(five.peak).toBeLessThanOrEqual(cap + 2 * five.pageBytes);
+    expect(five.peak).toBeLessThan(one.peak * 1.5);
+    // Each passed segment is written once: a read that moves on never writes a segment twice.
+    expect(five.spilled).toBeLessThanOrEqual(144);
+  });
+
+  it("never evicts the segment in use: one segment above the cap is not written and reloaded at every page", () => {
+    const dir = join(tempDir(), "seen");
+    const s = new SpillingSeenSet(dir, { maxBytes: 16 * 1024 });
+    // 20 000 identities in one minute (a large tenant's busy minute), 40 pages of 500, a trim after each.
+    for (let k = 0; k < 20_000; k++) {
+      s.add(id(3, k), T0 + 3 * MIN);
+      if ((k + 1) % 500 === 0) s.trim(T0);
+    }
+    expect(s.memoryBytes()).toBeGreaterThan(16 * 1024);
+    expect({ spilled: s.spilled, loaded: s.loaded }).toEqual({ spilled: 0, loaded: 0 });
+    expect(s.size).toBe(20_000);
+    // Once the read moves to another segment, the one it left goes to disk (once) and is still known.
+    s.add(id(40, 0), T0 + 40 * MIN);
+    s.trim(T0);
+    expect(s.spilled).toBe(1);
+    expect(s.has(id(3, 19_999), T0 + 3 * MIN)).toBe(true);
+  });
+
+  it("replaying a window-sized journal after a crash holds the cap while it loads", async () => {
+    const root = tempDir();
+    const store = new StateStore(join(root, "state"), "t", "graph");
+    const spillDir = join(root, "state", "t.graph.seen");
+    const lock = store.lock();
+    // 300 pages of 200 identities, newest minute first, journaled and never committed (a crash late in a
+    // large window): the journal holds the window's identities.
+    for (let p = 0; p < 300; p++) {
+      const page = [];
+      for (let k = 0; k < 200; k++) page.push({ id: id(1000 - p, k), time: T0 + (1000 - p) * MIN });
+      await store.journal(page);
+    }
+    store.close();
+    lock.release();
+    const cap = 32 * 1024;
+    let peak = 0;
+    class Watched extends SpillingSeenSet {
+      override addFingerprint(fp: string, minute: number, at = 0): boolean {
+        const added = super.addFingerprint(fp, minute, at);
+        if (this.size % 1000 === 0) peak = Math.max(peak, this.memoryBytes());
+        return added;
+      }
+    }
+    const back = store.load(() => new Watched(spillDir, { maxBytes: cap })).seen;
+    peak = Math.max(peak, back.memoryBytes());
+    // 64 journal lines between trims, each a minute's table of 200 (≈ 3–4 KB): the cap plus those.
+    expect(peak).toBeLessThanOrEqual(cap + 64 * 4 * 1024);
+    expect(peak).toBeLessThan((300 * 200 * 10) / 0.8);
+    for (let p = 0; p < 300; p += 13) expect(back.has(id(1000 - p, 199), T0 + (1000 - p) * MIN)).toBe(true);
+    expect(back.has(id(1000, 200), T0 + 1000 * MIN)).toBe(false);
+  });
+
+  it("a state file holding more identities than the cap (an earlier release kept up to 48 MB) loads within the cap", () => {
+    const root = tempDir();
+    const store = new StateStore(join(root, "state"), "t", "graph");
+    const spillDir = join(root, "state", "t.graph.seen");
+    const lock = store.lock();
+    const { state } = store.load();
+    state.cursor = new Date(T0 + 600 * MIN).toISOString();
+    const all = new SeenSet();
+    for (let m = 0; m < 600; m++) for (let k = 0; k < 100; k++) all.add(id(m, k), T0 + m * MIN);
+    store.commit(state, all);
+    const cap = 32 * 1024;
+    const back = store.load(() => new SpillingSeenSet(spillDir, { maxBytes: cap })).seen as SpillingSeenSet;
+    // One minute's table at most above the cap: the trim runs after each minute of the file.
+    expect(back.peakBytes).toBeLessThanOrEqual(cap + (100 * 10) / 0.53);
+    expect(back.spilledSegments).toBeGreaterThan(50);
+    for (let m = 0; m < 600; m += 17) expect(back.has(id(m, 99), T0 + m * MIN)).toBe(true);
+    expect(back.has(id(300, 100), T0 + 300 * MIN)).toBe(false);
+    store.close();
+    lock.release();
   });
 });

@@ -15,6 +15,7 @@ import {
   fsyncSync,
   openSync,
   readFileSync,
+  readSync,
   renameSync,
   writeSync,
   unlinkSync,
@@ -23,6 +24,7 @@ import {
   statSync,
 } from "node:fs";
 import { dirname, basename, join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import { CollectorError } from "../errors.js";
 
 const { O_NOFOLLOW, O_CREAT, O_EXCL, O_WRONLY, O_RDONLY } = constants;
@@ -74,10 +76,10 @@ export function ensurePrivateDir(dir: string): void {
 }
 
 /**
- * The content of a state-dir file, or undefined when it does not exist. Refuses (without printing what is in
- * it) a symlink, anything that is not a regular file, a file of another user and a file others can write.
+ * A state-dir file opened for reading, or undefined when it does not exist. Refuses (without printing what is
+ * in it) a symlink, anything that is not a regular file, a file of another user and a file others can write.
  */
-export function readPrivateFile(file: string): string | undefined {
+function openPrivateRead(file: string): number | undefined {
   let fd: number;
   try {
     fd = openSync(file, O_RDONLY | O_NOFOLLOW);
@@ -93,7 +95,43 @@ export function readPrivateFile(file: string): string | undefined {
     if (!st.isFile()) throw notOurs(file, "is not a regular file");
     if (uid !== undefined && st.uid !== uid) throw notOurs(file, `belongs to uid ${st.uid}`);
     if (st.mode & 0o022) throw notOurs(file, `is writable by others (mode ${modeText(st.mode)})`);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
+}
+
+/** The content of a state-dir file, or undefined when it does not exist (checked as `openPrivateRead` says). */
+export function readPrivateFile(file: string): string | undefined {
+  const fd = openPrivateRead(file);
+  if (fd === undefined) return undefined;
+  try {
     return readFileSync(fd, "utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Each complete line of a state-dir file (without its "\n"), read a piece at a time: a journal can hold a
+ * whole window's identities (60 MB for 5 M rows), which need never exist as one string. Whatever follows the
+ * last "\n" (a torn append) is left out. False when the file does not exist.
+ */
+export function forEachPrivateLine(file: string, onLine: (line: string) => void, pieceBytes = 1 << 20): boolean {
+  const fd = openPrivateRead(file);
+  if (fd === undefined) return false;
+  try {
+    const buf = Buffer.allocUnsafe(pieceBytes);
+    const decoder = new StringDecoder("utf8");
+    let rest = "";
+    for (let n; (n = readSync(fd, buf, 0, pieceBytes, null)) > 0;) {
+      const text = rest + decoder.write(buf.subarray(0, n));
+      let from = 0;
+      for (let nl; (nl = text.indexOf("\n", from)) >= 0; from = nl + 1) onLine(text.slice(from, nl));
+      rest = text.slice(from);
+    }
+    return true;
   } finally {
     closeSync(fd);
   }

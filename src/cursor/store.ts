@@ -7,7 +7,15 @@ import { existsSync, closeSync, fdatasync, fstatSync, ftruncateSync, readSync, w
 import { join } from "node:path";
 import { CollectorError } from "../errors.js";
 import { SeenSet, fingerprint } from "../dedupe/seen.js";
-import { ensurePrivateDir, openPrivateAppend, readPrivateFile, removeStaleTemps, writeFileAtomic, writeFileAtomicAsync } from "./atomic.js";
+import {
+  ensurePrivateDir,
+  forEachPrivateLine,
+  openPrivateAppend,
+  readPrivateFile,
+  removeStaleTemps,
+  writeFileAtomic,
+  writeFileAtomicAsync,
+} from "./atomic.js";
 import { acquireLock, type Lock } from "./lock.js";
 
 /** The state file's format version; a file of any other version is refused, never guessed at. */
@@ -164,17 +172,21 @@ export class StateStore {
     return new CollectorError("state", `state file ${this.file} ${why}`, { hint });
   }
 
-  /** Identities from pages delivered after the last commit. A torn last line (crash mid-append) is ignored. */
+  /**
+   * Identities from pages delivered after the last commit. A torn last line (crash mid-append) is ignored.
+   * Read line by line, with the set's memory bound held as it fills: after a crash late in a large window the
+   * journal holds most of that window's identities (see SeenSet.trim).
+   */
   private replayJournal(seen: SeenSet): SeenSet {
-    const text = readPrivateFile(this.journalFile);
-    if (text === undefined) return seen;
-    const lines = text.split("\n");
-    lines.pop(); // complete lines end with \n; whatever follows the last \n is torn or empty
-    for (const line of lines) {
+    let lines = 0;
+    forEachPrivateLine(this.journalFile, (line) => {
       const m = /^(-?\d+) ([A-Za-z0-9_-]*)$/.exec(line);
-      if (!m || m[2]!.length % 12 !== 0) continue;
-      for (let i = 0; i < m[2]!.length; i += 12) seen.addFingerprint(m[2]!.slice(i, i + 12), Number(m[1]));
-    }
+      if (!m || m[2]!.length % 12 !== 0) return;
+      const minute = Number(m[1]);
+      for (let i = 0; i < m[2]!.length; i += 12) seen.addFingerprint(m[2]!, minute, i);
+      if (++lines % 64 === 0) seen.trim();
+    });
+    seen.trim();
     return seen;
   }
 

@@ -187,6 +187,12 @@ export class SeenSet {
     return true;
   }
 
+  /**
+   * Hold the memory bound: a set that spills (src/dedupe/spill.ts) moves minutes to disk here, before
+   * `hotFrom` (epoch ms) and beyond its byte cap; this one keeps everything in memory.
+   */
+  trim(_hotFrom?: number): void {}
+
   /** Forget identities with event time before `before` (outside every re-scan horizon). */
   prune(before: number): void {
     const limit = Math.floor(before / MINUTE);
@@ -221,6 +227,8 @@ export class SeenSet {
     for (const [minute, packed] of Object.entries(data as Record<string, unknown>)) {
       if (typeof packed !== "string") continue;
       for (let i = 0; i + FP_LEN <= packed.length; i += FP_LEN) s.addFingerprint(packed, Number(minute), i);
+      // A state file written with a larger cap (an earlier release) may hold more than this set keeps.
+      s.trim();
     }
     return s;
   }

@@ -6,6 +6,14 @@
 // under it even when a tier's read is wider than expected. Minutes are kept in files of ten (a segment):
 // one fsync per ten minutes spilled, and a load brings at most ten minutes (≈ 6 MB at 2.5 M rows/hour).
 //
+// The cap is small (8 MB) and does not depend on the window or the volume: a window is read newest first,
+// so the minutes a read has passed are the least recently used ones and go first, and memory stays flat
+// however many identities the window holds (a 24 h `once` or backfill window of 5 M rows as one of 100 k).
+// Evicting a minute a later read meets costs one load of its file (a clean minute is never written again),
+// and such a read re-fetches all of that minute's rows from the API, which costs far more; so a small cap
+// is cheap even for `run`'s re-scans. The segment in use (the most recently used one) is never evicted: a
+// minute must be in memory to be added to, and evicting it would write and reload it at every page.
+//
 // Crash safety, as before: identities enter through the journal (one fdatasynced line per delivered page)
 // and reach either the state file (resident minutes, at commit) or a spill file (written atomically:
 // temp + fsync + rename) before the journal is emptied. A minute may be both in the state file and on disk
@@ -23,7 +31,10 @@ const FILE = /^(-?\d+)\.seg$/;
 const seg = (minute: number) => Math.floor(minute / SEG);
 
 export interface SpillOptions {
-  /** Hard cap on the bytes of resident tables (default 48 MB: under the 64 MB promise with headroom). */
+  /**
+   * Cap on the bytes of resident tables (default 8 MB), above which the least recently used segments are
+   * spilled; only the segment in use may keep memory above it (a minute's table is as large as its traffic).
+   */
   maxBytes?: number;
   /**
    * Below this many resident bytes nothing is spilled by age (default 8 MB, ≈ 600 000 identities): a small
@@ -32,7 +43,7 @@ export interface SpillOptions {
   spillAbove?: number;
 }
 
-export const DEFAULT_SPILL_MAX_BYTES = 48 * 1024 * 1024;
+export const DEFAULT_SPILL_MAX_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_SPILL_ABOVE = 8 * 1024 * 1024;
 
 export class SpillingSeenSet extends SeenSet {
@@ -161,7 +172,7 @@ export class SpillingSeenSet extends SeenSet {
    * Keep in memory only what the next reads can meet: segments wholly before `hotFrom` (epoch ms) go to
    * disk, and while the tables exceed the byte cap the least recently used segments follow.
    */
-  trim(hotFrom?: number): void {
+  override trim(hotFrom?: number): void {
     if (hotFrom !== undefined && this.memoryBytes() > this.spillAbove) {
       const limit = seg(Math.floor(hotFrom / MINUTE));
       const old = new Set<number>();
@@ -170,6 +181,8 @@ export class SpillingSeenSet extends SeenSet {
     }
     if (this.memoryBytes() <= this.maxBytes) return;
     const byAge = [...this.lastUse.entries()].sort((a, c) => a[1] - c[1]);
+    // The most recently used segment stays: the read is in it (see the top of this file).
+    byAge.pop();
     for (const [sg] of byAge) {
       if (this.memoryBytes() <= this.maxBytes * 0.75) break;
       this.spill(sg);

@@ -41,7 +41,9 @@ export class Bookkeeping {
     const store = this.deps.store;
     // Identities live beside the state file; minutes no read will meet soon are spilled to disk.
     const spillDir = this.options.dedupe && "file" in store ? `${String(store.file).replace(/\.json$/, "")}.seen` : undefined;
-    const { state, seen } = spillDir ? store.load(() => new SpillingSeenSet(spillDir)) : store.load();
+    const { state, seen } = spillDir
+      ? store.load(() => new SpillingSeenSet(spillDir, { maxBytes: this.options.dedupeMemoryBytes }))
+      : store.load();
     const ledger = new DeliveryLedger(store, seen, this.options.dedupe);
     return { state, seen, ledger, checkpoints: new Checkpoints(ledger, this.deps.sink) };
   }

@@ -41,6 +41,11 @@ export interface CollectorOptions {
    * other's disk flushes (the fleet sets it). Off: one process, one tenant, the plain synchronous commit.
    */
   asyncCommit?: boolean;
+  /**
+   * Bytes of identity tables kept in memory before minutes are spilled beside the state file (default
+   * src/dedupe/spill.ts's 8 MB, independent of window and volume). Not a config setting: tests set it tiny.
+   */
+  dedupeMemoryBytes?: number;
 }
 
 export interface CollectorDeps {

@@ -9,7 +9,8 @@ import { stringify } from "yaml";
 import { resolvePaths, validateConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import { createLogger } from "../../src/log/logger.js";
-import { createRuntime, type Runtime, type RuntimeOptions } from "../../src/runtime.js";
+import type { CollectorOptions } from "../../src/pipeline/collector-contract.js";
+import { EVERYTHING, open, type Runtime, type RuntimeOptions } from "../../src/runtime.js";
 import { identity } from "../../src/schema/mapper.js";
 import type { Simulator, GraphTraceItem } from "../../src/sim/index.js";
 
@@ -53,16 +54,21 @@ export function writeConfig(dir: string, input: Record<string, unknown>, name = 
   return file;
 }
 
-/** In-process runtime whose stdout sink writes into a buffer; returns parsed records. */
+/** In-process runtime whose stdout sink writes into a buffer; returns parsed records. `collector`: option overrides. */
 export function captureRuntime(
   config: Config,
   sim: Simulator,
   opts: Partial<RuntimeOptions> = {},
+  collector: Partial<CollectorOptions> = {},
 ): { rt: Runtime; records: () => Array<Record<string, unknown>>; raw: () => string } {
   const out = new PassThrough();
   let text = "";
   out.on("data", (c: Buffer) => (text += c.toString("utf8")));
-  const rt = createRuntime(config, { logger: createLogger({ level: "error", write: () => {} }), caPem: sim.ca, stdout: out, ...opts });
+  const rt = open(
+    config,
+    { ...EVERYTHING, collector },
+    { logger: createLogger({ level: "error", write: () => {} }), caPem: sim.ca, stdout: out, ...opts },
+  );
   return {
     rt,
     raw: () => text,

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../../src/config/schema.js";
+import type { CollectorOptions } from "../../src/pipeline/collector-contract.js";
 import { createLogger } from "../../src/log/logger.js";
 import type { Simulator } from "../../src/sim/index.js";
 import { BIN, captureRuntime, recordIds } from "./harness.js";
@@ -33,13 +34,13 @@ export interface Driven {
 export async function driveCycles(
   sim: Simulator,
   config: Config,
-  o: { from: number; to: number; step: number; restartEvery?: number },
+  o: { from: number; to: number; step: number; restartEvery?: number; collector?: Partial<CollectorOptions> },
 ): Promise<Driven> {
   const out: Driven = { delivered: [], stdout: "", logs: [], cycles: 0 };
   let now = o.from;
   const clock = () => now;
   const { logger, lines } = captureLogger("debug");
-  let cur = captureRuntime(config, sim, { clock, logger });
+  let cur = captureRuntime(config, sim, { clock, logger }, o.collector);
   const drain = async () => {
     await cur.rt.close();
     out.stdout += cur.raw();
@@ -52,7 +53,7 @@ export async function driveCycles(
     out.cycles++;
     if (o.restartEvery && out.cycles % o.restartEvery === 0) {
       await drain();
-      cur = captureRuntime(config, sim, { clock, logger });
+      cur = captureRuntime(config, sim, { clock, logger }, o.collector);
     }
   }
   await drain();
