@@ -7,6 +7,7 @@ import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { StdoutSink } from "../src/sinks/stdout/stdout-sink.js";
 import { LateSeconds } from "../src/pipeline/rescans.js";
+import { LATENESS_BUCKETS } from "../src/metrics/prometheus.js";
 import { DEFAULT_HEAP_GROWTH_PERCENT, sidecarHeap } from "../src/heap.js";
 import { apiTime, apiTimeIso, parseApiTime } from "../src/window/time.js";
 import type { Envelope } from "../src/types.js";
@@ -141,11 +142,24 @@ describe("the stdout sink's line buffer", () => {
 });
 
 describe("a read's lateness", () => {
-  it("is counted per second, rounded up: every row stays in its histogram bucket (whole minutes)", () => {
+  it("is counted per minute with its exact sum: every row stays in its histogram bucket (whole minutes)", () => {
     const late = new LateSeconds();
-    for (const s of [0, 0.2, 59.9, 60, 60.001, 299.5, 59.9]) late.push(s);
-    expect(late.length).toBe(7);
-    expect([...late].sort((a, b) => a - b)).toEqual([0, 1, 60, 60, 60, 61, 300]);
+    const seconds = [0, 0.2, 59.9, 60, 60.001, 299.5, 59.9, 86_399.5];
+    for (const s of seconds) late.push(s);
+    expect(late.length).toBe(8);
+    const replayed = [...late];
+    expect(replayed).toHaveLength(8);
+    const bucketOf = (s: number) => LATENESS_BUCKETS.findIndex((b) => s <= b);
+    expect(replayed.map(bucketOf).sort()).toEqual(seconds.map(bucketOf).sort());
+    expect(replayed.reduce((a, b) => a + b, 0)).toBeCloseTo(
+      seconds.reduce((a, b) => a + b, 0),
+      9,
+    );
+    // A day of rows, one per 100 ms of lateness, is kept (and replayed) as one value per minute.
+    const day = new LateSeconds();
+    for (let ms = 0; ms < 86_400_000; ms += 100) day.push(ms / 1000);
+    expect(day.length).toBe(864_000);
+    expect(new Set(day).size).toBeLessThanOrEqual(1441);
   });
 });
 
