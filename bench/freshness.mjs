@@ -135,7 +135,7 @@ async function collect(t) {
     const promised = sim.truth(from, cursor, { visibleOnly: true });
     sim.setNow(end);
     const visible = sim.truth(from, cursor, { visibleOnly: true });
-    const missing = (rows) => rows.filter((r) => !delivered.has(identity(r.id, r.recipientAddress))).length;
+    const missing = (rows) => rows.filter((r) => !delivered.has(identity(r.id, r.recipientAddress, r.status))).length;
     const lost = missing(promised);
     const pending = missing(visible) - lost;
     const lostSettled = pending;
