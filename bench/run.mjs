@@ -4,6 +4,7 @@
 // collector cases into bench/profiles/) · --throttle LIMIT/WINSEC (default 10/6) · --throttle-records N ·
 // --cold-runs N (default 7) · --node-args=… (extra node flags for the collector cases, e.g. V8 heap sizes) ·
 // --heap-growth P (O365_HEAP_GROWTH for the collector cases: V8 heap growth in percent, 0 = V8's own) ·
+// --young-generation small|v8 (O365_YOUNG_GENERATION for the collector cases: 1 MB semi-spaces, or V8's growth) ·
 // --out FILE (default bench/results.json).
 // Every case reports records per CPU-second next to the wall-clock rate: the wall clock depends on how the
 // two cores are shared with the simulator (and anything else running), CPU time far less. The targets of
@@ -25,13 +26,14 @@ const { values: flags } = parseArgs({
     "cold-runs": { type: "string" },
     "node-args": { type: "string" },
     "heap-growth": { type: "string" },
+    "young-generation": { type: "string" },
     out: { type: "string" },
     help: { type: "boolean" },
   },
 });
 if (flags.help) {
   process.stdout.write(
-    "usage: npm run bench -- [--records N | --quick] [--only stdout,small,nodedupe,forward,rws,coldstart,throttled,freshness,tenants] [--profile] [--throttle 10/6] [--throttle-records N] [--node-args=…] [--heap-growth P] [--out FILE]\n",
+    "usage: npm run bench -- [--records N | --quick] [--only stdout,small,nodedupe,forward,rws,coldstart,throttled,freshness,tenants] [--profile] [--throttle 10/6] [--throttle-records N] [--node-args=…] [--heap-growth P] [--young-generation small|v8] [--out FILE]\n",
   );
   process.exit(0);
 }
@@ -51,6 +53,12 @@ const T0 = Math.floor((Date.now() - 3 * 24 * HOUR) / (24 * HOUR)) * 24 * HOUR;
 const T1 = T0 + 24 * HOUR;
 // The simulator's messages have 1–4 recipients (≈ 2.5 records each); each hour is ±25 % around the rate.
 const rateFor = (records) => Math.max(1, Math.round(records / 24 / 2.5));
+
+// V8 heap settings for the collector cases, cold start included (src/heap.ts).
+const heapEnv = {
+  ...(flags["heap-growth"] !== undefined ? { O365_HEAP_GROWTH: flags["heap-growth"] } : {}),
+  ...(flags["young-generation"] !== undefined ? { O365_YOUNG_GENERATION: flags["young-generation"] } : {}),
+};
 
 const dir = mkdtempSync(join(tmpdir(), "o365mt-bench-"));
 const profileDir = join(ROOT, "bench/profiles");
@@ -92,9 +100,8 @@ async function collectorCase(name, sim, extra, { env = {} } = {}) {
   const simCpu0 = cpuSecondsOf(sim.pid);
   const nodeArgs = flags["node-args"] ? flags["node-args"].split(" ").filter(Boolean) : [];
   if (flags.profile) nodeArgs.push("--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `${name}.cpuprofile`);
-  const heap = flags["heap-growth"] !== undefined ? { O365_HEAP_GROWTH: flags["heap-growth"] } : {};
   const r = await runCase("collector", ["once", "--config", configFor(sim, name, extra)], {
-    env: { O365MT_NOW: new Date(T1).toISOString(), ...heap, ...env },
+    env: { O365MT_NOW: new Date(T1).toISOString(), ...heapEnv, ...env },
     nodeArgs,
   });
   const after = await simControl(sim, "/_sim/stats");
@@ -252,7 +259,7 @@ try {
       rescan: { horizon: 0 },
       http: { timeout: 120 },
     });
-    const env = { O365MT_NOW: new Date(T1 + 30 * 60_000).toISOString(), NODE_EXTRA_CA_CERTS: sim.caFile };
+    const env = { O365MT_NOW: new Date(T1 + 30 * 60_000).toISOString(), NODE_EXTRA_CA_CERTS: sim.caFile, ...heapEnv };
     const runs = [];
     for (let i = 0; i <= COLD_RUNS; i++) {
       const r = await runCase("collector", ["once", "--config", file], {
@@ -324,6 +331,7 @@ writeFileSync(
       pageSize: PAGE,
       window: "1440 min",
       throttle: { limit: TL, windowSeconds: TW, records: NT },
+      heapSettings: { ...heapEnv, nodeArgs: flags["node-args"] ?? "" },
       rows,
     },
     null,

@@ -2,7 +2,11 @@
 // Thin launcher: the bundled CLI in dist/bundle/ (scripts/bundle.mjs; built with dist/ by `npm ci` via the
 // prepare script, or `npm run build`). One bundle instead of some 600 modules: the exec input starts `once`
 // every few minutes, and that start is mostly module loading (docs/performance.md, "Cold start").
-import("../dist/bundle/main.js")
+// V8's heap settings first (src/heap.ts: a file of its own, node:v8 only), so that loading the bundle already
+// runs with the small young generation; main() applies them again, harmlessly.
+import("../dist/bundle/heap.js")
+  .then((h) => h.sidecarV8(process.argv[2]))
+  .then(() => import("../dist/bundle/main.js"))
   .then((m) => m.main(process.argv.slice(2)))
   .then(
     (code) => {

@@ -40,7 +40,9 @@ const { version } = JSON.parse(readFileSync(`${root}package.json`, "utf8"));
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: root,
-  entryPoints: { main: "dist/cli/main.js" },
+  // heap: V8's heap settings (src/heap.ts, node:v8 only), which bin/ applies before it loads main, so module
+  // loading already runs with them.
+  entryPoints: { main: "dist/cli/main.js", heap: "dist/heap.js" },
   outdir,
   bundle: true,
   splitting: true,

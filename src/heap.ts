@@ -1,22 +1,91 @@
-// V8's heap growth, chosen for a sidecar. After each full collection V8 lets the old generation grow to up to
-// four times what survived before it collects again: tuned for throughput, it made a run whose live heap is
-// about 30 MB peak near 150 MB of heap and 250–300 MB RSS while reading a day (docs/performance.md). A fixed
-// growth factor bounds the peak by what is alive, at the price of more full collections. `heap-growing-percent`
-// is read by V8 at each collection, so setting it here, first thing, works without a second process (a launcher
-// re-exec would double every cold start). O365_HEAP_GROWTH overrides it (a percent; 0 = V8's own heuristics),
-// and a --heap-growing-percent given to node itself is left alone.
+// V8's heap, chosen for a sidecar (issue 19, docs/performance.md). Both settings are V8 flags that V8 reads
+// while it runs, so setting them here, first thing, works without a second process (a launcher re-exec would
+// double every cold start). An operator's own node flag for the same thing always wins.
+//
+// Old generation: after each full collection V8 lets it grow to up to four times what survived before it
+// collects again: tuned for throughput, it made a run whose live heap is about 30 MB peak near 150 MB of heap
+// and 250–300 MB RSS while reading a day. A fixed growth factor bounds the peak by what is alive, at the price
+// of more full collections. O365_HEAP_GROWTH overrides it (a percent; 0 = V8's own heuristics).
+//
+// Young generation: V8 starts each semi-space at 1 MB and doubles it (up to 16 MB, two of them) whenever more
+// survived its collections than it holds. Module loading alone grows it to 4 MB, and a bulk read to 16 MB:
+// 32 MB of RSS for objects that die young. With --semi-space-growth-factor=1 it stays at 1 MB, which is what
+// --max-semi-space-size=1 gives (that one is read only when the process starts). Measured (1 M records in one
+// window, stdout, two runs each): peak RSS 192–197 → 164–176 MB, an idle `once` 70 → 67 MB, CPU per record
+// within the runs' noise (+0–6 %; caps of 2 and 4 MB gave the same figures). O365_YOUNG_GENERATION=v8 gives
+// V8's own growth back; --max-semi-space-size (or -min-, or the growth factor) given to node wins.
 import { setFlagsFromString } from "node:v8";
 
 /** Growth allowed after a full collection, in percent of the live heap. */
 export const DEFAULT_HEAP_GROWTH_PERCENT = 100;
 
+/** Node/V8 flags of the operator's that decide the young generation's size: any of them, and we stay out. */
+const YOUNG_GENERATION_FLAGS = ["--max-semi-space-size", "--min-semi-space-size", "--semi-space-growth-factor"];
+
+/**
+ * Whether node was given one of `flags` (`--a-b` or `--a_b`, with or without a value), on its command line or
+ * in NODE_OPTIONS (which process.execArgv does not show; --max-semi-space-size is allowed there).
+ */
+export function nodeGaveFlag(flags: readonly string[], execArgv: readonly string[], nodeOptions = ""): boolean {
+  const given = [...execArgv, ...nodeOptions.split(/\s+/)].map((a) => a.split("=")[0]!.replace(/_/g, "-"));
+  return given.some((a) => flags.includes(a));
+}
+
 /** The percent in effect, or undefined when V8's own heuristics are (or node's own flag decides). */
 export function sidecarHeap(env: NodeJS.ProcessEnv = process.env, execArgv: readonly string[] = process.execArgv): number | undefined {
-  if (execArgv.some((a) => a.startsWith("--heap-growing-percent") || a.startsWith("--heap_growing_percent"))) return undefined;
+  if (nodeGaveFlag(["--heap-growing-percent"], execArgv)) return undefined;
   const text = env.O365_HEAP_GROWTH?.trim();
   const percent = text === undefined || text === "" ? DEFAULT_HEAP_GROWTH_PERCENT : Number(text);
   // A value that is not a whole percent is ignored (V8's defaults), never a reason not to start.
   if (!Number.isInteger(percent) || percent < 0 || percent > 1000) return undefined;
   setFlagsFromString(`--heap-growing-percent=${percent}`);
   return percent === 0 ? undefined : percent;
+}
+
+/** "small": semi-spaces kept at V8's initial 1 MB; "v8": V8's own growth. */
+export type YoungGeneration = "small" | "v8";
+export const DEFAULT_YOUNG_GENERATION: YoungGeneration = "small";
+
+/**
+ * What O365_YOUNG_GENERATION and node's flags ask for: "small" (the default), "v8", or undefined when the
+ * operator's own node flag decides. A value other than small or v8 is ignored (V8's own growth), never a
+ * reason not to start, as for O365_HEAP_GROWTH.
+ */
+export function youngGenerationWanted(env: NodeJS.ProcessEnv, execArgv: readonly string[]): YoungGeneration | undefined {
+  if (nodeGaveFlag(YOUNG_GENERATION_FLAGS, execArgv, env.NODE_OPTIONS)) return undefined;
+  const text = env.O365_YOUNG_GENERATION?.trim().toLowerCase();
+  if (text === undefined || text === "") return DEFAULT_YOUNG_GENERATION;
+  return text === "small" ? "small" : "v8";
+}
+
+/**
+ * Applies the young-generation setting; returns "small" when the semi-spaces are now kept at 1 MB, undefined
+ * when V8 (or the operator's flag) sizes them. Set before the first page: new space is only grown by the
+ * collections that follow, so what module loading grew before stays (the launcher sets it before the bundle loads).
+ */
+export function sidecarYoungGeneration(
+  env: NodeJS.ProcessEnv = process.env,
+  execArgv: readonly string[] = process.execArgv,
+): "small" | undefined {
+  const wanted = youngGenerationWanted(env, execArgv);
+  if (wanted === undefined) return undefined;
+  // "v8" sets V8's default back (2), so a process can switch within one run (the unit tests do).
+  setFlagsFromString(`--semi-space-growth-factor=${wanted === "small" ? 1 : 2}`);
+  return wanted === "small" ? "small" : undefined;
+}
+
+/**
+ * Both settings, for every command but the simulator (a development tool with a large working set: V8's
+ * defaults suit it). The launcher (bin/) calls this before it loads the bundle, so module loading already runs
+ * with the small young generation (set later, it would find the semi-spaces grown to 4 MB); main() calls it
+ * again for callers that import the bundle directly (the bench, tests). Setting a flag twice is harmless.
+ */
+export function sidecarV8(
+  command: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  execArgv: readonly string[] = process.execArgv,
+): void {
+  if (command === "simulate") return;
+  sidecarHeap(env, execArgv);
+  sidecarYoungGeneration(env, execArgv);
 }

@@ -1,6 +1,6 @@
 // Command dispatch: find the command (suggesting the closest name for a typo), run it, turn a usage error
 // into one line and exit 2. Commands are listed in ./commands.ts; each defines its flags and --help.
-import { sidecarHeap } from "../heap.js";
+import { sidecarV8 } from "../heap.js";
 import { processLogger } from "../log/logger.js";
 import { packageVersion } from "../package-version.js";
 import { closest } from "../text/closest.js";
@@ -14,6 +14,7 @@ const OTHER_ENV: Array<[string, string]> = [
   ["O365_CERT_PRIVATE_KEY", "PEM private key for auth.method certificate (instead of a file)"],
   ["HTTPS_PROXY / NO_PROXY", "proxy for the Microsoft endpoints (http.proxy wins)"],
   ["O365_HEAP_GROWTH", "V8 heap growth after a full GC, percent (default 100; 0 = V8's own)"],
+  ["O365_YOUNG_GENERATION", "V8 young generation: small (default, 1 MB semi-spaces) or v8 (V8's own growth)"],
 ];
 
 async function usage(): Promise<string> {
@@ -43,8 +44,7 @@ async function usage(): Promise<string> {
 export async function main(argv: string[]): Promise<number> {
   applySidecarV8Flags();
   const [name, ...rest] = argv;
-  // The simulator is a development tool with a large working set, not the sidecar: V8's defaults suit it.
-  if (name !== "simulate") sidecarHeap();
+  sidecarV8(name);
   if (!name || name === "help" || name === "--help" || name === "-h") {
     process.stdout.write((await usage()) + "\n");
     return EXIT_OK;
