@@ -11,10 +11,11 @@
 // survived its collections than it holds. Module loading alone grows it to 4 MB, and a bulk read to 16 MB:
 // 32 MB of RSS for objects that die young. With --semi-space-growth-factor=1 it stays at 1 MB, which is what
 // --max-semi-space-size=1 gives (that one is read only when the process starts). Measured at 1 M records in
-// one window (stdout, three runs each): peak RSS 188–195 → 160–168 MB (110 instead of 157–168 MB at 100 k), an
-// idle `once` 70 → 67 MB at the same CPU, but about 18 % more CPU per record in bulk (13.4–14.0 → 16.2–17.2
-// CPU-s: 6600 young collections instead of 390, each copying the page being processed). Default for the same
-// reason as the growth above: pods are sized by their peak, and a day's records cost seconds of CPU.
+// one window (stdout, three runs each): peak RSS 188–195 → 160–168 MB (110–129 instead of 140–168 MB at
+// 100 k), an idle `once` 70 → 67 MB at the same CPU, but 15–20 % more CPU per record in bulk (13.4–14.0 →
+// 16.2–17.2 CPU-s: 6600 young collections instead of 390, each copying the page being processed). Default
+// for the same reason as the growth above: pods are sized by their peak, and a day's records cost seconds of
+// CPU (and an exec input's few-page `once` far less).
 // O365_YOUNG_GENERATION=v8 gives V8's own growth (and the CPU) back; --max-semi-space-size (or -min-, or the
 // growth factor) given to node wins. A cap above 1 MB cannot be held from here: growth happens inside
 // synchronous stretches (module loading, a page's JSON.parse) before any 'gc' observer runs (2 MB → 4, 8 → 16).
