@@ -174,7 +174,10 @@ try {
   const warm = await runCase("baseline", baselineArgs);
   if (warm.code !== 0) throw new Error(`baseline failed: ${warm.stderr}`);
   const simCpu0 = cpuSecondsOf(sim.pid);
-  const baseRun = await runCase("baseline", baselineArgs);
+  // With --profile the measured pass is profiled too, so the collector's self time per function can be set
+  // against the baseline's (bench/profile-summary.mjs on both files).
+  const baseProfile = flags.profile ? ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", "baseline.cpuprofile"] : [];
+  const baseRun = await runCase("baseline", baselineArgs, { nodeArgs: baseProfile });
   if (simCpu0 !== undefined) baseRun.simCpu = cpuSecondsOf(sim.pid) - simCpu0;
   // The same query as the minimal loop: the collector must make exactly its requests (rows at exactly the
   // window end come back from `le end` and are dropped by both, so this can exceed ceil(records / page)).
