@@ -6,9 +6,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
-import type { Envelope, Sink } from "../src/types.js";
 import { captureRuntime, compare, HOUR, recordIds, simConfig, tempDir, truthIds } from "./helpers/harness.js";
-import { driveCycles, MIN } from "./helpers/reliability.js";
+import { driveCycles, failingAfter, MIN } from "./helpers/reliability.js";
 
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
 const LAG = 90; // minutes
@@ -37,27 +36,6 @@ function spillShape(stateDir: string, tenant: string) {
   const stateFile = readdirSync(stateDir).find((f) => f.startsWith(tenant) && f.endsWith(".state.json"));
   const resident = Object.keys(JSON.parse(readFileSync(`${stateDir}/${stateFile}`, "utf8")).seen ?? {}).length;
   return { segments, resident };
-}
-
-/** Passes records through until `limit` went out, then fails mid-send like a receiver that died. */
-function failingAfter(limit: number): (sink: Sink) => Sink {
-  return (inner) => {
-    let out = 0;
-    return {
-      name: inner.name,
-      async send(batch: Envelope[]) {
-        if (out + batch.length <= limit) {
-          out += batch.length;
-          return inner.send(batch);
-        }
-        await inner.send(batch.slice(0, limit - out));
-        out = limit;
-        throw new Error("receiver died mid-batch");
-      },
-      flush: () => inner.flush(),
-      close: () => inner.close(),
-    };
-  };
 }
 
 describe("dedupe under a tiny identity budget (spilling on every page)", () => {

@@ -3,8 +3,8 @@
 // live collector also covers: test/backfill-shared-state.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
-import type { Envelope, Sink } from "../src/types.js";
 import { captureRuntime, HOUR, simConfig, tempDir } from "./helpers/harness.js";
+import { failingAfter } from "./helpers/reliability.js";
 
 let sim: Simulator;
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
@@ -15,27 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sim?.close();
 });
-
-/** Passes records through until `limit` went out, then fails mid-send like a receiver that died. */
-function failingAfter(limit: number): (sink: Sink) => Sink {
-  return (inner) => {
-    let out = 0;
-    return {
-      name: inner.name,
-      async send(batch: Envelope[]) {
-        if (out + batch.length <= limit) {
-          out += batch.length;
-          return inner.send(batch);
-        }
-        await inner.send(batch.slice(0, limit - out));
-        out = limit;
-        throw new Error("receiver died mid-batch");
-      },
-      flush: () => inner.flush(),
-      close: () => inner.close(),
-    };
-  };
-}
 
 describe("group_by: message", () => {
   it("a failure mid-window re-sends at most one batch (page_size messages), not the whole window", async () => {

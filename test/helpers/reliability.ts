@@ -7,6 +7,7 @@ import type { Config } from "../../src/config/schema.js";
 import type { CollectorOptions } from "../../src/pipeline/collector-contract.js";
 import { createLogger } from "../../src/log/logger.js";
 import type { Simulator } from "../../src/sim/index.js";
+import type { Envelope, Sink } from "../../src/types.js";
 import { BIN, captureRuntime, recordIds } from "./harness.js";
 
 export const MIN = 60_000;
@@ -139,4 +140,25 @@ export function onceProcess(config: string, now: number, kill: KillAt = {}, guar
       resolve({ stdout, stderr, killed: killed && code === null, code });
     });
   });
+}
+
+/** Passes records through until `limit` went out, then fails mid-send like a receiver that died. */
+export function failingAfter(limit: number): (sink: Sink) => Sink {
+  return (inner) => {
+    let out = 0;
+    return {
+      name: inner.name,
+      async send(batch: Envelope[]) {
+        if (out + batch.length <= limit) {
+          out += batch.length;
+          return inner.send(batch);
+        }
+        await inner.send(batch.slice(0, limit - out));
+        out = limit;
+        throw new Error("receiver died mid-batch");
+      },
+      flush: () => inner.flush(),
+      close: () => inner.close(),
+    };
+  };
 }
