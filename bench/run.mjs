@@ -62,6 +62,8 @@ const heapEnv = {
 
 const dir = mkdtempSync(join(tmpdir(), "o365mt-bench-"));
 const profileDir = join(ROOT, "bench/profiles");
+/** node flags that write the case's CPU profile to bench/profiles/<name>.cpuprofile (with --profile). */
+const profileArgs = (name) => (flags.profile ? ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `${name}.cpuprofile`] : []);
 const rows = [];
 const deadline = setTimeout(() => {
   console.error("bench: overall time limit (30 min) reached");
@@ -99,7 +101,7 @@ async function collectorCase(name, sim, extra, { env = {} } = {}) {
   const before = await simControl(sim, "/_sim/stats");
   const simCpu0 = cpuSecondsOf(sim.pid);
   const nodeArgs = flags["node-args"] ? flags["node-args"].split(" ").filter(Boolean) : [];
-  if (flags.profile) nodeArgs.push("--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `${name}.cpuprofile`);
+  nodeArgs.push(...profileArgs(name));
   const r = await runCase("collector", ["once", "--config", configFor(sim, name, extra)], {
     env: { O365MT_NOW: new Date(T1).toISOString(), ...heapEnv, ...env },
     nodeArgs,
@@ -176,8 +178,7 @@ try {
   const simCpu0 = cpuSecondsOf(sim.pid);
   // With --profile the measured pass is profiled too, so the collector's self time per function can be set
   // against the baseline's (bench/profile-summary.mjs on both files).
-  const baseProfile = flags.profile ? ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", "baseline.cpuprofile"] : [];
-  const baseRun = await runCase("baseline", baselineArgs, { nodeArgs: baseProfile });
+  const baseRun = await runCase("baseline", baselineArgs, { nodeArgs: profileArgs("baseline") });
   if (simCpu0 !== undefined) baseRun.simCpu = cpuSecondsOf(sim.pid) - simCpu0;
   // The same query as the minimal loop: the collector must make exactly its requests (rows at exactly the
   // window end come back from `le end` and are dropped by both, so this can exceed ceil(records / page)).
