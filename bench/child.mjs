@@ -75,9 +75,11 @@ try {
     report(await baseline(JSON.parse(rest[0])));
     process.exitCode = 0;
   } else if (mode === "collector") {
-    // The same bundle the command runs, loaded the same way (bin/o365-message-trace.js): V8's heap settings
-    // first, then main.
-    (await import("../dist/bundle/heap.js")).sidecarV8(rest[0]);
+    // The same bundle the command runs, loaded the same way (bin/o365-message-trace.js): V8's heap and GC-thread
+    // settings first, then main.
+    const heap = await import("../dist/bundle/heap.js");
+    heap.sidecarGcThreads();
+    heap.sidecarV8(rest[0]);
     const { main } = await import("../dist/bundle/main.js");
     const code = await main(rest);
     report({ exitCode: code });

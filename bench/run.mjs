@@ -5,6 +5,7 @@
 // --cold-runs N (default 7) · --node-args=… (extra node flags for the collector cases, e.g. V8 heap sizes) ·
 // --heap-growth P (O365_HEAP_GROWTH for the collector cases: V8 heap growth in percent, 0 = V8's own) ·
 // --young-generation small|v8 (O365_YOUNG_GENERATION for the collector cases: 1 MB semi-spaces, or V8's growth) ·
+// --gc-threads main|v8 (O365_GC_THREADS for the collector cases: collections on the main thread, or V8's helpers) ·
 // --out FILE (default bench/results.json).
 // Every case reports records per CPU-second next to the wall-clock rate: the wall clock depends on how the
 // two cores are shared with the simulator (and anything else running), CPU time far less. The targets of
@@ -27,13 +28,14 @@ const { values: flags } = parseArgs({
     "node-args": { type: "string" },
     "heap-growth": { type: "string" },
     "young-generation": { type: "string" },
+    "gc-threads": { type: "string" },
     out: { type: "string" },
     help: { type: "boolean" },
   },
 });
 if (flags.help) {
   process.stdout.write(
-    "usage: npm run bench -- [--records N | --quick] [--only stdout,small,nodedupe,forward,rws,coldstart,throttled,freshness,tenants] [--profile] [--throttle 10/6] [--throttle-records N] [--node-args=…] [--heap-growth P] [--young-generation small|v8] [--out FILE]\n",
+    "usage: npm run bench -- [--records N | --quick] [--only stdout,small,nodedupe,forward,rws,coldstart,throttled,freshness,tenants] [--profile] [--throttle 10/6] [--throttle-records N] [--node-args=…] [--heap-growth P] [--young-generation small|v8] [--gc-threads main|v8] [--out FILE]\n",
   );
   process.exit(0);
 }
@@ -58,6 +60,7 @@ const rateFor = (records) => Math.max(1, Math.round(records / 24 / 2.5));
 const heapEnv = {
   ...(flags["heap-growth"] !== undefined ? { O365_HEAP_GROWTH: flags["heap-growth"] } : {}),
   ...(flags["young-generation"] !== undefined ? { O365_YOUNG_GENERATION: flags["young-generation"] } : {}),
+  ...(flags["gc-threads"] !== undefined ? { O365_GC_THREADS: flags["gc-threads"] } : {}),
 };
 
 const dir = mkdtempSync(join(tmpdir(), "o365mt-bench-"));

@@ -3,9 +3,13 @@
 // prepare script, or `npm run build`). One bundle instead of some 600 modules: the exec input starts `once`
 // every few minutes, and that start is mostly module loading (docs/performance.md, "Cold start").
 // V8's heap settings first (src/heap.ts: a file of its own, node:v8 only), so that loading the bundle already
-// runs with the small young generation; main() applies them again, harmlessly.
+// runs with the small young generation; main() applies them again, harmlessly. Collections on the main thread
+// only (sidecarGcThreads) are set here alone, while nothing is running yet.
 import("../dist/bundle/heap.js")
-  .then((h) => h.sidecarV8(process.argv[2]))
+  .then((h) => {
+    if (process.argv[2] !== "simulate") h.sidecarGcThreads();
+    h.sidecarV8(process.argv[2]);
+  })
   .then(() => import("../dist/bundle/main.js"))
   .then((m) => m.main(process.argv.slice(2)))
   .then(

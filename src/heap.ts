@@ -80,6 +80,55 @@ export function sidecarYoungGeneration(
 }
 
 /**
+ * Garbage collection on the main thread only ("main"), or V8's helper threads ("v8"). V8 by default scavenges
+ * and compacts in parallel and marks and sweeps concurrently, on helper threads. That shortens pauses, which a
+ * sidecar does not need, and costs CPU: the helpers synchronise with the main thread, and on a shared
+ * two-core node they take CPU from the shipper beside us. Measured on 1 M records in one window (stdout, two
+ * runs each, docs/performance.md): 17.7 and 18.5 CPU-s with V8's helpers, 15.9 and 16.6 without; the
+ * collections themselves take the same time on the main thread.
+ * These are the parts of node's --single-threaded-gc that V8 accepts while it runs: --no-parallel-marking
+ * makes V8 abort when set after start, so marking's final pause may still use helpers.
+ */
+export type GcThreads = "main" | "v8";
+export const DEFAULT_GC_THREADS: GcThreads = "main";
+const GC_THREAD_FLAGS = [
+  "--no-parallel-scavenge",
+  "--no-concurrent-marking",
+  "--no-parallel-compaction",
+  "--no-parallel-pointer-update",
+  "--no-concurrent-sweeping",
+];
+/** Node/V8 flags of the operator's about GC threads: any of them (either polarity), and we stay out. */
+const GC_THREAD_OPERATOR_FLAGS = [
+  "--single-threaded",
+  "--single-threaded-gc",
+  ...GC_THREAD_FLAGS.flatMap((f) => [f, f.replace(/^--no-/, "--")]),
+  "--parallel-marking",
+  "--no-parallel-marking",
+];
+
+/** What O365_GC_THREADS and node's flags ask for: "main" (the default), "v8", or undefined when node's flags decide. */
+export function gcThreadsWanted(env: NodeJS.ProcessEnv, execArgv: readonly string[]): GcThreads | undefined {
+  if (nodeGaveFlag(GC_THREAD_OPERATOR_FLAGS, execArgv, env.NODE_OPTIONS)) return undefined;
+  const text = env.O365_GC_THREADS?.trim().toLowerCase();
+  if (text === undefined || text === "") return DEFAULT_GC_THREADS;
+  // Anything but "main" is V8's own (as for the other two settings: never a reason not to start).
+  return text === "main" ? "main" : "v8";
+}
+
+/**
+ * Applies the GC-thread setting once, first thing in the process (the launcher, before the bundle loads): V8
+ * reads these flags when a collection starts, and switching concurrent marking off while a marking cycle runs is
+ * not safe, so main() does not call this (a caller that imports the bundle into a busy process, like a test
+ * worker, keeps V8's own). Returns "main" when collections now run on the main thread only.
+ */
+export function sidecarGcThreads(env: NodeJS.ProcessEnv = process.env, execArgv: readonly string[] = process.execArgv): "main" | undefined {
+  if (gcThreadsWanted(env, execArgv) !== "main") return undefined;
+  setFlagsFromString(GC_THREAD_FLAGS.join(" "));
+  return "main";
+}
+
+/**
  * Both settings, for every command but the simulator (a development tool with a large working set: V8's
  * defaults suit it). The launcher (bin/) calls this before it loads the bundle, so module loading already runs
  * with the small young generation (set later, it would find the semi-spaces grown to 4 MB); main() calls it

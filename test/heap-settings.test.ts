@@ -8,7 +8,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_YOUNG_GENERATION, nodeGaveFlag, sidecarYoungGeneration, youngGenerationWanted } from "../src/heap.js";
+import {
+  DEFAULT_GC_THREADS,
+  DEFAULT_YOUNG_GENERATION,
+  gcThreadsWanted,
+  nodeGaveFlag,
+  sidecarYoungGeneration,
+  youngGenerationWanted,
+} from "../src/heap.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
 import { HOUR, parseNdjson, simConfigInput, tempDir, writeConfig } from "./helpers/harness.js";
 
@@ -48,6 +55,84 @@ describe("the young generation's setting (decision)", () => {
     } finally {
       sidecarYoungGeneration({ O365_YOUNG_GENERATION: "v8" }, []); // V8's default (factor 2) back for this worker
     }
+  });
+});
+
+describe("the GC threads' setting (decision)", () => {
+  it("is the main thread by default; O365_GC_THREADS=v8 gives V8's helpers; anything else is ignored (V8's own)", () => {
+    expect(DEFAULT_GC_THREADS).toBe("main");
+    expect(gcThreadsWanted({}, [])).toBe("main");
+    expect(gcThreadsWanted({ O365_GC_THREADS: " Main " }, [])).toBe("main");
+    expect(gcThreadsWanted({ O365_GC_THREADS: "v8" }, [])).toBe("v8");
+    expect(gcThreadsWanted({ O365_GC_THREADS: "two" }, [])).toBe("v8");
+  });
+
+  it("stays out when node was given a GC-thread flag of either polarity, on its command line or in NODE_OPTIONS", () => {
+    for (const flag of [
+      "--single-threaded-gc",
+      "--single-threaded",
+      "--parallel-scavenge",
+      "--no-concurrent-marking",
+      "--concurrent_sweeping",
+    ]) {
+      expect(gcThreadsWanted({}, [flag]), flag).toBeUndefined();
+      expect(gcThreadsWanted({ NODE_OPTIONS: `--import=x.mjs ${flag}` }, []), flag).toBeUndefined();
+    }
+    expect(gcThreadsWanted({ NODE_OPTIONS: "--max-semi-space-size=8" }, ["--trace-gc-nvp"])).toBe("main");
+  });
+});
+
+describe("the GC threads of a real `once` (subprocess)", () => {
+  let sim: Simulator;
+  const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
+  beforeAll(async () => {
+    sim = await startSimulator({ seed: 2019, ratePerHour: 2000 });
+  });
+  afterAll(async () => {
+    await sim?.close();
+  });
+
+  /**
+   * `once` over one hour under node's --trace-gc-nvp, which prints one line per collection with the time V8's
+   * helper threads spent in it (`background.*=ms`); the sum of those times over the run.
+   */
+  async function helperMs(env: NodeJS.ProcessEnv): Promise<{ collections: number; helperMs: number }> {
+    const dir = tempDir();
+    const file = writeConfig(dir, simConfigInput(sim, dir, { start: new Date(T0).toISOString(), window: 60, page_size: 1000 }));
+    const childEnv: NodeJS.ProcessEnv = { ...process.env, O365MT_NOW: new Date(T0 + HOUR + 10 * 60_000).toISOString(), ...env };
+    if (!("O365_GC_THREADS" in env)) delete childEnv.O365_GC_THREADS;
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ["--trace-gc-nvp", BIN, "once", "--config", file], {
+        env: childEnv,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
+      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      child.on("error", reject);
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+    });
+    expect(r.code, r.stderr).toBe(0);
+    // V8 prints to the same stdout as the records: find its lines wherever they start.
+    const lines = r.stdout.match(/\[\d+:0x[0-9a-f]+\]\s+\d+ ms: pause=[^\n]*/g) ?? [];
+    let helper = 0;
+    for (const line of lines) for (const m of line.matchAll(/ background\.[a-z_.]+=([\d.]+)/g)) helper += Number(m[1]);
+    return { collections: lines.length, helperMs: helper };
+  }
+
+  it("collects on the main thread only by default; O365_GC_THREADS=v8 lets V8's helper threads work", async () => {
+    const main = await helperMs({});
+    expect(main.collections).toBeGreaterThan(10);
+    expect(main.helperMs).toBe(0);
+    // The control: the same run with V8's helpers, so the measurement above can see helper work when there is any.
+    const v8 = await helperMs({ O365_GC_THREADS: "v8" });
+    expect(v8.collections).toBeGreaterThan(10);
+    expect(v8.helperMs).toBeGreaterThan(0);
   });
 });
 
