@@ -80,31 +80,24 @@ export function sidecarYoungGeneration(
 }
 
 /**
- * Garbage collection on the main thread only ("main"), or V8's helper threads ("v8"). V8 by default scavenges
- * and compacts in parallel and marks and sweeps concurrently, on helper threads. That shortens pauses, which a
- * sidecar does not need, and costs CPU: the helpers synchronise with the main thread, and on a shared
- * two-core node they take CPU from the shipper beside us. Measured on 1 M records in one window (stdout, two
- * runs each, docs/performance.md): 17.7 and 18.5 CPU-s with V8's helpers, 15.9 and 16.6 without; the
- * collections themselves take the same time on the main thread.
- * These are the parts of node's --single-threaded-gc that V8 accepts while it runs: --no-parallel-marking
- * makes V8 abort when set after start, so marking's final pause may still use helpers.
+ * Young-generation collections on the main thread only ("main"), or V8's helper threads ("v8"). V8 by default
+ * runs each scavenge (and a full collection's compaction and pointer updates) in parallel on helper threads.
+ * With 1 MB semi-spaces there are thousands of small scavenges per million records, and each pays the helpers'
+ * start and synchronisation: CPU a sidecar on a shared two-core node takes from the shipper beside it, to make
+ * pauses shorter that nobody waits for. Marking and sweeping stay concurrent: switching those off too (node's
+ * --single-threaded-gc) measured another few percent of CPU but 163–172 MB instead of 146–156 MB peak RSS at
+ * 1 M records in one window (the heap grows while marking runs in steps on the main thread), past the 160 MB
+ * target. Measured (1 M records, stdout, alternating runs): docs/performance.md, "Sixth pass".
  */
 export type GcThreads = "main" | "v8";
 export const DEFAULT_GC_THREADS: GcThreads = "main";
-const GC_THREAD_FLAGS = [
-  "--no-parallel-scavenge",
-  "--no-concurrent-marking",
-  "--no-parallel-compaction",
-  "--no-parallel-pointer-update",
-  "--no-concurrent-sweeping",
-];
+const GC_THREAD_FLAGS = ["--no-parallel-scavenge", "--no-parallel-compaction", "--no-parallel-pointer-update"];
 /** Node/V8 flags of the operator's about GC threads: any of them (either polarity), and we stay out. */
 const GC_THREAD_OPERATOR_FLAGS = [
   "--single-threaded",
   "--single-threaded-gc",
   ...GC_THREAD_FLAGS.flatMap((f) => [f, f.replace(/^--no-/, "--")]),
-  "--parallel-marking",
-  "--no-parallel-marking",
+  ...["--parallel-marking", "--concurrent-marking", "--concurrent-sweeping"].flatMap((f) => [f, f.replace(/^--/, "--no-")]),
 ];
 
 /** What O365_GC_THREADS and node's flags ask for: "main" (the default), "v8", or undefined when node's flags decide. */
@@ -117,10 +110,10 @@ export function gcThreadsWanted(env: NodeJS.ProcessEnv, execArgv: readonly strin
 }
 
 /**
- * Applies the GC-thread setting once, first thing in the process (the launcher, before the bundle loads): V8
- * reads these flags when a collection starts, and switching concurrent marking off while a marking cycle runs is
- * not safe, so main() does not call this (a caller that imports the bundle into a busy process, like a test
- * worker, keeps V8's own). Returns "main" when collections now run on the main thread only.
+ * Applies the GC-thread setting, first thing in the process (the launcher, before the bundle loads), while no
+ * collection is running: V8 reads these flags as a collection starts. main() does not call this, so a caller
+ * that imports the bundle into a busy process (a test worker) keeps V8's own. Returns "main" when scavenges now
+ * run on the main thread only.
  */
 export function sidecarGcThreads(env: NodeJS.ProcessEnv = process.env, execArgv: readonly string[] = process.execArgv): "main" | undefined {
   if (gcThreadsWanted(env, execArgv) !== "main") return undefined;
