@@ -80,27 +80,34 @@ export function sidecarYoungGeneration(
 }
 
 /**
- * Young-generation collections on the main thread only ("main"), or V8's helper threads ("v8"). V8 by default
- * runs each scavenge (and a full collection's compaction and pointer updates) in parallel on helper threads.
- * With 1 MB semi-spaces there are thousands of small scavenges per million records, and each pays the helpers'
- * start and synchronisation: CPU a sidecar on a shared two-core node takes from the shipper beside it, to make
- * pauses shorter that nobody waits for. Marking and sweeping stay concurrent: switching those off too (node's
- * --single-threaded-gc) measured another few percent of CPU but 163–172 MB instead of 146–156 MB peak RSS at
- * 1 M records in one window (the heap grows while marking runs in steps on the main thread), past the 160 MB
- * target. Measured (1 M records, stdout, alternating runs): docs/performance.md, "Sixth pass".
+ * Garbage collection on the main thread ("main", opt-in) or also on V8's helper threads ("v8", the default).
+ * "main" sets the parts of node's --single-threaded-gc that V8 accepts while it runs (--no-parallel-marking
+ * aborts V8 when set after start): no parallel scavenge, compaction or pointer update, no concurrent marking or
+ * sweeping. Measured at 1 M records in one window (stdout, alternating runs, docs/performance.md "Sixth pass"):
+ * 10–20 % less CPU per record (the helpers' start and synchronisation at each of thousands of small scavenges,
+ * on two shared cores), but 163–173 MB peak RSS instead of 146–156 MB, because the heap grows while marking
+ * runs in steps on the main thread: past the 160 MB target, hence not the default. Moving only scavenges and
+ * compaction to the main thread kept the memory and saved no measurable CPU.
  */
 export type GcThreads = "main" | "v8";
-export const DEFAULT_GC_THREADS: GcThreads = "main";
-const GC_THREAD_FLAGS = ["--no-parallel-scavenge", "--no-parallel-compaction", "--no-parallel-pointer-update"];
+export const DEFAULT_GC_THREADS: GcThreads = "v8";
+const GC_THREAD_FLAGS = [
+  "--no-parallel-scavenge",
+  "--no-concurrent-marking",
+  "--no-parallel-compaction",
+  "--no-parallel-pointer-update",
+  "--no-concurrent-sweeping",
+];
 /** Node/V8 flags of the operator's about GC threads: any of them (either polarity), and we stay out. */
 const GC_THREAD_OPERATOR_FLAGS = [
   "--single-threaded",
   "--single-threaded-gc",
   ...GC_THREAD_FLAGS.flatMap((f) => [f, f.replace(/^--no-/, "--")]),
-  ...["--parallel-marking", "--concurrent-marking", "--concurrent-sweeping"].flatMap((f) => [f, f.replace(/^--/, "--no-")]),
+  "--parallel-marking",
+  "--no-parallel-marking",
 ];
 
-/** What O365_GC_THREADS and node's flags ask for: "main" (the default), "v8", or undefined when node's flags decide. */
+/** What O365_GC_THREADS and node's flags ask for: "v8" (the default), "main", or undefined when node's flags decide. */
 export function gcThreadsWanted(env: NodeJS.ProcessEnv, execArgv: readonly string[]): GcThreads | undefined {
   if (nodeGaveFlag(GC_THREAD_OPERATOR_FLAGS, execArgv, env.NODE_OPTIONS)) return undefined;
   const text = env.O365_GC_THREADS?.trim().toLowerCase();
@@ -112,8 +119,8 @@ export function gcThreadsWanted(env: NodeJS.ProcessEnv, execArgv: readonly strin
 /**
  * Applies the GC-thread setting, first thing in the process (the launcher, before the bundle loads), while no
  * collection is running: V8 reads these flags as a collection starts. main() does not call this, so a caller
- * that imports the bundle into a busy process (a test worker) keeps V8's own. Returns "main" when scavenges now
- * run on the main thread only.
+ * that imports the bundle into a busy process (a test worker) keeps V8's own; switching concurrent marking off
+ * while a marking cycle runs is not safe. Returns "main" when collections now run on the main thread only.
  */
 export function sidecarGcThreads(env: NodeJS.ProcessEnv = process.env, execArgv: readonly string[] = process.execArgv): "main" | undefined {
   if (gcThreadsWanted(env, execArgv) !== "main") return undefined;

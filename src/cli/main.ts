@@ -15,7 +15,7 @@ const OTHER_ENV: Array<[string, string]> = [
   ["HTTPS_PROXY / NO_PROXY", "proxy for the Microsoft endpoints (http.proxy wins)"],
   ["O365_HEAP_GROWTH", "V8 heap growth after a full GC, percent (default 100; 0 = V8's own)"],
   ["O365_YOUNG_GENERATION", "V8 young generation: small (default, 1 MB semi-spaces) or v8 (V8's own growth)"],
-  ["O365_GC_THREADS", "V8 scavenges: main (default, on the main thread) or v8 (in parallel on V8's helper threads)"],
+  ["O365_GC_THREADS", "V8 garbage collection: v8 (default, with helper threads) or main (main thread only: less CPU, more memory)"],
 ];
 
 async function usage(): Promise<string> {
