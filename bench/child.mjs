@@ -1,13 +1,23 @@
 // One benchmark case in its own process, so its peak RSS and CPU are its own. Usage:
 //   node bench/child.mjs baseline '<json: {graphBase, url, tenantId, clientId, clientSecret, caFile, start, end, pageSize}>'
+//   node bench/child.mjs floor '<the same json>'   (bench/floor.mjs)
 //   node bench/child.mjs collector <args for the CLI, e.g. once --config FILE>
 // Records go to stdout (the parent points it at /dev/null); when done, one JSON line with wall time,
 // peak RSS and CPU goes to fd 3, so it never mixes with records or logs.
 import { readFileSync, writeSync } from "node:fs";
-import { performance } from "node:perf_hooks";
+import { constants, performance, PerformanceObserver } from "node:perf_hooks";
 
 const [mode, ...rest] = process.argv.slice(2);
 const t0 = performance.now();
+// Main-thread GC pauses by kind: where a case's extra CPU goes when it is not its own code.
+const gc = { minorMs: 0, minor: 0, majorMs: 0, major: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const minor = e.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR;
+    if (minor) (gc.minorMs += e.duration), gc.minor++;
+    else (gc.majorMs += e.duration), gc.major++;
+  }
+}).observe({ entryTypes: ["gc"] });
 
 function report(extra) {
   const ru = process.resourceUsage();
@@ -16,6 +26,7 @@ function report(extra) {
     maxRssKb: ru.maxRSS,
     userCpuMs: ru.userCPUTime / 1000,
     systemCpuMs: ru.systemCPUTime / 1000,
+    gc,
     ...extra,
   });
   try {
@@ -25,8 +36,11 @@ function report(extra) {
   }
 }
 
-/** The practical limit: fetch the same pages with undici, JSON.parse, one JSON line per item to stdout. */
-async function baseline(o) {
+/**
+ * The API's pages for the bench window, fetched with undici (token, then page after page). `onPage(items)`
+ * handles one page's `value` and returns how many records it wrote.
+ */
+async function readPages(o, onPage) {
   const { Agent, request } = await import("undici");
   const dispatcher = new Agent({ connect: { ca: readFileSync(o.caFile, "utf8") } });
   const tok = await request(`${o.url}/${o.tenantId}/oauth2/v2.0/token`, {
@@ -46,23 +60,13 @@ async function baseline(o) {
   let url = `${o.graphBase}/v1.0/admin/exchange/tracing/messageTraces?$filter=${encodeURIComponent(filter)}&$top=${o.pageSize}`;
   let records = 0;
   let pages = 0;
-  const startMs = Date.parse(o.start);
-  const endMs = Date.parse(o.end);
   while (url) {
     const res = await request(url, { dispatcher, headers: { authorization: `Bearer ${token}`, accept: "application/json" } });
     const text = await res.body.text();
     if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
     const page = JSON.parse(text);
     pages++;
-    let out = "";
-    for (const item of page.value) {
-      // The same half-open window the collector applies, so both count the same records.
-      const t = Date.parse(item.receivedDateTime);
-      if (t < startMs || t >= endMs) continue;
-      out += JSON.stringify(item) + "\n";
-      records++;
-    }
-    if (out && !process.stdout.write(out)) await new Promise((r) => process.stdout.once("drain", r));
+    records += await onPage(page.value);
     url = page["@odata.nextLink"];
   }
   await new Promise((r) => process.stdout.write("", r));
@@ -70,9 +74,42 @@ async function baseline(o) {
   return { records, pages };
 }
 
+/** The practical limit: JSON.parse each page, one JSON line per item to stdout. */
+function baseline(o) {
+  const startMs = Date.parse(o.start);
+  const endMs = Date.parse(o.end);
+  return readPages(o, async (items) => {
+    let out = "";
+    let records = 0;
+    for (const item of items) {
+      // The same half-open window the collector applies, so both count the same records.
+      const t = Date.parse(item.receivedDateTime);
+      if (t < startMs || t >= endMs) continue;
+      out += JSON.stringify(item) + "\n";
+      records++;
+    }
+    if (out && !process.stdout.write(out)) await new Promise((r) => process.stdout.once("drain", r));
+    return records;
+  });
+}
+
+/** The collector's mandatory per-record work fused per item (bench/floor.mjs), under the collector's V8 settings. */
+async function floor(o) {
+  const heap = await import("../dist/bundle/heap.js");
+  heap.sidecarGcThreads();
+  heap.sidecarV8("once");
+  const { floorHandler } = await import("./floor.mjs");
+  const handler = await floorHandler(o);
+  try {
+    return await readPages(o, (items) => handler.page(items));
+  } finally {
+    handler.close();
+  }
+}
+
 try {
-  if (mode === "baseline") {
-    report(await baseline(JSON.parse(rest[0])));
+  if (mode === "baseline" || mode === "floor") {
+    report(await (mode === "floor" ? floor : baseline)(JSON.parse(rest[0])));
     process.exitCode = 0;
   } else if (mode === "collector") {
     // The same bundle the command runs, loaded the same way (bin/o365-message-trace.js): V8's heap and GC-thread

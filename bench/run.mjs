@@ -35,7 +35,7 @@ const { values: flags } = parseArgs({
 });
 if (flags.help) {
   process.stdout.write(
-    "usage: npm run bench -- [--records N | --quick] [--only stdout,small,nodedupe,forward,rws,coldstart,throttled,freshness,tenants] [--profile] [--throttle 10/6] [--throttle-records N] [--node-args=…] [--heap-growth P] [--young-generation small|v8] [--gc-threads main|v8] [--out FILE]\n",
+    "usage: npm run bench -- [--records N | --quick] [--only floor,stdout,small,nodedupe,forward,rws,coldstart,throttled,freshness,tenants] [--profile] [--throttle 10/6] [--throttle-records N] [--node-args=…] [--heap-growth P] [--young-generation small|v8] [--gc-threads main|v8] [--out FILE]\n",
   );
   process.exit(0);
 }
@@ -141,6 +141,8 @@ function row(name, r, extra = {}) {
     recordsPerSecond: records / (r.wallMs / 1000),
     peakRssMB: r.maxRssKb / 1024,
     cpuSeconds: (r.userCpuMs + r.systemCpuMs) / 1000,
+    // Main-thread GC pauses (bench/child.mjs): scavenges, and the rest (mark-compact and its steps).
+    ...(r.gc ? { gcMinorSeconds: r.gc.minorMs / 1000, gcMajorSeconds: r.gc.majorMs / 1000, gcMinorCount: r.gc.minor } : {}),
     ...extra,
   };
   // What the case could do if the simulator answered instantly: records per CPU-second of the case itself.
@@ -189,6 +191,20 @@ try {
   const b = row("baseline (undici + JSON.parse → /dev/null)", baseRun, { apiRequests: baseRun.pages });
   const ratio = (r) => (r.recordsPerSecond && b.recordsPerSecond ? r.recordsPerSecond / b.recordsPerSecond : undefined);
   const check = (r) => (r.records === baseRun.records ? "" : `records ${r.records} ≠ baseline ${baseRun.records}`);
+
+  if (want("floor")) {
+    // Upper bound for the stdout case: the mandatory per-record work fused per item (bench/floor.mjs), under
+    // the collector's V8 settings, and again under V8's own (what the memory settings cost the bound).
+    for (const [name, env] of [
+      ["floor: mandatory work per item, collector's V8 settings", heapEnv],
+      ["floor: the same, V8's own heap and GC threads", { O365_HEAP_GROWTH: "0", O365_YOUNG_GENERATION: "v8", O365_GC_THREADS: "v8" }],
+    ]) {
+      console.error(`bench: ${name}`);
+      const r = await runCase("floor", baselineArgs, { env, nodeArgs: profileArgs(name.startsWith("floor: the same") ? "floor-v8" : "floor") });
+      const o = row(name, r, { apiRequests: r.pages });
+      o.note = check(o);
+    }
+  }
 
   if (want("stdout")) {
     const r = await collectorCase("stdout", sim, { sink: { type: "stdout" } });
@@ -359,6 +375,8 @@ function printTargets(rs) {
     small = find("collector once, stdout, first");
   const fwd = find("collector once, forward"),
     cold = find("once, nothing due");
+  const floorRow = find("floor: mandatory"),
+    floorV8 = find("floor: the same");
   const per = (a, b) => (a?.recordsPerCpuSecond && b?.recordsPerCpuSecond ? a.recordsPerCpuSecond / b.recordsPerCpuSecond : undefined);
   const f = (n, d = 0) => (n === undefined || Number.isNaN(n) ? "not run" : n.toFixed(d));
   const t = [
@@ -370,6 +388,12 @@ function printTargets(rs) {
       small && out && small.peakRssMB <= 160 && out.peakRssMB - small.peakRssMB <= 20,
     ],
     ["records per CPU-second, stdout (dedupe on) ÷ baseline's", `${f(per(out, base), 2)}`, "≥ 0.7 ×", per(out, base) >= 0.7],
+    [
+      "  the same for the floor (bench/floor.mjs; V8's own settings)",
+      `${f(per(floorRow, base), 2)} (${f(per(floorV8, base), 2)})`,
+      "(upper bound)",
+      undefined,
+    ],
     ["records per CPU-second, forward + acks ÷ stdout's", `${f(per(fwd, out), 2)}`, "≥ 0.9 ×", per(fwd, out) >= 0.9],
     ["once with nothing due: CPU (median)", cold ? `${f(cold.cpuSeconds, 2)} s` : "not run", "≤ 0.25 s", cold && cold.cpuSeconds <= 0.25],
     ["once with nothing due: peak RSS (median)", cold ? `${f(cold.peakRssMB)} MB` : "not run", "≤ 60 MB", cold && cold.peakRssMB <= 60],
@@ -379,7 +403,7 @@ function printTargets(rs) {
   console.log(`| ${"target".padEnd(w[0])} | ${"measured".padEnd(w[1])} | ${"target".padEnd(w[2])} | met |`);
   for (const [what, got, want, ok] of t)
     console.log(
-      `| ${what.padEnd(w[0])} | ${got.padEnd(w[1])} | ${want.padEnd(w[2])} | ${got.startsWith("not run") ? "" : ok ? "yes" : "no"} |`,
+      `| ${what.padEnd(w[0])} | ${got.padEnd(w[1])} | ${want.padEnd(w[2])} | ${got.startsWith("not run") || ok === undefined ? "" : ok ? "yes" : "no"} |`,
     );
   console.log("");
 }
@@ -396,12 +420,13 @@ function printTable(rs) {
     "records/CPU-s (× baseline)",
     "sim busy",
     "peak RSS MB",
+    "GC pause s (minor/major)",
     "requests",
     "notes",
   ];
   const body = rs.map((r) =>
     r.pending
-      ? [r.case, "", "", "", "", "", "", "", "", `pending: ${r.pending}`]
+      ? [r.case, "", "", "", "", "", "", "", "", "", `pending: ${r.pending}`]
       : [
           r.case,
           f(r.records),
@@ -411,6 +436,7 @@ function printTable(rs) {
           r.coldStart ? `${f(r.cpuSeconds, 2)} CPU-s` : `${f(r.recordsPerCpuSecond)} (${f(r.cpuRatioToBaseline, 2)} ×)`,
           r.simulatorBusy === undefined ? "" : `${f(r.simulatorBusy * 100)} %`,
           f(r.peakRssMB),
+          r.gcMinorSeconds === undefined ? "" : `${f(r.gcMinorSeconds, 2)} / ${f(r.gcMajorSeconds, 2)}`,
           r.expectedRequests !== undefined
             ? `${r.apiRequests}${r.apiRequests === r.expectedRequests ? "" : ` (≠ ${r.expectedRequests})`}`
             : f(r.apiRequests),
