@@ -13,9 +13,9 @@ const t0 = performance.now();
 const gc = { minorMs: 0, minor: 0, majorMs: 0, major: 0 };
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
-    const minor = e.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR;
-    if (minor) (gc.minorMs += e.duration), gc.minor++;
-    else (gc.majorMs += e.duration), gc.major++;
+    const kind = e.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR ? "minor" : "major";
+    gc[`${kind}Ms`] += e.duration;
+    gc[kind]++;
   }
 }).observe({ entryTypes: ["gc"] });
 
