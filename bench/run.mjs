@@ -200,7 +200,10 @@ try {
       ["floor: the same, V8's own heap and GC threads", { O365_HEAP_GROWTH: "0", O365_YOUNG_GENERATION: "v8", O365_GC_THREADS: "v8" }],
     ]) {
       console.error(`bench: ${name}`);
-      const r = await runCase("floor", baselineArgs, { env, nodeArgs: profileArgs(name.startsWith("floor: the same") ? "floor-v8" : "floor") });
+      const r = await runCase("floor", baselineArgs, {
+        env,
+        nodeArgs: profileArgs(name.startsWith("floor: the same") ? "floor-v8" : "floor"),
+      });
       const o = row(name, r, { apiRequests: r.pages });
       o.note = check(o);
     }
