@@ -129,7 +129,7 @@ export function sidecarGcThreads(env: NodeJS.ProcessEnv = process.env, execArgv:
 }
 
 /**
- * Both settings, for every command but the simulator (a development tool with a large working set: V8's
+ * Both settings (and the lean start below, for `once` and `run`), for every command but the simulator (a development tool with a large working set: V8's
  * defaults suit it). The launcher (bin/) calls this before it loads the bundle, so module loading already runs
  * with the small young generation (set later, it would find the semi-spaces grown to 4 MB); main() calls it
  * again for callers that import the bundle directly (the bench, tests). Setting a flag twice is harmless.
@@ -142,4 +142,77 @@ export function sidecarV8(
   if (command === "simulate") return;
   sidecarHeap(env, execArgv);
   sidecarYoungGeneration(env, execArgv);
+  leanStart(command, env, execArgv);
+}
+
+// A lean start (issue 19, the idle `once`): three V8 flags while the command starts, set back when the start is
+// over. An idle `once` is all start (bundle, config, state, token, exit) and peaked at 67 MB, 27 MB above bare
+// Node; each flag was measured on it (medians of 7–11 runs, bench/run.mjs --only coldstart):
+// - --no-opt, --no-sparkplug: TurboFan and Sparkplug compiled the few functions that got hot while the bundle
+//   loaded (Node's own path helpers, mostly), which pulled the compilers' code into memory and allocated their
+//   working memory: 2.5 MB of peak RSS (66.7 → 64.2 MB) for no CPU gain in a run that lasts 0.2 s.
+// - --optimize-for-size: V8 then starts an (incremental, memory-reducing) full collection once the old
+//   generation passes 8 MB, mid-way through module loading, instead of none: what loading left behind (parse
+//   results, config documents) is freed before the token's TLS and msal-node allocate: about 1 MB of peak RSS
+//   for 0.01 s of CPU.
+// `afterStart()` sets V8's defaults back when the start token is in (runtime.ts, before any window is read, so
+// the data path runs as before), and a timer does so after START_FLAGS_MS at the latest, for any path that takes
+// no start token (several tenants). Only for `once` and `run`. O365_LEAN_START=v8 keeps V8's own; a node flag
+// that decides any of these (--no-opt, --jitless, --optimize-for-size, …) means we stay out. V8 reads all three
+// at each decision (tiering, collection), so they can be switched while it runs (checked with --trace-opt and
+// --trace-gc: functions are optimized again, and no memory-reducing collection follows, after the switch).
+
+/** The flags of a lean start; afterStart() sets each back to V8's default. */
+export const LEAN_START_FLAGS = ["--no-opt", "--no-sparkplug", "--optimize-for-size"] as const;
+const DEFAULT_FLAGS = ["--opt", "--sparkplug", "--no-optimize-for-size"] as const;
+/** Node/V8 flags of the operator's that decide the same things: any of them, and we stay out. */
+const LEAN_START_OWN_FLAGS = [
+  "--opt",
+  "--no-opt",
+  "--turbofan",
+  "--no-turbofan",
+  "--sparkplug",
+  "--no-sparkplug",
+  "--jitless",
+  "--max-opt",
+  "--always-sparkplug",
+  "--optimize-for-size",
+  "--no-optimize-for-size",
+];
+/** The commands whose start ends with a start token (src/runtime.ts acquireStartToken). */
+const LEAN_START_COMMANDS = new Set(["once", "run"]);
+/** At the latest this long after the start, V8's defaults are back. */
+export const START_FLAGS_MS = 2_000;
+/** Shared by every copy of this module (the launcher's and the bundle's): the timer while the start is lean. */
+const LEAN_START = Symbol.for("o365-message-trace.lean-start");
+
+/** Sets the lean start's flags for `command` (see above); returns whether it did. Call `afterStart()` after. */
+export function leanStart(
+  command: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  execArgv: readonly string[] = process.execArgv,
+): boolean {
+  const g = globalThis as { [LEAN_START]?: NodeJS.Timeout };
+  if (g[LEAN_START]) return true;
+  if (!LEAN_START_COMMANDS.has(command ?? "")) return false;
+  if (env.O365_LEAN_START?.trim().toLowerCase() === "v8") return false;
+  if (nodeGaveFlag(LEAN_START_OWN_FLAGS, execArgv, env.NODE_OPTIONS)) return false;
+  for (const f of LEAN_START_FLAGS) setFlagsFromString(f);
+  g[LEAN_START] = setTimeout(afterStart, START_FLAGS_MS).unref();
+  return true;
+}
+
+/** Whether the lean start's flags are in effect (tests). */
+export function leanStartActive(): boolean {
+  return (globalThis as { [LEAN_START]?: NodeJS.Timeout })[LEAN_START] !== undefined;
+}
+
+/** V8's defaults back, if `leanStart` set its flags; harmless to call more than once. */
+export function afterStart(): void {
+  const g = globalThis as { [LEAN_START]?: NodeJS.Timeout };
+  const timer = g[LEAN_START];
+  if (!timer) return;
+  clearTimeout(timer);
+  delete g[LEAN_START];
+  for (const f of DEFAULT_FLAGS) setFlagsFromString(f);
 }

@@ -14,6 +14,7 @@ import { budgetHooks, type RequestBudget } from "./net/budget.js";
 import { createDispatcher } from "./net/dispatcher.js";
 import { retryPolicyFrom } from "./net/retry.js";
 import { ServerClock, tokenIssuedAt } from "./net/server-clock.js";
+import { afterStart } from "./heap.js";
 import { Collector, type CollectorOptions } from "./pipeline/collector.js";
 import { noopMetrics, type PipelineMetrics } from "./pipeline/metrics.js";
 import type { RecordMapper } from "./schema/mapper.js";
@@ -307,7 +308,11 @@ export async function acquireStartToken(rt: {
   endpoints: ResolvedEndpoints;
   serverClock: ServerClock;
 }): Promise<string> {
-  const token = await rt.tokens.getToken(`${rt.endpoints.source.resource.replace(/\/+$/, "")}/.default`);
+  // The start is over once the token is in (or has failed): V8's defaults back before any window is read
+  // (src/heap.ts, leanStart).
+  const token = await rt.tokens
+    .getToken(`${rt.endpoints.source.resource.replace(/\/+$/, "")}/.default`)
+    .finally(afterStart);
   // A token issued just now carries the login service's clock: enough to spot a cursor in the future
   // before the first data request.
   const iat = tokenIssuedAt(token);

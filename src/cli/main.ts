@@ -16,6 +16,7 @@ const OTHER_ENV: Array<[string, string]> = [
   ["O365_HEAP_GROWTH", "V8 heap growth after a full GC, percent (default 100; 0 = V8's own)"],
   ["O365_YOUNG_GENERATION", "V8 young generation: small (default, 1 MB semi-spaces) or v8 (V8's own growth)"],
   ["O365_GC_THREADS", "V8 garbage collection: v8 (default, with helper threads) or main (main thread only: less CPU, more memory)"],
+  ["O365_LEAN_START", "once/run start without V8's optimizing compilers, optimized for size (default); v8 = V8's own"],
 ];
 
 async function usage(): Promise<string> {
