@@ -9,6 +9,8 @@
 import { build } from "esbuild";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { builtinsToRequire } from "./bundle/builtins-cjs.mjs";
+import { LAZY_REQUIRES, lazyRequires } from "./bundle/lazy-requires.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const here = (file) => fileURLToPath(new URL(`bundle/${file}`, import.meta.url));
@@ -26,6 +28,15 @@ const leaner = {
     b.onResolve({ filter: /^jsonwebtoken$/ }, (a) =>
       a.importer.includes("/@azure/msal-node/") ? { path: here("jsonwebtoken-lazy.mjs") } : undefined,
     );
+    // Built-ins by require() instead of through Node's ES module facades (builtins-cjs.mjs).
+    b.onLoad({ filter: /\.m?js$/ }, (a) =>
+      a.path.startsWith(`${root}dist/`) || /[/\\]@azure[/\\]msal-(node|common)[/\\]/.test(a.path)
+        ? { contents: builtinsToRequire(readFileSync(a.path, "utf8")), loader: "js" }
+        : undefined,
+    );
+    // Built-ins that undici and pino require at load, required at their first use (lazy-requires.mjs).
+    for (const { file } of LAZY_REQUIRES)
+      b.onLoad({ filter: file }, (a) => ({ contents: lazyRequires(a.path, readFileSync(a.path, "utf8")), loader: "js" }));
     // zod's namespace of 60 locales: only English is configured (zod does that itself) and src/ never reads
     // z.locales, so the namespace keeps English only.
     b.onLoad({ filter: /[/\\]zod[/\\]v4[/\\]locales[/\\]index\.js$/ }, () => ({
@@ -62,7 +73,9 @@ const result = await build({
   // CommonJS dependencies (undici, msal-node's helpers) require Node built-ins; in an ESM bundle that needs a
   // real `require`.
   banner: {
-    js: 'import { createRequire as __o365mtCreateRequire } from "node:module"; const require = __o365mtCreateRequire(import.meta.url);',
+    // __o365mtRequire: the same, under a name no module of ours can shadow, for the built-ins taken by
+    // require() (builtins-cjs.mjs).
+    js: 'import { createRequire as __o365mtCreateRequire } from "node:module"; const require = __o365mtCreateRequire(import.meta.url), __o365mtRequire = require;',
   },
   chunkNames: "chunk-[hash]",
   plugins: [leaner],

@@ -8,6 +8,7 @@ import { startSimulator, type Simulator } from "../src/sim/index.js";
 import { HOUR, parseNdjson, runCli, simConfigInput, tempDir, writeConfig } from "./helpers/harness.js";
 
 const TRACKER = fileURLToPath(new URL("./fixtures/module-log.mjs", import.meta.url));
+const BUILTIN_TRACKER = fileURLToPath(new URL("./fixtures/builtin-log.cjs", import.meta.url));
 const BUNDLE = fileURLToPath(new URL("../dist/bundle/", import.meta.url));
 let sim: Simulator;
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
@@ -67,6 +68,33 @@ describe("cold start: once loads only what it needs", () => {
     expect(idle.packages.has("@azure/msal-node")).toBe(true);
     for (const p of ["@fluent-org/logger", "fast-xml-parser", "prom-client"]) {
       expect(idle.packages.has(p), p).toBe(false);
+    }
+  });
+
+  it("nothing due: no Node built-in the idle path does not use (HTTP/2, worker threads, zlib, ES module facades)", async () => {
+    // Each built-in costs memory once loaded (docs/performance.md, issue 19): undici's HTTP/2 client and pino's
+    // worker-thread transports are required at their first use, zlib at the first gzip batch
+    // (scripts/bundle/lazy-requires.mjs, the HTTP sink), and the bundle takes built-ins with require(), not
+    // through Node's ES module facades, which read every export: crypto's `webcrypto` getter loads the Web
+    // Crypto API (scripts/bundle/builtins-cjs.mjs). (fs/promises cannot be asserted: Node's ES module loader
+    // reads files with it.)
+    const dir = tempDir();
+    const file = writeConfig(
+      dir,
+      simConfigInput(sim, dir, { start: new Date(T0).toISOString(), window: 60, rescan: { horizon: 0 }, log: { level: "info" } }),
+    );
+    expect((await runCli(["once", "--config", file], { env: { O365MT_NOW: new Date(T0 + HOUR).toISOString() } })).code).toBe(0);
+    const log = join(dir, "builtins.log");
+    const idle = await runCli(["once", "--config", file], {
+      env: { O365MT_NOW: new Date(T0 + HOUR + 30 * 60_000).toISOString(), BUILTIN_LOG: log, NODE_OPTIONS: `--require=${BUILTIN_TRACKER}` },
+    });
+    expect(idle.stderr).toMatch(/"msg":"cycle done","windows":0/);
+    expect(idle.code).toBe(0);
+    const builtins = new Set(readFileSync(log, "utf8").split("\n").filter(Boolean));
+    // The tracker sees what the idle path needs: TLS for the start token, undici's HTTP/1.1 client.
+    for (const used of ["tls", "http", "net"]) expect(builtins.has(used), used).toBe(true);
+    for (const unused of ["http2", "worker_threads", "zlib", "internal/crypto/webcrypto"]) {
+      expect(builtins.has(unused), unused).toBe(false);
     }
   });
 

@@ -1,7 +1,10 @@
 // One undici dispatcher per process for every outbound call (token, Graph, RWS, HTTP sink when it wants it):
 // custom CA, TLS verification switch, and proxy (explicit `http.proxy.url`, else HTTPS_PROXY/NO_PROXY).
 import { readFileSync } from "node:fs";
-import { createSecureContext, rootCertificates } from "node:tls";
+// The module, not its named exports: `rootCertificates` is a getter that parses Node's ~140 root certificates
+// into strings, wanted only with a custom CA (the bundle turns this import into a require(); see
+// scripts/bundle/builtins-cjs.mjs).
+import * as tls from "node:tls";
 import { Agent, EnvHttpProxyAgent, ProxyAgent, type Dispatcher } from "undici";
 import { CollectorError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
@@ -34,7 +37,7 @@ export function createDispatcher(opts: DispatcherOptions = {}): Dispatcher {
   // (about 20 ms of CPU each; an idle `once` makes two, docs/performance.md "Cold start") and held about 1 MB
   // of native memory each (500 tenants in one process: 320+ MB of RSS with a 40 MB heap; issue 17).
   const tlsOpts = {
-    ...(extra.length ? { secureContext: createSecureContext({ ca: [...rootCertificates, ...extra] }) } : {}),
+    ...(extra.length ? { secureContext: tls.createSecureContext({ ca: [...tls.rootCertificates, ...extra] }) } : {}),
     ...(opts.insecure ? { rejectUnauthorized: false } : {}),
   };
   if (opts.insecure) {

@@ -3,7 +3,6 @@
 // 5xx are retried with backoff (Retry-After honoured); any other status is a configuration problem and stops
 // with one clear error. `flush` posts what is buffered and resolves only after the receiver said 2xx.
 import { promisify } from "node:util";
-import { gzip as gzipCb } from "node:zlib";
 import type { Dispatcher } from "undici";
 import { CollectorError } from "../../errors.js";
 import type { Logger } from "../../log/logger.js";
@@ -17,7 +16,10 @@ import type { HttpSinkConfig } from "./options.js";
 
 export type { HttpSinkConfig } from "./options.js";
 
-const gzip = promisify(gzipCb);
+/** zlib's gzip, loaded at the first gzip batch: every command loads this module, few configs gzip (issue 19). */
+let gzipLoaded: Promise<(raw: Buffer) => Promise<Buffer>> | undefined;
+const gzip = async (raw: Buffer): Promise<Buffer> =>
+  (await (gzipLoaded ??= import("node:zlib").then((z) => promisify(z.gzip))))(raw);
 
 export interface HttpSinkOptions {
   config: HttpSinkConfig;
