@@ -310,9 +310,7 @@ export async function acquireStartToken(rt: {
 }): Promise<string> {
   // The start is over once the token is in (or has failed): V8's defaults back before any window is read
   // (src/heap.ts, leanStart).
-  const token = await rt.tokens
-    .getToken(`${rt.endpoints.source.resource.replace(/\/+$/, "")}/.default`)
-    .finally(afterStart);
+  const token = await rt.tokens.getToken(`${rt.endpoints.source.resource.replace(/\/+$/, "")}/.default`).finally(afterStart);
   // A token issued just now carries the login service's clock: enough to spot a cursor in the future
   // before the first data request.
   const iat = tokenIssuedAt(token);

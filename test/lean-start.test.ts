@@ -27,7 +27,9 @@ describe("lean start: which commands, and who decides", () => {
   });
 
   it("the start token ends the lean start, whether it comes or fails", async () => {
-    const endpoints = { source: { base: "https://graph.example", resource: "https://graph.microsoft.com" } } as unknown as ResolvedEndpoints;
+    const endpoints = {
+      source: { base: "https://graph.example", resource: "https://graph.microsoft.com" },
+    } as unknown as ResolvedEndpoints;
     const serverClock = new ServerClock();
     leanStart("once", {}, []);
     await acquireStartToken({ tokens: { method: "test", getToken: async () => "not-a-jwt" }, endpoints, serverClock });

@@ -18,8 +18,7 @@ export type { HttpSinkConfig } from "./options.js";
 
 /** zlib's gzip, loaded at the first gzip batch: every command loads this module, few configs gzip (issue 19). */
 let gzipLoaded: Promise<(raw: Buffer) => Promise<Buffer>> | undefined;
-const gzip = async (raw: Buffer): Promise<Buffer> =>
-  (await (gzipLoaded ??= import("node:zlib").then((z) => promisify(z.gzip))))(raw);
+const gzip = async (raw: Buffer): Promise<Buffer> => (await (gzipLoaded ??= import("node:zlib").then((z) => promisify(z.gzip))))(raw);
 
 export interface HttpSinkOptions {
   config: HttpSinkConfig;
