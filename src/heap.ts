@@ -130,9 +130,10 @@ export function sidecarGcThreads(env: NodeJS.ProcessEnv = process.env, execArgv:
 
 /**
  * Both settings (and the lean start below, for `once` and `run`), for every command but the simulator (a
- * development tool with a large working set: V8's defaults suit it). The launcher (bin/) calls this before it loads the bundle, so module loading already runs
- * with the small young generation (set later, it would find the semi-spaces grown to 4 MB); main() calls it
- * again for callers that import the bundle directly (the bench, tests). Setting a flag twice is harmless.
+ * development tool with a large working set: V8's defaults suit it). The launcher (bin/) calls this before it
+ * loads the bundle, so module loading already runs with the small young generation (set later, it would find
+ * the semi-spaces grown to 4 MB); main() calls it again for callers that import the bundle directly (the bench,
+ * tests). Setting a flag twice is harmless.
  */
 export function sidecarV8(
   command: string | undefined,
