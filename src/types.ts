@@ -102,8 +102,8 @@ export interface Source {
 export interface Sink {
   readonly name: string;
   /**
-   * Most records the sink wants per `send` (default: a whole API page). The collector maps and sends a page in
-   * batches of this size, so each batch's record objects die young instead of living through the whole page.
+   * Most records the sink wants per `send`. The collector filters, maps and sends a page in slices of at most
+   * 256 rows (fewer if this asks for fewer), so each slice's objects die young instead of living through the page.
    */
   readonly batchHint?: number;
   send(batch: Envelope[]): Promise<void>;
@@ -111,9 +111,10 @@ export interface Sink {
   close(): Promise<void>;
   /**
    * Checkpoints finer than `flush`: the sink calls `listener` with the records of each confirmation as it arrives
-   * (a forward ack, an HTTP 2xx, a completed stdout write), before the `flush` that covers them resolves. The
+   * (a forward ack, an HTTP 2xx), before the `flush` that covers them resolves. The
    * collector journals them there, so a failure later repeats only records that were never confirmed.
-   * Optional: a sink without it is checkpointed at each `flush`.
+   * Optional: a sink without it is checkpointed at each `flush`. Records are matched by `id` (the collector keeps
+   * no record while it waits), so a confirmation may carry the sink's own copies of the records it sent.
    */
   onConfirm?(listener: ConfirmListener): void;
 }

@@ -15,7 +15,7 @@ import { ForwardSink } from "../src/sinks/forward/forward-sink.js";
 import type { ConfirmListener, Envelope, Sink } from "../src/types.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
 import { ForwardReceiver } from "./helpers/forward-receiver.js";
-import { lostAndExtra, MIN, recordIds, simConfig, tempDir, truthIds } from "./helpers/harness.js";
+import { collectGarbage, lostAndExtra, MIN, recordIds, simConfig, tempDir, truthIds } from "./helpers/harness.js";
 
 let sim: Simulator;
 const T0 = Date.UTC(2026, 10, 20, 6, 0, 0);
@@ -155,6 +155,41 @@ describe("Checkpoints (real journal and state file)", () => {
     expect(reload().has("id-2", T0 + 2)).toBe(false);
     await cp.settle();
     expect(reload().has("id-3", T0 + 3)).toBe(false);
+  });
+
+  it("keys what waits by identity: no record is kept, and a confirmation naming the identity settles it", async () => {
+    const { ledger, sink, env, confirm, reload } = setup();
+    const cp = new Checkpoints(ledger, sink);
+    const refs: Array<WeakRef<Envelope>> = [];
+    // Expected and handed to the sink, then dropped by both (a stdout batch once encoded).
+    (() => {
+      for (const i of [1, 2]) {
+        const e = env(i);
+        cp.expect(e, ledger.entry(e.id, e.time));
+        refs.push(new WeakRef(e));
+      }
+    })();
+    await collectGarbage();
+    expect(refs.filter((r) => r.deref() !== undefined)).toHaveLength(0);
+    // The receiver's confirmation carries records with those identities (the forward sink's own copies).
+    confirm([env(1)]);
+    expect(reload().has("id-1", T0 + 1)).toBe(true);
+    expect(reload().has("id-2", T0 + 2)).toBe(false);
+    await cp.settle();
+    expect(reload().has("id-2", T0 + 2)).toBe(true);
+  });
+
+  it("an identity expected twice before its confirmations is recorded only with the last of them", async () => {
+    const { ledger, sink, env, confirm, reload } = setup();
+    const cp = new Checkpoints(ledger, sink);
+    const [a, again] = [env(1), env(1)];
+    cp.expect(a, ledger.entry(a.id, a.time));
+    cp.expect(again, [ledger.entry(again.id, again.time), ledger.settledMark(again.id, again.time)]);
+    confirm([a]);
+    expect(reload().has("id-1", T0 + 1)).toBe(false);
+    confirm([again]);
+    expect(reload().has("id-1", T0 + 1)).toBe(true);
+    expect(ledger.detailsSettled("id-1", T0 + 1)).toBe(true);
   });
 
   it("a sink that reports nothing is checkpointed at settle (after its flush), with the extra entries", async () => {

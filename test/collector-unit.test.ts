@@ -162,4 +162,30 @@ describe("collector with in-memory fakes", () => {
     expect(again).toEqual({ records: 0, duplicates: 12 });
     expect(store.cursor).toBe(at(30));
   });
+
+  it("a page larger than a slice: sent in slices, journaled once, an in-page duplicate in a later slice dropped, a failure mid-page repeats nothing", async () => {
+    // One 15-minute window, one page of 700 rows (several slices); row 650 repeats row 3's identity.
+    const big: TraceRow[] = [];
+    for (let i = 0; i < 700; i++)
+      big.push({ traceId: `p${i}`, recipient: "a@contoso.com", received: new Date(T0 + i * 1000).toISOString(), status: "Delivered" });
+    big[650] = { ...big[3]!, received: big[650]!.received };
+    const unique = new Set(big.map((r) => identity(r.traceId, r.recipient, r.status)));
+    expect(unique.size).toBe(699);
+    const events: Event[] = [];
+    const store = new MemoryStore(events);
+    const source = new FakeSource(big, 700);
+    const options = { maxWindows: 1, windowMinutes: 15 };
+    // The receiver drops the connection at the page's second send: nothing of the page was confirmed.
+    const first = new FakeSink(events, { method: "send", call: 2 });
+    await expect(collector(source, first, store, options).runCycle()).rejects.toThrow(/send #2/);
+    expect(events.filter((e) => e.kind === "journal")).toHaveLength(0);
+    const sink = new FakeSink(events);
+    const r = await collector(source, sink, store, options).runCycle();
+    expect(r.cursor).toBe(at(15));
+    expect(sink.delivered).toHaveLength(699);
+    expect(new Set(sink.delivered)).toEqual(unique);
+    // The second run: the page in several sends, one flush and one journal line for it, then the commit.
+    const second = events.slice(-7).map((e) => e.kind + ("ids" in e ? e.ids.length : ""));
+    expect(second).toEqual(["send256", "send256", "send187", "flush699", "journal", "flush0", "commit"]);
+  });
 });

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { SeenSet } from "../src/dedupe/seen.js";
+import { FingerprintSet, SeenSet } from "../src/dedupe/seen.js";
 import { StateStore } from "../src/cursor/store.js";
 import { tempDir } from "./helpers/harness.js";
 
@@ -53,5 +53,23 @@ describe("identity table on-disk form", () => {
       expect(again.seen.size).toBe(rows.length + later.length);
       expect([...rows, ...later].every((r) => again.seen.has(r.id, r.time))).toBe(true);
     });
+  });
+});
+
+describe("a page's fingerprint set (in-page duplicates, issue 19)", () => {
+  it("finds every fingerprint added, through growth past its expected size, and nothing else", () => {
+    const page = new FingerprintSet(100);
+    const added = ids(300, 1).map((e) => oldFp(e.id));
+    const others = ids(300, 2).map((e) => oldFp(e.id));
+    for (const fp of added) {
+      expect(page.has(fp)).toBe(false);
+      page.add(fp);
+      expect(page.has(fp)).toBe(true);
+    }
+    expect(added.every((fp) => page.has(fp))).toBe(true);
+    expect(others.some((fp) => page.has(fp))).toBe(false);
+    // Not a fingerprint: never kept, never found.
+    page.add("not a fingerprint");
+    expect(page.has("not a fingerprint")).toBe(false);
   });
 });

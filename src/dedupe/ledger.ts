@@ -6,6 +6,7 @@ import { fingerprint, type SeenSet } from "./seen.js";
 
 /** An identity at its event time; `fp` is its fingerprint, hashed once when dedupe is on. */
 export interface Entry {
+  /** Read only when `fp` is absent: an entry known by its fingerprint alone may leave it empty (Checkpoints). */
   id: string;
   time: number;
   fp?: string;

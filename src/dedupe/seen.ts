@@ -139,6 +139,27 @@ function decode(fp: string, at = 0): boolean {
   return true;
 }
 
+/**
+ * Fingerprints without minutes, in one table sized up front: a page's identities, to find in-page duplicates
+ * with no object per identity (a Set of strings is copied and promoted by every young collection while the page
+ * lasts, issue 19). A string that is not a fingerprint is never found and not kept.
+ */
+export class FingerprintSet {
+  private readonly table: Bucket;
+
+  constructor(expected = 0) {
+    this.table = new Bucket(Math.max(16, Math.ceil(expected / MAX_LOAD) + 1));
+  }
+
+  has(fp: string): boolean {
+    return decode(fp) && this.table.has(scratch[0]!, scratch[1]!, scratch[2]!);
+  }
+
+  add(fp: string): void {
+    if (decode(fp)) this.table.add(scratch[0]!, scratch[1]!, scratch[2]!);
+  }
+}
+
 export class SeenSet {
   protected readonly buckets = new Map<number, Bucket>();
   protected count = 0;

@@ -18,7 +18,7 @@ import type { RescanRunner } from "./rescans.js";
 export interface Book {
   state: State;
   ledger: DeliveryLedger;
-  /** Records each sink confirmation (ack, 2xx, write) in the ledger as it arrives. */
+  /** Records each sink confirmation (ack, 2xx) in the ledger as it arrives, or all at the flush (stdout). */
   checkpoints: Checkpoints;
   seen: SeenSet;
 }

@@ -4,6 +4,7 @@
 // batch). Lateness and delivery metrics are taken here, where rows are first found and confirmed. The cycle
 // that decides which windows to deliver is collector.ts.
 import type { DeliveryLedger, Entry } from "../dedupe/ledger.js";
+import { FingerprintSet } from "../dedupe/seen.js";
 import { identity } from "../schema/mapper.js";
 import type { Envelope, TraceRow, Window } from "../types.js";
 import type { Book, Bookkeeping, WindowKind } from "./bookkeeping.js";
@@ -21,6 +22,34 @@ const openMark = (row: TraceRow) => `${row.traceId ?? ""}|${(row.recipient ?? ""
 const PROVISIONAL = new Set(["gettingstatus", "pending"]);
 
 type Fresh = { row: TraceRow; entry: Entry };
+/** The identities of a page so far: fingerprints in a table when dedupe is on (no object per row), else the ids. */
+class PageIds {
+  private readonly fps: FingerprintSet;
+  private readonly ids = new Set<string>();
+
+  constructor(rows: number) {
+    this.fps = new FingerprintSet(rows);
+  }
+
+  has(e: Entry): boolean {
+    return e.fp !== undefined ? this.fps.has(e.fp) : this.ids.has(e.id);
+  }
+
+  add(e: Entry): void {
+    if (e.fp !== undefined) this.fps.add(e.fp);
+    else this.ids.add(e.id);
+  }
+}
+
+/** A page's rows worth a warning, counted over its slices. */
+type OddRows = { collisions: number; untimed: number };
+
+/**
+ * Rows of a page filtered, mapped and sent at a time (at most; a sink's batchHint may ask for fewer). Small
+ * enough that a slice's per-record objects die before the next young-generation collection (1 MB semi-spaces:
+ * one every ~400 records), large enough that the per-slice costs (an await, one write) stay negligible.
+ */
+const SLICE = 256;
 
 /** Which rows' detail events to fetch in this window, within details_max_per_window. */
 class DetailPlan {
@@ -95,6 +124,7 @@ export class WindowDelivery {
     // Both APIs return rows newest first, so after each page everything from the oldest row seen to the
     // window's end has been read: a re-scan stopped early resumes there.
     let oldest = w.end.getTime();
+    const slice = Math.max(1, Math.min(SLICE, sink.batchHint ?? SLICE));
     for await (const page of readAhead(source.readWindow(w, signal))) {
       stats.pages++;
       // Checked before this page is used: the pages so far are delivered, and the one in hand is dropped.
@@ -106,31 +136,45 @@ export class WindowDelivery {
         const t = row.receivedMs ?? Date.parse(row.received);
         if (t < oldest) oldest = Math.max(t, w.start.getTime());
       }
-      const fresh = this.fresh(page, w, ledger, details, out, dropped, stats);
-      const marks = this.lateness(fresh, ledger, stats);
-      details.fresh(fresh);
-      if (o.groupBy === "message") {
-        for (const f of fresh) {
-          const key = f.row.traceId ?? f.entry.id;
-          let list = grouped.get(key);
-          if (!list) grouped.set(key, (list = []));
-          list.push(f);
+      // The page in slices: each slice's rows are filtered, mapped, expected and sent before the next slice is
+      // looked at, so its Fresh list, entries' keys, envelopes and records die young (before the next
+      // young-generation collection) instead of living, copied and promoted, until the page's flush (issue 19).
+      // What outlives a slice until the page's journal: the entries (in the checkpoints), the page's identity
+      // set (in-page duplicates) and one number per record (delivery latency).
+      const inPage = new PageIds(page.length);
+      const marks: Entry[] = [];
+      const times = new Float64Array(page.length);
+      const odd = { collisions: 0, untimed: 0 };
+      let sent = 0;
+      for (let from = 0; from < page.length; from += slice) {
+        const fresh = this.fresh(page, from, from + slice, inPage, odd, w, ledger, details, out, dropped, stats);
+        this.lateness(fresh, ledger, stats, marks);
+        details.fresh(fresh);
+        if (o.groupBy === "message") {
+          for (const f of fresh) {
+            const key = f.row.traceId ?? f.entry.id;
+            let list = grouped.get(key);
+            if (!list) grouped.set(key, (list = []));
+            list.push(f);
+          }
+          continue;
         }
-        continue;
-      }
-      if (fresh.length === 0) continue;
-      // Mapped and sent in the sink's batch size: each batch's records are garbage once sent (the stdout sink's
-      // are bytes by then), instead of a page's worth of record objects outliving young-generation collections.
-      const batch = Math.max(1, sink.batchHint ?? fresh.length);
-      for (let i = 0; i < fresh.length; i += batch) {
-        const part = fresh.length <= batch ? fresh : fresh.slice(i, i + batch);
-        const envelopes = part.map((f) => mapper.mapRow(f.row, w));
+        if (fresh.length === 0) continue;
+        const envelopes = new Array<Envelope>(fresh.length);
+        for (let k = 0; k < fresh.length; k++) envelopes[k] = mapper.mapRow(fresh[k]!.row, w);
         // Nothing goes out before the previous page's identities are durable: a crash re-sends at most one page.
         await durable;
-        for (let k = 0; k < envelopes.length; k++) checkpoints.expect(envelopes[k]!, [part[k]!.entry]);
+        for (let k = 0; k < envelopes.length; k++) {
+          const entry = fresh[k]!.entry;
+          checkpoints.expect(envelopes[k]!, entry);
+          times[sent + k] = entry.time;
+        }
         await sink.send(envelopes);
+        sent += fresh.length;
       }
-      out.records += fresh.length;
+      this.oddRows(odd, w);
+      if (o.groupBy === "message" || sent === 0) continue;
+      out.records += sent;
       if (ledger.enabled) {
         // Each confirmation inside the page was recorded as it came, so a receiver failure later repeats only
         // unconfirmed chunks; the flush confirms the rest, and the page's identities become durable.
@@ -138,8 +182,8 @@ export class WindowDelivery {
         durable = checkpoints.settle([...details.takeSettled(), ...dropped.splice(0), ...marks]);
         this.bookkeeping.trim(seen, Date.parse(state.cursor ?? w.end.toISOString()));
       }
-      this.delivered(fresh);
-      this.metrics.recordsEmitted(fresh.length);
+      this.delivered(times, sent);
+      this.metrics.recordsEmitted(sent);
     }
 
     await durable;
@@ -179,12 +223,16 @@ export class WindowDelivery {
   }
 
   /**
-   * Rows of a page inside the half-open window and not delivered before. Rows `drop_status` names go to
-   * `settled` instead: never sent, but recorded like delivered ones, so a re-scan neither sends nor counts them
-   * again and never fetches their details.
+   * Rows `page[from, to)` inside the half-open window and not delivered before (nor earlier on the page: `inPage`
+   * holds the page's fingerprints). Rows `drop_status` names go to `settled` instead: never sent, but recorded
+   * like delivered ones, so a re-scan neither sends nor counts them again and never fetches their details.
    */
   private fresh(
     page: TraceRow[],
+    from: number,
+    to: number,
+    inPage: PageIds,
+    odd: OddRows,
     w: Window,
     ledger: DeliveryLedger,
     details: DetailPlan,
@@ -195,27 +243,26 @@ export class WindowDelivery {
     const start = w.start.getTime();
     const end = w.end.getTime();
     const fresh: Fresh[] = [];
-    const inPage = new Set<string>();
     // Only sources that select by received time promise rows inside the window (see WindowSelection).
     const inWindowOnly = this.deps.source.windowSelection?.by !== "processing";
-    let collisions = 0;
-    let untimed = 0;
-    for (const row of page) {
+    for (let i = from; i < to && i < page.length; i++) {
+      const row = page[i]!;
       const time = row.receivedMs ?? Date.parse(row.received);
-      if (Number.isNaN(time)) untimed++;
+      if (Number.isNaN(time)) odd.untimed++;
       // Half-open window: a row at exactly `end` belongs to the next window.
       if (inWindowOnly && !(time >= start && time < end)) continue;
       stats.rows++;
       const id = identity(row.traceId, row.recipient, row.status);
       const entry = ledger.entry(id, time);
-      if (inPage.has(id) || ledger.delivered(entry)) {
-        if (inPage.has(id)) collisions++;
+      const again = inPage.has(entry);
+      if (again || ledger.delivered(entry)) {
+        if (again) odd.collisions++;
         else details.redelivered(row, entry);
         out.duplicates++;
         this.metrics.duplicatesDropped(1);
         continue;
       }
-      inPage.add(id);
+      inPage.add(entry);
       if (this.dropped?.(row)) {
         settled.push(entry);
         if (details.enabled) settled.push(ledger.settledMark(id, time));
@@ -224,33 +271,36 @@ export class WindowDelivery {
       }
       fresh.push({ row, entry });
     }
-    // Never silent: rows the window cannot place, and rows sharing one identity on one page (only the first is sent).
+    return fresh;
+  }
+
+  /** Never silent: rows the window cannot place, and rows sharing one identity on one page (only the first is sent). */
+  private oddRows({ collisions, untimed }: OddRows, w: Window): void {
     const at = { window_start: w.start.toISOString() };
     if (untimed > 0) this.deps.logger.warn("rows without a usable received time were skipped", { count: untimed, ...at });
     if (collisions > 0)
       this.deps.logger.warn("rows with the same identity on one page: only the first was sent", { count: collisions, ...at });
-    return fresh;
   }
 
-  /** Lateness of newly found rows and status changes; returns the provisional-status markers to record. */
-  private lateness(fresh: Fresh[], ledger: DeliveryLedger, stats: ReadStats): Entry[] {
+  /** Lateness of newly found rows and status changes; adds the provisional-status markers to record to `marks`. */
+  private lateness(fresh: Fresh[], ledger: DeliveryLedger, stats: ReadStats, marks: Entry[]): void {
+    if (!ledger.enabled) return;
     const foundAt = this.clock();
-    const marks: Entry[] = [];
-    if (!ledger.enabled) return marks;
     for (const f of fresh) {
       stats.lateSeconds.push(Math.max(0, (foundAt - f.entry.time) / 1000));
       const mark = openMark(f.row);
       if (ledger.deliveredId(mark, f.entry.time)) stats.statusChanges++;
       else if (PROVISIONAL.has((f.row.status ?? "").toLowerCase())) marks.push({ id: mark, time: f.entry.time });
     }
-    return marks;
   }
 
-  /** Delivery latency: the sink has confirmed these rows now. */
-  private delivered(fresh: Fresh[]): void {
-    if (fresh.length === 0) return;
+  /** Delivery latency: the sink has confirmed the rows of these `n` event times now. */
+  private delivered(times: Float64Array, n: number): void {
+    if (n === 0) return;
     const now = this.clock();
-    this.metrics.deliveryLatency(fresh.map((f) => Math.max(0, (now - f.entry.time) / 1000)));
+    const seconds = new Array<number>(n);
+    for (let i = 0; i < n; i++) seconds[i] = Math.max(0, (now - times[i]!) / 1000);
+    this.metrics.deliveryLatency(seconds);
   }
 
   private async sendDetails(rows: TraceRow[], w: Window, { ledger, checkpoints }: Book, signal?: AbortSignal): Promise<number> {

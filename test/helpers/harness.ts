@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PassThrough } from "node:stream";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { stringify } from "yaml";
 import { resolvePaths, validateConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
@@ -17,6 +19,19 @@ import type { Simulator, GraphTraceItem } from "../../src/sim/index.js";
 export const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 export const BIN = join(ROOT, "bin/o365-message-trace.js");
 export const MIN = 60_000;
+
+/**
+ * A full garbage collection, for tests that prove an object is not retained (a WeakRef's target is gone after
+ * it). Outside the current job first: a WeakRef keeps its target alive until the job that created it ends.
+ */
+export async function collectGarbage(): Promise<void> {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  for (let i = 0; i < 2; i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+  }
+}
 export const HOUR = 60 * MIN;
 
 export function tempDir(prefix = "o365mt-test-"): string {

@@ -1,7 +1,7 @@
 // NDJSON on stdout for exec inputs (Fluent Bit, Fluentd, Vector). `flush` resolves once the last line is
 // handed to the OS (pipe or file): only then may the cursor move. Backpressure: wait for 'drain'.
 import type { Writable } from "node:stream";
-import type { ConfirmListener, Envelope, Sink } from "../../types.js";
+import type { Envelope, Sink } from "../../types.js";
 import { CollectorError } from "../../errors.js";
 
 export class StdoutSink implements Sink {
@@ -9,7 +9,6 @@ export class StdoutSink implements Sink {
   /** 500 lines (about 400 KB): the page's records are stringified in small batches and never all alive at once. */
   readonly batchHint = 500;
   private failed?: Error;
-  private listener?: ConfirmListener;
 
   constructor(private readonly out: Writable = process.stdout) {
     out.on("error", (err: NodeJS.ErrnoException) => {
@@ -32,27 +31,16 @@ export class StdoutSink implements Sink {
 
   /** A buffer kept for the next batch once the write that used it has completed. */
   private spare?: Buffer;
-  /** Batches whose writes have completed, not yet reported to the listener. */
-  private written: Envelope[][] = [];
-
-  /**
-   * A batch is confirmed once its write has been handed to the OS (the write's callback). The batches of one
-   * flush are reported together, at the flush: the collector sends a page in small batches (batchHint), and
-   * one confirmation per page keeps one journal line (and one fdatasync) per page.
-   */
-  onConfirm(listener: ConfirmListener): void {
-    this.listener = listener;
-  }
+  // No `onConfirm`: a pipe has no acknowledgements, and this sink used to report a page's writes only at its
+  // flush anyway, which is exactly when the collector checkpoints a sink that reports nothing
+  // (Checkpoints.settle): still one journal line per page, and nothing of a batch is kept once it is encoded
+  // (issue 19: batches kept until the flush were copied and promoted by the young-generation collector).
 
   async send(batch: Envelope[]): Promise<void> {
     this.check();
     if (batch.length === 0) return;
     const { bytes, release } = this.encode(batch);
-    const done = (err?: Error | null) => {
-      release();
-      if (!err && this.listener) this.written.push(batch);
-    };
-    if (!this.out.write(bytes, done)) {
+    if (!this.out.write(bytes, release)) {
       await new Promise<void>((resolve, reject) => {
         const onDrain = () => {
           cleanup();
@@ -122,9 +110,6 @@ export class StdoutSink implements Sink {
       this.failed = err;
       this.check();
     });
-    const written = this.written;
-    this.written = [];
-    if (written.length > 0) this.listener?.(written.length === 1 ? written[0]! : written.flat());
   }
 
   async close(): Promise<void> {
