@@ -10,7 +10,8 @@ import { LateSeconds } from "../src/pipeline/rescans.js";
 import { LATENESS_BUCKETS } from "../src/metrics/prometheus.js";
 import { DEFAULT_HEAP_GROWTH_PERCENT, sidecarHeap } from "../src/heap.js";
 import { apiTime, apiTimeIso, parseApiTime } from "../src/window/time.js";
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Envelope } from "../src/types.js";
 import { StateStore } from "../src/cursor/store.js";
 import { Checkpoints } from "../src/dedupe/checkpoints.js";
@@ -160,6 +161,32 @@ describe("the stdout sink's line buffer", () => {
     lines.forEach((l, k) =>
       expect(JSON.parse(l)).toEqual({ b: Math.floor(k / 500), i: k % 500, pad: "é".repeat((Math.floor(k / 500) * 7 + (k % 500)) % 300) }),
     );
+  });
+
+  it("reuses one buffer when the writes complete at once (stdout a file), even in one chain of resolved awaits", () => {
+    const file = join(tempDir(), "out.ndjson");
+    // The collector's page loop never yields to the event loop between batches, so a write's callback comes
+    // only after the page; a write that left nothing queued has completed, and its buffer is free at once.
+    const script = `
+      let allocated = 0;
+      const slow = Buffer.allocUnsafeSlow;
+      Buffer.allocUnsafeSlow = (n) => (n >= 1 << 20 && allocated++, slow(n));
+      const { StdoutSink } = await import(${JSON.stringify(new URL("../dist/sinks/stdout/stdout-sink.js", import.meta.url).href)});
+      const sink = new StdoutSink(process.stdout);
+      for (let b = 0; b < 40; b++) {
+        const batch = [];
+        for (let i = 0; i < 256; i++) batch.push({ id: b + ":" + i, time: 0, record: { b, i } });
+        await sink.send(batch);
+      }
+      await sink.flush();
+      process.stderr.write(String(allocated));`;
+    const fd = openSync(file, "w");
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", stdio: ["ignore", fd, "pipe"] });
+    closeSync(fd);
+    expect(Number(r.stderr)).toBe(1);
+    const lines = readFileSync(file, "utf8").split("\n");
+    expect(lines.pop()).toBe("");
+    expect(lines.map((l) => JSON.parse(l))).toEqual(Array.from({ length: 40 * 256 }, (_, k) => ({ b: Math.floor(k / 256), i: k % 256 })));
   });
 });
 

@@ -40,7 +40,13 @@ export class StdoutSink implements Sink {
     this.check();
     if (batch.length === 0) return;
     const { bytes, release } = this.encode(batch);
-    if (!this.out.write(bytes, release)) {
+    const ok = this.out.write(bytes, release);
+    // Nothing left queued on the process's own stdout: the write completed inside write() (a file, or a pipe that
+    // took the bytes), so the buffer is free now. Its callback runs only after the collector's chain of resolved
+    // awaits ends with the page; waiting for it made every batch allocate a fresh buffer, and that external
+    // memory (a MB per batch) drives V8's full collections.
+    if (ok && this.out === process.stdout && this.out.writableLength === 0) release();
+    if (!ok) {
       await new Promise<void>((resolve, reject) => {
         const onDrain = () => {
           cleanup();
@@ -92,9 +98,13 @@ export class StdoutSink implements Sink {
       buf[at++] = 10;
     }
     const owned = buf;
+    let released = false;
     return {
       bytes: owned.subarray(0, at),
+      // Once: a late callback must not hand back a buffer a later batch is using again.
       release: () => {
+        if (released) return;
+        released = true;
         // Only the process's own stdout (a file, pipe or terminal): its write callback means the kernel has
         // the bytes. Another stream (a PassThrough) may still hold the chunk unread. Keep one buffer of a
         // batch's size; a much larger one (a batch of huge records) is left to the GC.
