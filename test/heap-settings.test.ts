@@ -3,7 +3,6 @@
 // gives V8's own growth back; a young-generation flag given to node itself (command line or NODE_OPTIONS)
 // always wins. Unit tests of the decision, then real `once` runs over a window of records, whose new space is
 // read at exit by a preload (test/fixtures/heap-report.mjs). Memory and CPU are measured in bench/, not here.
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,10 +16,9 @@ import {
   youngGenerationWanted,
 } from "../src/heap.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
-import { HOUR, parseNdjson, simConfigInput, tempDir, writeConfig } from "./helpers/harness.js";
+import { HOUR, parseNdjson, runCli, simConfigInput, tempDir, writeConfig } from "./helpers/harness.js";
 
 const REPORT = fileURLToPath(new URL("./fixtures/heap-report.mjs", import.meta.url));
-const BIN = fileURLToPath(new URL("../bin/o365-message-trace.js", import.meta.url));
 const MB = 1024 * 1024;
 
 describe("the young generation's setting (decision)", () => {
@@ -102,23 +100,10 @@ describe("the GC threads of a real `once` (subprocess)", () => {
   async function helperMs(env: NodeJS.ProcessEnv): Promise<{ collections: number; helperMs: number }> {
     const dir = tempDir();
     const file = writeConfig(dir, simConfigInput(sim, dir, { start: new Date(T0).toISOString(), window: 60, page_size: 1000 }));
-    const childEnv: NodeJS.ProcessEnv = { ...process.env, O365MT_NOW: new Date(T0 + HOUR + 10 * 60_000).toISOString(), ...env };
-    if (!("O365_GC_THREADS" in env)) delete childEnv.O365_GC_THREADS;
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ["--trace-gc-nvp", BIN, "once", "--config", file], {
-        env: childEnv,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
-      child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
-      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-      child.on("error", reject);
-      child.on("close", (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
+    // Unset unless the case sets it (spawn skips undefined values).
+    const r = await runCli(["once", "--config", file], {
+      nodeArgs: ["--trace-gc-nvp"],
+      env: { O365MT_NOW: new Date(T0 + HOUR + 10 * 60_000).toISOString(), O365_GC_THREADS: undefined, ...env },
     });
     expect(r.code, r.stderr).toBe(0);
     // V8 prints to the same stdout as the records: find its lines wherever they start.
@@ -156,29 +141,15 @@ describe("the young generation of a real `once` (subprocess)", () => {
     const dir = tempDir();
     const file = writeConfig(dir, simConfigInput(sim, dir, { start: new Date(T0).toISOString(), window: 60, page_size: 1000 }));
     const report = join(dir, "heap.jsonl");
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      O365MT_NOW: new Date(T0 + HOUR + 10 * 60_000).toISOString(),
-      HEAP_REPORT: report,
-      NODE_OPTIONS: `--import=${REPORT}`,
-    };
-    delete env.O365_YOUNG_GENERATION; // the default, unless the case sets it
-    Object.assign(env, opts.env);
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, "once", "--config", file], {
-        env,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
-      child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
-      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-      child.on("error", reject);
-      child.on("close", (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
+    const r = await runCli(["once", "--config", file], {
+      nodeArgs: opts.nodeArgs,
+      env: {
+        O365MT_NOW: new Date(T0 + HOUR + 10 * 60_000).toISOString(),
+        HEAP_REPORT: report,
+        NODE_OPTIONS: `--import=${REPORT}`,
+        O365_YOUNG_GENERATION: undefined, // the default, unless the case sets it
+        ...opts.env,
+      },
     });
     expect(r.code, r.stderr).toBe(0);
     const heap = JSON.parse(readFileSync(report, "utf8").trim()) as { newSpace: number; semiCapacity: number };

@@ -149,13 +149,13 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run the real CLI (compiled dist/) as a subprocess. */
+/** Run the real CLI (compiled dist/) as a subprocess; `nodeArgs` go to node before the launcher. */
 export function runCli(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onSpawn?: (pid: number) => void } = {},
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onSpawn?: (pid: number) => void; nodeArgs?: string[] } = {},
 ): Promise<CliResult> {
   return new Promise((resolveP, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], {
       env: { ...process.env, ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
