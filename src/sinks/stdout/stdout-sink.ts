@@ -6,7 +6,10 @@ import { CollectorError } from "../../errors.js";
 
 export class StdoutSink implements Sink {
   readonly name = "stdout";
-  /** 500 lines (about 400 KB): the page's records are stringified in small batches and never all alive at once. */
+  /**
+   * At most 500 lines (about 400 KB) per send. The collector's slices are smaller (256 rows, SLICE in
+   * window-delivery.ts), so there this bound never applies; it caps what other callers hand over at once.
+   */
   readonly batchHint = 500;
   private failed?: Error;
 
