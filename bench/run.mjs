@@ -6,7 +6,8 @@
 // --heap-growth P (O365_HEAP_GROWTH for the collector cases: V8 heap growth in percent, 0 = V8's own) ·
 // --young-generation small|v8 (O365_YOUNG_GENERATION for the collector cases: 1 MB semi-spaces, or V8's growth) ·
 // --gc-threads main|v8 (O365_GC_THREADS for the collector cases: collections on the main thread, or V8's helpers) ·
-// --out FILE (default bench/results.json).
+// --rounds N (default 1: the baseline, floor, stdout, nodedupe and forward cases N times in alternation; the
+// targets then print the median and range) · --out FILE (default bench/results.json).
 // Every case reports records per CPU-second next to the wall-clock rate: the wall clock depends on how the
 // two cores are shared with the simulator (and anything else running), CPU time far less. The targets of
 // issue 19 are printed below the table, each next to the measured figure.
@@ -15,6 +16,7 @@ import { cpus, platform, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { cpuSecondsOf, killAll, ROOT, runCase, simControl, startService, startSim } from "./lib.mjs";
+import { printTable, printTargets } from "./report.mjs";
 
 const { values: flags } = parseArgs({
   options: {
@@ -29,13 +31,14 @@ const { values: flags } = parseArgs({
     "heap-growth": { type: "string" },
     "young-generation": { type: "string" },
     "gc-threads": { type: "string" },
+    rounds: { type: "string" },
     out: { type: "string" },
     help: { type: "boolean" },
   },
 });
 if (flags.help) {
   process.stdout.write(
-    "usage: npm run bench -- [--records N | --quick] [--only floor,stdout,small,nodedupe,forward,rws,coldstart,throttled,freshness,tenants] [--profile] [--throttle 10/6] [--throttle-records N] [--node-args=…] [--heap-growth P] [--young-generation small|v8] [--gc-threads main|v8] [--out FILE]\n",
+    "usage: npm run bench -- [--records N | --quick] [--only floor,stdout,small,nodedupe,forward,rws,coldstart,throttled,freshness,tenants] [--profile] [--throttle 10/6] [--throttle-records N] [--node-args=…] [--heap-growth P] [--young-generation small|v8] [--gc-threads main|v8] [--rounds N] [--out FILE]\n",
   );
   process.exit(0);
 }
@@ -46,6 +49,7 @@ const NT = Number(flags["throttle-records"] ?? (flags.quick ? 150_000 : 500_000)
 const only = flags.only ? new Set(flags.only.split(",")) : undefined;
 const want = (c) => !only || only.has(c);
 const COLD_RUNS = Math.max(1, Number(flags["cold-runs"] ?? 7));
+const ROUNDS = Math.max(1, Math.floor(Number(flags.rounds ?? 1)) || 1);
 // The flat-memory check: the stdout case again over the first tenth of the day (≈ N / 10 records, one window).
 const SMALL_MINUTES = 144;
 const PAGE = 5000;
@@ -68,14 +72,19 @@ const profileDir = join(ROOT, "bench/profiles");
 /** node flags that write the case's CPU profile to bench/profiles/<name>.cpuprofile (with --profile). */
 const profileArgs = (name) => (flags.profile ? ["--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `${name}.cpuprofile`] : []);
 const rows = [];
+// 30 minutes for one round of everything, and 5 more for each further round of the throughput cases.
+const limitMinutes = 30 + 5 * (ROUNDS - 1);
 const deadline = setTimeout(() => {
-  console.error("bench: overall time limit (30 min) reached");
+  console.error(`bench: overall time limit (${limitMinutes} min) reached`);
   killAll();
   process.exit(3);
-}, 30 * 60_000);
+}, limitMinutes * 60_000);
+
+/** The round a measured case belongs to (set by the round loop; 1 for the cases that run once). */
+let round = 1;
 
 function configFor(sim, name, extra) {
-  const file = join(dir, `${name}.yaml`);
+  const file = join(dir, `${name}-r${round}.yaml`);
   // JSON is YAML: the config loader reads it as is.
   writeFileSync(
     file,
@@ -91,7 +100,8 @@ function configFor(sim, name, extra) {
       page_size: PAGE,
       // Throughput cases run against an unthrottled simulator: the client budget must not pace them either.
       request_budget: { limit: 100000, window_seconds: 1 },
-      state_dir: join(dir, `state-${name}`),
+      // A state directory per round: a second round on the same state would find its window already done.
+      state_dir: join(dir, `state-${name}-r${round}`),
       log: { level: "info" },
       ...extra,
     }),
@@ -136,6 +146,7 @@ function row(name, r, extra = {}) {
   const records = r.records ?? 0;
   const out = {
     case: name,
+    round,
     records,
     wallSeconds: r.wallMs / 1000,
     recordsPerSecond: records / (r.wallMs / 1000),
@@ -147,7 +158,7 @@ function row(name, r, extra = {}) {
   };
   // What the case could do if the simulator answered instantly: records per CPU-second of the case itself.
   out.recordsPerCpuSecond = records / out.cpuSeconds;
-  const base = name.startsWith("baseline") ? out : rows.find((x) => x.case.startsWith("baseline"));
+  const base = name.startsWith("baseline") ? out : rows.find((x) => x.round === round && x.case.startsWith("baseline"));
   if (base?.recordsPerCpuSecond) out.cpuRatioToBaseline = out.recordsPerCpuSecond / base.recordsPerCpuSecond;
   // Simulator busy share during the case: near 100 % means the simulator, not the case, set the pace.
   if (r.simCpu !== undefined) out.simulatorBusy = r.simCpu / out.wallSeconds;
@@ -180,79 +191,87 @@ try {
   // The first pass warms the simulator (it generates each hour on first use); the second is measured.
   const warm = await runCase("baseline", baselineArgs);
   if (warm.code !== 0) throw new Error(`baseline failed: ${warm.stderr}`);
-  const simCpu0 = cpuSecondsOf(sim.pid);
-  // With --profile the measured pass is profiled too, so the collector's self time per function can be set
-  // against the baseline's (bench/profile-summary.mjs on both files).
-  const baseRun = await runCase("baseline", baselineArgs, { nodeArgs: profileArgs("baseline") });
-  if (simCpu0 !== undefined) baseRun.simCpu = cpuSecondsOf(sim.pid) - simCpu0;
-  // The same query as the minimal loop: the collector must make exactly its requests (rows at exactly the
-  // window end come back from `le end` and are dropped by both, so this can exceed ceil(records / page)).
-  const expectedRequests = baseRun.pages;
-  const b = row("baseline (undici + JSON.parse → /dev/null)", baseRun, { apiRequests: baseRun.pages });
-  const ratio = (r) => (r.recordsPerSecond && b.recordsPerSecond ? r.recordsPerSecond / b.recordsPerSecond : undefined);
-  const check = (r) => (r.records === baseRun.records ? "" : `records ${r.records} ≠ baseline ${baseRun.records}`);
+  // The throughput cases, ROUNDS times in alternation (--rounds); the cases below run once, in round 1's terms.
+  let first;
+  for (round = 1; round <= ROUNDS; round++) {
+    if (ROUNDS > 1) console.error(`bench: round ${round} of ${ROUNDS}`);
+    const simCpu0 = cpuSecondsOf(sim.pid);
+    // With --profile the measured pass is profiled too, so the collector's self time per function can be set
+    // against the baseline's (bench/profile-summary.mjs on both files).
+    const baseRun = await runCase("baseline", baselineArgs, { nodeArgs: profileArgs("baseline") });
+    if (simCpu0 !== undefined) baseRun.simCpu = cpuSecondsOf(sim.pid) - simCpu0;
+    // The same query as the minimal loop: the collector must make exactly its requests (rows at exactly the
+    // window end come back from `le end` and are dropped by both, so this can exceed ceil(records / page)).
+    const expectedRequests = baseRun.pages;
+    const b = row("baseline (undici + JSON.parse → /dev/null)", baseRun, { apiRequests: baseRun.pages });
+    const ratio = (r) => (r.recordsPerSecond && b.recordsPerSecond ? r.recordsPerSecond / b.recordsPerSecond : undefined);
+    const check = (r) => (r.records === baseRun.records ? "" : `records ${r.records} ≠ baseline ${baseRun.records}`);
 
-  if (want("floor")) {
-    // Upper bound for the stdout case: the mandatory per-record work fused per item (bench/floor.mjs), under
-    // the collector's V8 settings, and again under V8's own (what the memory settings cost the bound).
-    for (const [name, env] of [
-      ["floor: mandatory work per item, collector's V8 settings", heapEnv],
-      ["floor: the same, V8's own heap and GC threads", { O365_HEAP_GROWTH: "0", O365_YOUNG_GENERATION: "v8", O365_GC_THREADS: "v8" }],
-    ]) {
-      console.error(`bench: ${name}`);
-      const r = await runCase("floor", baselineArgs, {
-        env,
-        nodeArgs: profileArgs(name.startsWith("floor: the same") ? "floor-v8" : "floor"),
-      });
-      const o = row(name, r, { apiRequests: r.pages });
+    if (want("floor")) {
+      // Upper bound for the stdout case: the mandatory per-record work fused per item (bench/floor.mjs), under
+      // the collector's V8 settings, and again under V8's own (what the memory settings cost the bound).
+      for (const [name, env] of [
+        ["floor: mandatory work per item, collector's V8 settings", heapEnv],
+        ["floor: the same, V8's own heap and GC threads", { O365_HEAP_GROWTH: "0", O365_YOUNG_GENERATION: "v8", O365_GC_THREADS: "v8" }],
+      ]) {
+        console.error(`bench: ${name}`);
+        const r = await runCase("floor", baselineArgs, {
+          env,
+          nodeArgs: profileArgs(name.startsWith("floor: the same") ? "floor-v8" : "floor"),
+        });
+        const o = row(name, r, { apiRequests: r.pages });
+        o.note = check(o);
+      }
+    }
+
+    if (want("stdout")) {
+      const r = await collectorCase("stdout", sim, { sink: { type: "stdout" } });
+      const o = row("collector once, stdout → /dev/null", r, { apiRequests: r.graphRequests, expectedRequests });
+      o.ratioToBaseline = ratio(o);
       o.note = check(o);
     }
-  }
 
-  if (want("stdout")) {
-    const r = await collectorCase("stdout", sim, { sink: { type: "stdout" } });
-    const o = row("collector once, stdout → /dev/null", r, { apiRequests: r.graphRequests, expectedRequests });
-    o.ratioToBaseline = ratio(o);
-    o.note = check(o);
-  }
-
-  if (want("small")) {
-    // Peak RSS must not grow with the window: the same day, a window a tenth as long (≈ N / 10 records).
-    const r = await collectorCase(
-      "small",
-      sim,
-      { sink: { type: "stdout" }, window: SMALL_MINUTES },
-      { env: { O365MT_NOW: new Date(T0 + SMALL_MINUTES * 60_000).toISOString() } },
-    );
-    const o = row(`collector once, stdout, first ${SMALL_MINUTES} min (flat-memory check)`, r, { apiRequests: r.graphRequests });
-    o.ratioToBaseline = ratio(o);
-  }
-
-  if (want("nodedupe")) {
-    // Same, with dedupe (and so the per-page journal and the identity set) off: what the identities cost.
-    const r = await collectorCase("nodedupe", sim, { sink: { type: "stdout" }, dedupe: false });
-    const o = row("collector once, stdout, dedupe off", r, { apiRequests: r.graphRequests, expectedRequests });
-    o.ratioToBaseline = ratio(o);
-    o.note = check(o);
-  }
-
-  if (want("forward")) {
-    const recv = await startService([join(ROOT, "bench/forward-receiver.mjs")], { label: "forward receiver" });
-    const r = await collectorCase("forward", sim, {
-      sink: { type: "forward", forward: { host: "127.0.0.1", port: recv.info.port, require_ack_response: true } },
-    });
-    const got = await recv.stop();
-    if (r.failure && /not available/.test(r.failure)) pendingRow("collector once, forward + acks", r.failure);
-    else {
-      const o = row("collector once, forward + acks (local receiver)", r, {
-        apiRequests: r.graphRequests,
-        expectedRequests,
-        receiverRecords: got?.records,
-      });
+    if (want("small") && round === 1) {
+      // Peak RSS must not grow with the window: the same day, a window a tenth as long (≈ N / 10 records).
+      const r = await collectorCase(
+        "small",
+        sim,
+        { sink: { type: "stdout" }, window: SMALL_MINUTES },
+        { env: { O365MT_NOW: new Date(T0 + SMALL_MINUTES * 60_000).toISOString() } },
+      );
+      const o = row(`collector once, stdout, first ${SMALL_MINUTES} min (flat-memory check)`, r, { apiRequests: r.graphRequests });
       o.ratioToBaseline = ratio(o);
-      o.note = [check(o), got && got.records !== o.records ? `receiver counted ${got.records}` : ""].filter(Boolean).join("; ");
     }
+
+    if (want("nodedupe")) {
+      // Same, with dedupe (and so the per-page journal and the identity set) off: what the identities cost.
+      const r = await collectorCase("nodedupe", sim, { sink: { type: "stdout" }, dedupe: false });
+      const o = row("collector once, stdout, dedupe off", r, { apiRequests: r.graphRequests, expectedRequests });
+      o.ratioToBaseline = ratio(o);
+      o.note = check(o);
+    }
+
+    if (want("forward")) {
+      const recv = await startService([join(ROOT, "bench/forward-receiver.mjs")], { label: "forward receiver" });
+      const r = await collectorCase("forward", sim, {
+        sink: { type: "forward", forward: { host: "127.0.0.1", port: recv.info.port, require_ack_response: true } },
+      });
+      const got = await recv.stop();
+      if (r.failure && /not available/.test(r.failure)) pendingRow("collector once, forward + acks", r.failure);
+      else {
+        const o = row("collector once, forward + acks (local receiver)", r, {
+          apiRequests: r.graphRequests,
+          expectedRequests,
+          receiverRecords: got?.records,
+        });
+        o.ratioToBaseline = ratio(o);
+        o.note = [check(o), got && got.records !== o.records ? `receiver counted ${got.records}` : ""].filter(Boolean).join("; ");
+      }
+    }
+    first ??= { ratio, check };
   }
+  round = 1;
+  const { ratio, check } = first;
 
   if (want("rws")) {
     // The XML path is far slower: it reads the first hours of the same day (≈ RWS_RECORDS records) only.
@@ -369,97 +388,6 @@ printTargets(rows);
 console.log(
   `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGB} GB, ${machine.os}, node ${machine.node}; results in ${outFile}`,
 );
-
-/** Issue 19's targets, each next to the measured figure (ratios per CPU-second: see the header). */
-function printTargets(rs) {
-  const find = (prefix) => rs.find((r) => !r.pending && r.case.startsWith(prefix));
-  const base = find("baseline"),
-    out = find("collector once, stdout → "),
-    small = find("collector once, stdout, first");
-  const fwd = find("collector once, forward"),
-    cold = find("once, nothing due");
-  const floorRow = find("floor: mandatory"),
-    floorV8 = find("floor: the same");
-  const per = (a, b) => (a?.recordsPerCpuSecond && b?.recordsPerCpuSecond ? a.recordsPerCpuSecond / b.recordsPerCpuSecond : undefined);
-  const f = (n, d = 0) => (n === undefined || Number.isNaN(n) ? "not run" : n.toFixed(d));
-  const t = [
-    ["peak RSS, stdout, whole day in one window", out ? `${f(out.peakRssMB)} MB` : "not run", "≤ 160 MB", out && out.peakRssMB <= 160],
-    [
-      "peak RSS, the same with a tenth of the window (flat: ≈ the above)",
-      small ? `${f(small.peakRssMB)} MB (${f(out && out.peakRssMB - small.peakRssMB)} MB less)` : "not run",
-      "≤ 160 MB, flat",
-      small && out && small.peakRssMB <= 160 && out.peakRssMB - small.peakRssMB <= 20,
-    ],
-    ["records per CPU-second, stdout (dedupe on) ÷ baseline's", `${f(per(out, base), 2)}`, "≥ 0.7 ×", per(out, base) >= 0.7],
-    [
-      "  the same for the floor (bench/floor.mjs; V8's own settings)",
-      `${f(per(floorRow, base), 2)} (${f(per(floorV8, base), 2)})`,
-      "(upper bound)",
-      undefined,
-    ],
-    ["records per CPU-second, forward + acks ÷ stdout's", `${f(per(fwd, out), 2)}`, "≥ 0.9 ×", per(fwd, out) >= 0.9],
-    ["once with nothing due: CPU (median)", cold ? `${f(cold.cpuSeconds, 2)} s` : "not run", "≤ 0.25 s", cold && cold.cpuSeconds <= 0.25],
-    ["once with nothing due: peak RSS (median)", cold ? `${f(cold.peakRssMB)} MB` : "not run", "≤ 60 MB", cold && cold.peakRssMB <= 60],
-  ];
-  console.log("");
-  const w = [Math.max(...t.map((x) => x[0].length)), Math.max(...t.map((x) => x[1].length)), 16];
-  console.log(`| ${"target".padEnd(w[0])} | ${"measured".padEnd(w[1])} | ${"target".padEnd(w[2])} | met |`);
-  for (const [what, got, want, ok] of t)
-    console.log(
-      `| ${what.padEnd(w[0])} | ${got.padEnd(w[1])} | ${want.padEnd(w[2])} | ${got.startsWith("not run") || ok === undefined ? "" : ok ? "yes" : "no"} |`,
-    );
-  console.log("");
-}
-
-function printTable(rs) {
-  const f = (n, d = 0) =>
-    n === undefined || Number.isNaN(n) ? "" : Number(n).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-  const head = [
-    "case",
-    "records",
-    "wall s",
-    "records/s",
-    "× baseline",
-    "records/CPU-s (× baseline)",
-    "sim busy",
-    "peak RSS MB",
-    "GC pause s (minor/major)",
-    "requests",
-    "notes",
-  ];
-  const body = rs.map((r) =>
-    r.pending
-      ? [r.case, "", "", "", "", "", "", "", "", "", `pending: ${r.pending}`]
-      : [
-          r.case,
-          f(r.records),
-          f(r.wallSeconds, 2),
-          f(r.recordsPerSecond),
-          f(r.ratioToBaseline, 2),
-          r.coldStart ? `${f(r.cpuSeconds, 2)} CPU-s` : `${f(r.recordsPerCpuSecond)} (${f(r.cpuRatioToBaseline, 2)} ×)`,
-          r.simulatorBusy === undefined ? "" : `${f(r.simulatorBusy * 100)} %`,
-          f(r.peakRssMB),
-          r.gcMinorSeconds === undefined ? "" : `${f(r.gcMinorSeconds, 2)} / ${f(r.gcMajorSeconds, 2)}`,
-          r.expectedRequests !== undefined
-            ? `${r.apiRequests}${r.apiRequests === r.expectedRequests ? "" : ` (≠ ${r.expectedRequests})`}`
-            : f(r.apiRequests),
-          [
-            r.error,
-            r.note,
-            r.efficiency !== undefined
-              ? `${f(r.recordsPerHour)} rec/h vs ceiling ${f(r.ceilingRecordsPerHour)}; ${f(r.efficiency * 100, 1)} % of ideal ${f(r.idealSeconds)} s; 429s: ${r.responses429}`
-              : "",
-          ]
-            .filter(Boolean)
-            .join("; "),
-        ],
-  );
-  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => String(b[i]).length)));
-  const line = (cells) => "| " + cells.map((c, i) => String(c).padEnd(w[i])).join(" | ") + " |";
-  console.log(line(head));
-  console.log("|" + w.map((n) => "-".repeat(n + 2)).join("|") + "|");
-  for (const b of body) console.log(line(b));
-}
 
 // Case "freshness" (issue 14): a simulated day of the default configuration against late rows, in its own
 // process with its own table (bench/freshness.mjs; run that file directly to skip the throughput cases).
