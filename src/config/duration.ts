@@ -1,6 +1,6 @@
 // Duration keys take a plain number in the key's own unit (window: 60 means 60 minutes, frequency: 300
 // means 300 seconds, as always) or a string with a unit: "300s", "15m", "1h", "1d", "1h30m", "500ms".
-import { z } from "zod";
+import * as z from "zod/mini";
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const PART = /(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)/gy;
@@ -22,27 +22,31 @@ export function parseDurationMs(text: string): number | undefined {
 }
 
 /** Seconds keys (number or "30s", "2m"…) and whole-minute keys (number or "15m", "1h"…), with range and default. */
-export const durationSeconds = (min: number, max: number, def: number) => duration("s", z.number().min(min).max(max).default(def));
+export const durationSeconds = (min: number, max: number, def: number) =>
+  duration("s", z._default(z.number().check(z.minimum(min), z.maximum(max)), def));
 export const durationMinutes = (min: number, max: number, def: number) =>
-  duration("m", z.number().int().min(min).max(max).default(def), true);
+  duration("m", z._default(z.number().check(z.int(), z.minimum(min), z.maximum(max)), def), true);
 
-/** A zod number schema in `unit` that also accepts a duration string; whole units when `int`. */
-export function duration(unit: "s" | "m", inner: z.ZodType<number>, int = false): z.ZodType<number, unknown> {
+/**
+ * A zod number schema in `unit` that also accepts a duration string; whole units when `int`. zod/mini has no
+ * z.preprocess: this is what it is in zod (a pipe from a transform into `inner`), and a transform's issue is
+ * pushed onto the payload as zod's ctx.addIssue would (code "custom", the message, the input).
+ */
+export function duration(unit: "s" | "m", inner: z.ZodMiniType<number>, int = false): z.ZodMiniType<number, unknown> {
   const unitName = unit === "m" ? "minutes" : "seconds";
-  return z.preprocess((value, ctx) => {
+  const fail = (payload: z.core.ParsePayload, message: string) => {
+    payload.issues.push({ code: "custom", message, input: payload.value });
+    return z.NEVER;
+  };
+  const toNumber = z.transform((value: unknown, payload: z.core.ParsePayload) => {
     if (typeof value !== "string") return value;
     const asNumber = Number(value);
     if (value.trim() !== "" && Number.isFinite(asNumber)) return asNumber; // "60" from ${ENV} interpolation
     const ms = parseDurationMs(value);
-    if (ms === undefined) {
-      ctx.addIssue({ code: "custom", message: `a duration: a number of ${unitName}, or a number with a unit such as "300s", "15m", "1h"` });
-      return z.NEVER;
-    }
+    if (ms === undefined) return fail(payload, `a duration: a number of ${unitName}, or a number with a unit such as "300s", "15m", "1h"`);
     const n = ms / UNIT_MS[unit]!;
-    if (int && !Number.isInteger(n)) {
-      ctx.addIssue({ code: "custom", message: `must be whole ${unitName} (${value} is ${n} ${unitName})` });
-      return z.NEVER;
-    }
+    if (int && !Number.isInteger(n)) return fail(payload, `must be whole ${unitName} (${value} is ${n} ${unitName})`);
     return n;
-  }, inner) as unknown as z.ZodType<number, unknown>;
+  });
+  return z.pipe(toNumber, inner) as unknown as z.ZodMiniType<number, unknown>;
 }

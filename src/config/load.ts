@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { z } from "zod";
+import type { z } from "zod/mini";
 import { authMethods } from "../auth/registry.js";
 import { CollectorError } from "../errors.js";
 import { registerSecret } from "../log/redact.js";
@@ -133,11 +133,12 @@ export function normaliseSource(
 }
 
 /** The keys a schema accepts at `path` (for "did you mean"), looking through defaults, optionals and unions. */
-function keysAt(schema: z.ZodType, path: PropertyKey[]): string[] {
-  type Def = { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType>; options?: z.ZodType[]; in?: z.ZodType };
-  const def = (s: z.ZodType) => (s as unknown as { _zod: { def: Def } })._zod.def;
-  let nodes: z.ZodType[] = [schema];
-  const unwrap = (list: z.ZodType[]): z.ZodType[] =>
+function keysAt(schema: z.core.$ZodType, path: PropertyKey[]): string[] {
+  type Schema = z.core.$ZodType;
+  type Def = { type: string; innerType?: Schema; shape?: Record<string, Schema>; options?: Schema[]; in?: Schema };
+  const def = (s: Schema) => (s as unknown as { _zod: { def: Def } })._zod.def;
+  let nodes: Schema[] = [schema];
+  const unwrap = (list: Schema[]): Schema[] =>
     list.flatMap((s) => {
       const d = def(s);
       if (d.innerType) return unwrap([d.innerType]);

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { CollectorError } from "../errors.js";
 import { closest } from "../text/closest.js";
 import { owns, resolveShard, type Shard } from "../fleet/shard.js";
@@ -45,19 +45,19 @@ export interface FleetConfig {
 }
 
 /** Top-level keys that describe the fleet, not a tenant. */
-const fleetSchema = z
-  .object({
-    tenants: z.array(z.record(z.string(), z.unknown())).optional(),
-    tenants_dir: z.string().min(1).optional(),
-    tenant_concurrency: z.number().int().min(1).max(1000).default(8),
-    tenant_health: z.enum(["any", "all"]).default("any"),
-    tenant_cycle_timeout: z.number().min(1).max(86400).default(900),
-    shard: z
-      .object({ index: z.number().int().min(0).optional(), count: z.number().int().min(1).max(10000).optional() })
-      .strict()
-      .optional(),
-  })
-  .strict();
+const fleetSchema = z.strictObject({
+  tenants: z.optional(z.array(z.record(z.string(), z.unknown()))),
+  tenants_dir: z.optional(z.string().check(z.minLength(1))),
+  tenant_concurrency: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(1000)), 8),
+  tenant_health: z._default(z.enum(["any", "all"]), "any"),
+  tenant_cycle_timeout: z._default(z.number().check(z.minimum(1), z.maximum(86400)), 900),
+  shard: z.optional(
+    z.strictObject({
+      index: z.optional(z.number().check(z.int(), z.minimum(0))),
+      count: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(10000))),
+    }),
+  ),
+});
 const FLEET_KEYS = Object.keys(fleetSchema.shape);
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 

@@ -2,7 +2,7 @@
 // and the composition root ask this descriptor instead of branching on the source's name, so a new source is
 // one folder (its code and descriptor) plus one line in ./registry.ts. apiOptions() is the one helper create() shares.
 import type { Dispatcher } from "undici";
-import type { z } from "zod";
+import type { z } from "zod/mini";
 import type { TokenProvider } from "../auth/provider.js";
 import type { CloudName } from "../config/clouds.js";
 import type { Logger } from "../log/logger.js";
@@ -67,7 +67,7 @@ export interface SourceDescriptor<O extends SourceOptions = SourceOptions> {
   /** Longest span one query may cover, in minutes (Graph: 10 days); absent = no limit. */
   maxSpanMinutes?: number;
   /** Schema of the `source:` section (with `type`), strict, with defaults. */
-  schema: z.ZodType<O>;
+  schema: z.core.$ZodType<O>;
   /**
    * Keys of older config forms the loader moves into `source:` when this source is chosen: dotted path in the
    * file → key in `source:` (`page_size` → `page_size`, `endpoints.graph` → `endpoint`). Dropped otherwise.

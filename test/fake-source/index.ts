@@ -1,17 +1,15 @@
 // A third source, written the way a real one is added: this folder (its code and its descriptor) and one
 // registry registration (test/third-source.test.ts). It reads a fixed list of rows from its own options.
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { SourceDescriptor } from "../../src/sources/descriptor.js";
 import type { Source, TraceRow, Window } from "../../src/types.js";
 
-export const fakeOptionsSchema = z
-  .object({
-    type: z.literal("fake"),
-    /** Rows as [ISO received time, trace id, recipient]. */
-    rows: z.array(z.tuple([z.string(), z.string(), z.string()])).default([]),
-    page_size: z.number().int().min(1).default(2),
-  })
-  .strict();
+export const fakeOptionsSchema = z.strictObject({
+  type: z.literal("fake"),
+  /** Rows as [ISO received time, trace id, recipient]. */
+  rows: z._default(z.array(z.tuple([z.string(), z.string(), z.string()])), []),
+  page_size: z._default(z.number().check(z.int(), z.minimum(1)), 2),
+});
 
 type FakeOptions = z.infer<typeof fakeOptionsSchema>;
 

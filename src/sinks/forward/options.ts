@@ -4,38 +4,35 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { ConnectionOptions } from "node:tls";
 import type { FluentClientOptions } from "@fluent-org/logger";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { durationSeconds } from "../../config/duration.js";
 import { CollectorError } from "../../errors.js";
 import { registerSecret } from "../../log/redact.js";
 
-export const forwardSinkSchema = z
-  .object({
-    host: z.string().default("127.0.0.1"),
-    port: z.number().int().min(1).max(65535).default(24224),
-    tag: z.string().min(1).default("o365.message_trace"),
-    require_ack_response: z.boolean().default(true),
-    ack_timeout: durationSeconds(1, 3600, 30),
-    event_mode: z.enum(["Message", "Forward", "PackedForward", "CompressedPackedForward"]).default("PackedForward"),
-    batch_size: z.number().int().min(1).max(100000).default(1000),
-    tls: z
-      .object({
-        enabled: z.boolean().default(false),
-        ca_file: z.string().optional(),
-        cert_file: z.string().optional(),
-        key_file: z.string().optional(),
-        insecure: z.boolean().default(false),
-        servername: z.string().optional(),
-      })
-      .strict()
-      .optional(),
-    /** Prefer env O365_FORWARD_SHARED_KEY. */
-    shared_key: z.string().optional(),
-    client_hostname: z.string().optional(),
-    username: z.string().optional(),
-    password: z.string().optional(),
-  })
-  .strict();
+export const forwardSinkSchema = z.strictObject({
+  host: z._default(z.string(), "127.0.0.1"),
+  port: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(65535)), 24224),
+  tag: z._default(z.string().check(z.minLength(1)), "o365.message_trace"),
+  require_ack_response: z._default(z.boolean(), true),
+  ack_timeout: durationSeconds(1, 3600, 30),
+  event_mode: z._default(z.enum(["Message", "Forward", "PackedForward", "CompressedPackedForward"]), "PackedForward"),
+  batch_size: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(100000)), 1000),
+  tls: z.optional(
+    z.strictObject({
+      enabled: z._default(z.boolean(), false),
+      ca_file: z.optional(z.string()),
+      cert_file: z.optional(z.string()),
+      key_file: z.optional(z.string()),
+      insecure: z._default(z.boolean(), false),
+      servername: z.optional(z.string()),
+    }),
+  ),
+  /** Prefer env O365_FORWARD_SHARED_KEY. */
+  shared_key: z.optional(z.string()),
+  client_hostname: z.optional(z.string()),
+  username: z.optional(z.string()),
+  password: z.optional(z.string()),
+});
 
 export type ForwardConfig = z.infer<typeof forwardSinkSchema>;
 

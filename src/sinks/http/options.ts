@@ -1,22 +1,20 @@
 // `sink.http` options: where to POST, how to encode, how to authenticate. Documented in conf/o365-message-trace.yaml.
-import { z } from "zod";
+import * as z from "zod/mini";
 import { durationSeconds } from "../../config/duration.js";
 import { CollectorError } from "../../errors.js";
 
-export const httpSinkSchema = z
-  .object({
-    url: z.string().url(),
-    format: z.enum(["ndjson", "json"]).default("ndjson"),
-    gzip: z.boolean().default(false),
-    headers: z.record(z.string(), z.string()).default({}),
-    /** Env var whose value is sent as `Authorization: Bearer …` (keeps the token out of the file). */
-    bearer_token_env: z.string().optional(),
-    batch_size: z.number().int().min(1).max(100000).default(1000),
-    timeout: durationSeconds(1, 3600, 30),
-    ca_file: z.string().optional(),
-    insecure: z.boolean().default(false),
-  })
-  .strict();
+export const httpSinkSchema = z.strictObject({
+  url: z.url(),
+  format: z._default(z.enum(["ndjson", "json"]), "ndjson"),
+  gzip: z._default(z.boolean(), false),
+  headers: z._default(z.record(z.string(), z.string()), {}),
+  /** Env var whose value is sent as `Authorization: Bearer …` (keeps the token out of the file). */
+  bearer_token_env: z.optional(z.string()),
+  batch_size: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(100000)), 1000),
+  timeout: durationSeconds(1, 3600, 30),
+  ca_file: z.optional(z.string()),
+  insecure: z._default(z.boolean(), false),
+});
 
 export type HttpSinkConfig = z.infer<typeof httpSinkSchema>;
 

@@ -1,23 +1,21 @@
 // The Graph source as a component: what it needs (permission, service principal), what it allows (90 days
 // of history, 10 days per query), its `source:` options, and how to build it.
-import { z } from "zod";
+import * as z from "zod/mini";
 import { CLOUDS } from "../../config/clouds.js";
 import { CollectorError } from "../../errors.js";
 import { apiOptions, type SourceDescriptor } from "../descriptor.js";
 import { GRAPH_PERMISSION, MESSAGE_TRACE_SP_APP_ID } from "./classify.js";
 import { GraphSource } from "./graph-source.js";
 
-export const graphOptionsSchema = z
-  .object({
-    type: z.literal("graph"),
-    /** $top: rows per page, 1–5000. */
-    page_size: z.number().int().min(1).max(5000).default(5000),
-    /** Graph base URL when not the cloud's (formerly `endpoints.graph`). */
-    endpoint: z.string().url().optional(),
-    /** API version (formerly `endpoints.graph_version`). */
-    graph_version: z.enum(["v1.0", "beta"]).default("v1.0"),
-  })
-  .strict();
+export const graphOptionsSchema = z.strictObject({
+  type: z.literal("graph"),
+  /** $top: rows per page, 1–5000. */
+  page_size: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(5000)), 5000),
+  /** Graph base URL when not the cloud's (formerly `endpoints.graph`). */
+  endpoint: z.optional(z.url()),
+  /** API version (formerly `endpoints.graph_version`). */
+  graph_version: z._default(z.enum(["v1.0", "beta"]), "v1.0"),
+});
 
 export const graphSource: SourceDescriptor<z.infer<typeof graphOptionsSchema>> = {
   kind: "graph",

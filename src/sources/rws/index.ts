@@ -1,6 +1,6 @@
 // The legacy Reporting Web Service source as a component: its permission and directory role, its 10 days of
 // history, its `source:` options (response format), and how to build it.
-import { z } from "zod";
+import * as z from "zod/mini";
 import { CLOUDS } from "../../config/clouds.js";
 import { apiOptions, type SourceDescriptor } from "../descriptor.js";
 import { lazySource } from "../../lazy.js";
@@ -8,15 +8,13 @@ import { RWS_WINDOW_SELECTION } from "./window-selection.js";
 
 export const RWS_PERMISSION = "ReportingWebService.Read.All";
 
-export const rwsOptionsSchema = z
-  .object({
-    type: z.literal("rws"),
-    /** Response format asked for; either answer is read. */
-    format: z.enum(["json", "xml"]).default("json"),
-    /** Report base URL (…/reporting.svc) when not the cloud's (formerly `endpoints.rws`). */
-    endpoint: z.string().url().optional(),
-  })
-  .strict();
+export const rwsOptionsSchema = z.strictObject({
+  type: z.literal("rws"),
+  /** Response format asked for; either answer is read. */
+  format: z._default(z.enum(["json", "xml"]), "json"),
+  /** Report base URL (…/reporting.svc) when not the cloud's (formerly `endpoints.rws`). */
+  endpoint: z.optional(z.url()),
+});
 
 export const rwsSource: SourceDescriptor<z.infer<typeof rwsOptionsSchema>> = {
   kind: "rws",
