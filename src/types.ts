@@ -119,5 +119,8 @@ export interface Sink {
   onConfirm?(listener: ConfirmListener): void;
 }
 
-/** Receives records a sink's receiver has confirmed, in no particular grouping (one call per confirmation). */
-export type ConfirmListener = (records: Envelope[]) => void;
+/**
+ * Receives the records a sink's receiver has confirmed, in no particular grouping (one call per confirmation):
+ * the envelopes themselves, or only their identities (a sink that keeps no record while it waits, e.g. forward).
+ */
+export type ConfirmListener = (records: ReadonlyArray<Pick<Envelope, "id">>) => void;

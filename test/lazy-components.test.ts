@@ -41,7 +41,7 @@ describe("lazy components keep what the collector reads up front", () => {
       },
     };
     const sink = lazySink("fake", async () => impl);
-    const confirmed: Envelope[] = [];
+    const confirmed: Array<Pick<Envelope, "id">> = [];
     sink.onConfirm!((records) => confirmed.push(...records));
     const e: Envelope = { id: "a", time: 0, record: {} };
     await sink.send([e]);

@@ -108,7 +108,7 @@ export class Checkpoints {
     this.listedTimes = [];
   }
 
-  private confirmed(records: Envelope[]): void {
+  private confirmed(records: ReadonlyArray<Pick<Envelope, "id">>): void {
     const done: Entry[] = [];
     for (const r of records) {
       const entries = this.awaiting.get(r.id);

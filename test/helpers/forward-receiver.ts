@@ -94,6 +94,8 @@ export class ForwardReceiver {
   readonly modes = new Set<ForwardMode>();
   /** Why handshakes were refused, worded as the receiver logs it. */
   readonly handshakeErrors: string[] = [];
+  /** Messages whose `size` option is not their number of entries (the spec's meaning of `size`). */
+  readonly badSizes: string[] = [];
   /** Nonces sent in HELO (tests check they were not UTF-8). */
   readonly nonces: Buffer[] = [];
   private server?: Server;
@@ -309,6 +311,8 @@ export class ForwardReceiver {
       return;
     }
     this.modes.add(mode);
+    if (option?.size !== undefined && option.size !== entries.length)
+      this.badSizes.push(`${mode} message with size ${String(option.size)} holds ${entries.length} entries`);
     for (const [time, record] of entries)
       this.events.push({ tag, time: time as ReceivedTime | number, record: record as Record<string, unknown>, mode });
     if (this.crashAfterMsg !== undefined && this.messages > this.crashAfterMsg) {

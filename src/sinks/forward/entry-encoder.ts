@@ -5,13 +5,11 @@
 // strings of every record again, character by character. In the bench's profile that was about half of the
 // forward case's CPU (docs/performance.md). This module encodes an entry `[time, record]` into the very same
 // bytes (test/sink-forward-encoder.test.ts compares them with the library's for every kind of value), with the
-// map keys encoded once and kept, ASCII text copied as is, and one native call per record to make the Buffer.
-// The bytes are built in a latin1 string (one char per byte), which V8 appends to cheaply.
+// map keys encoded once and kept and ASCII text copied as is. The bytes are built in a latin1 string (one char
+// per byte), which V8 appends to cheaply; the sink's chunk writer (chunk.ts) copies it into the chunk's buffer.
 //
-// Installed like exact-bytes.ts: the library's queue looks `packEntry` up on its protocol module at every push,
-// so we replace that export (idempotent; a loud error if this build of the library has no such export). An
-// entry holding anything else than JSON values (a Date, a Buffer, a class instance) or text that is not well
-// formed UTF-16 is left to the library's own encoder, so no input encodes differently.
+// An entry holding anything else than JSON values (a Date, a Buffer, a class instance) or text that is not well
+// formed UTF-16 is left to the library's own encoder (`libraryEntry`), so no input encodes differently.
 import { createRequire } from "node:module";
 import { EventTime } from "@fluent-org/logger";
 import { CollectorError } from "../../errors.js";
@@ -37,7 +35,7 @@ function u32(n: number): string {
   return fcc(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 }
 
-function strHeader(bytes: number): string {
+export function strHeader(bytes: number): string {
   if (bytes < 32) return fcc(0xa0 + bytes);
   if (bytes < 0x100) return fcc(0xd9, bytes);
   if (bytes < 0x10000) return fcc(0xda) + u16(bytes);
@@ -71,7 +69,7 @@ function float64(n: number): string {
 }
 
 /** @msgpack/msgpack 2.x's encodeNumber: the smallest integer form for safe integers, else float 64. */
-function num(n: number): string {
+export function num(n: number): string {
   if (!Number.isSafeInteger(n)) return float64(n);
   if (n >= 0) {
     if (n < 0x80) return fcc(n);
@@ -126,10 +124,27 @@ function map(o: Record<string, unknown>, depth: number): string {
 
 const isU32 = (n: number) => Number.isInteger(n) && n >= 0 && n < 0x100000000;
 
-/** One entry `[time, record]` as msgpack bytes, or undefined when the library's encoder should do it. */
-export function encodeEntry(entry: unknown): Buffer | undefined {
-  if (!Array.isArray(entry) || entry.length !== 2) return undefined;
-  const [time, record] = entry as [unknown, unknown];
+/** Event time with sub-second precision (EventTime, msgpack ext 0) from epoch milliseconds. */
+export function eventTime(ms: number): EventTime {
+  const sec = Math.floor(ms / 1000);
+  return new EventTime(sec, Math.round((ms - sec * 1000) * 1_000_000));
+}
+
+/** `entryLatin1(eventTime(ms), record)` without the EventTime object. */
+export function entryAtMs(ms: number, record: unknown): string | undefined {
+  const sec = Math.floor(ms / 1000);
+  const nano = Math.round((ms - sec * 1000) * 1_000_000);
+  if (!isU32(sec) || !isU32(nano)) return undefined;
+  try {
+    return "\x92\xd7\x00" + u32(sec) + u32(nano) + value(record, 1);
+  } catch (err) {
+    if (err === NOT_MINE) return undefined;
+    throw err;
+  }
+}
+
+/** One entry `[time, record]` as msgpack bytes in a latin1 string, or undefined when the library's encoder should do it. */
+export function entryLatin1(time: unknown, record: unknown): string | undefined {
   let head: string;
   // EventTime: ext type 0, 8 bytes (fixext 8); a plain number is seconds.
   if (time instanceof EventTime) {
@@ -138,25 +153,31 @@ export function encodeEntry(entry: unknown): Buffer | undefined {
   } else if (typeof time === "number") head = "\x92" + num(time);
   else return undefined;
   try {
-    return Buffer.from(head + value(record, 1), "latin1");
+    return head + value(record, 1);
   } catch (err) {
     if (err === NOT_MINE) return undefined;
     throw err;
   }
 }
 
-let installed = false;
+/** One entry `[time, record]` as msgpack bytes, or undefined when the library's encoder should do it. */
+export function encodeEntry(entry: unknown): Buffer | undefined {
+  if (!Array.isArray(entry) || entry.length !== 2) return undefined;
+  const s = entryLatin1(entry[0], entry[1]);
+  return s === undefined ? undefined : Buffer.from(s, "latin1");
+}
 
-/** Idempotent; throws one clear error if this build of @fluent-org/logger has no `packEntry` to replace. */
-export function encodeEntriesFaster(): void {
-  if (installed) return;
+/**
+ * The library's own encoding of an entry (its extension codec: EventTime), for what ours leaves to it. Looked up
+ * once, when the sink is made: a loud error then if this build of @fluent-org/logger has no `packEntry`.
+ */
+export function libraryEntryEncoder(): (time: unknown, record: unknown) => Uint8Array {
   const protocol = createRequire(import.meta.url)("@fluent-org/logger/build/src/protocol.js") as Protocol;
-  const original = protocol.packEntry;
-  if (typeof original !== "function") {
+  const packEntry = protocol.packEntry;
+  if (typeof packEntry !== "function") {
     throw new CollectorError("internal", "@fluent-org/logger has no protocol.packEntry: this build has an unsupported version of it", {
       hint: "reinstall with the package-lock.json shipped with o365-message-trace (npm ci)",
     });
   }
-  protocol.packEntry = (entry: unknown) => encodeEntry(entry) ?? original(entry);
-  installed = true;
+  return (time, record) => packEntry([time, record]);
 }

@@ -1,4 +1,6 @@
 // Fluent forward protocol sink (Fluentd / Fluent Bit `in_forward`, Vector `fluent`) over @fluent-org/logger.
+// Encoding: each send's records are encoded at once into chunks of at most batch_size (chunk.ts), handed to the
+// client as pre-encoded chunks (chunk-queue.ts); what waits for an ack is their bytes and identities, no record.
 // Delivery: every acknowledged chunk is reported to the confirm listener as its ack arrives (the collector journals
 // it there); `flush` resolves when every record sent so far is acknowledged (or, with acks off, written).
 // Recovery: when a connection fails (receiver down or restarting, connection cut, ack timeout), the records not
@@ -6,21 +8,18 @@
 // sink) and sends them again within the same send/flush, so a receiver restart costs seconds, not a poll interval.
 // Only when the retries are used up does the error reach the collector, which leaves the window uncommitted.
 // Handshake failures are configuration errors and are never retried.
-import { EventTime, FluentClient, FluentSocketEvent, type FluentClientOptions } from "@fluent-org/logger";
+import { FluentClient, FluentSocketEvent, type FluentClientOptions } from "@fluent-org/logger";
 import { CollectorError } from "../../errors.js";
 import type { Logger } from "../../log/logger.js";
 import { backoffMs, sleep, type RetryPolicy } from "../../net/retry.js";
 import type { ConfirmListener, Envelope, Sink } from "../../types.js";
 import { ackTimeout, connectFailed, handshakeClosed, handshakeProblem, noConnection, noHelo, receiverClosed } from "./errors.js";
-import { encodeEntriesFaster } from "./entry-encoder.js";
+import { ChunkWriter, type Chunk } from "./chunk.js";
+import { useChunkQueue } from "./chunk-queue.js";
 import { decodeHandshakeBytesExactly } from "./exact-bytes.js";
 import { clientOptions, type ForwardConfig } from "./options.js";
 
-/** Event time with sub-second precision (EventTime, msgpack ext 0) from epoch milliseconds. */
-export function eventTime(ms: number): EventTime {
-  const sec = Math.floor(ms / 1000);
-  return new EventTime(sec, Math.round((ms - sec * 1000) * 1_000_000));
-}
+export { eventTime } from "./entry-encoder.js";
 
 /** Without a policy (unit tests) a failure is reported at once, as before in-cycle reconnects existed. */
 const NO_RETRY: RetryPolicy = { count: 0, initialMs: 0, maxMs: 0, jitter: 0 };
@@ -44,11 +43,15 @@ export class ForwardSink implements Sink {
   private connected = false;
   private everConnected = false;
   private established = false;
-  /** Records accepted by send() and not yet handed to a client (new ones, or unacknowledged ones to send again). */
-  private outbox: Envelope[] = [];
-  /** Unsettled emit promises → their records (records of one chunk share one promise). */
-  private readonly pending = new Map<Promise<void>, Envelope[]>();
+  /** Chunks encoded by send() and not yet handed to a client (new ones, or unacknowledged ones to send again). */
+  private outbox: Chunk[] = [];
+  /** Unsettled emit promises → their chunks (one emit per chunk). */
+  private readonly pending = new Map<Promise<void>, Chunk>();
+  /** Records handed to the client and not acknowledged. */
   private inflight = 0;
+  private readonly writer: ChunkWriter;
+  /** Records per chunk: batch_size, or one in Message mode (a message carries one record and one chunk id). */
+  private readonly chunkRecords: number;
   private failure?: CollectorError;
   private lastSocketError?: SocketError;
   private readonly waiters = new Set<Waiter>();
@@ -66,8 +69,9 @@ export class ForwardSink implements Sink {
     private readonly retry: RetryPolicy = NO_RETRY,
   ) {
     decodeHandshakeBytesExactly();
-    encodeEntriesFaster();
     this.options = clientOptions(c);
+    this.writer = new ChunkWriter(c.event_mode, c.tag);
+    this.chunkRecords = c.event_mode === "Message" ? 1 : c.batch_size;
     // The library's own ack timer starts when a chunk is written; ours also covers records that could not be
     // written at all (receiver unreachable), measured from the last sign of progress.
     this.waitMs = c.ack_timeout * 1000 + 1_000;
@@ -83,7 +87,21 @@ export class ForwardSink implements Sink {
 
   async send(batch: Envelope[]): Promise<void> {
     if (batch.length === 0) return;
-    for (const e of batch) this.outbox.push(e);
+    // Encoded now, so the records die young; a chunk never spans two sends (as before: one write per send).
+    const chunks: Chunk[] = [];
+    try {
+      for (const e of batch) {
+        this.writer.add(e);
+        if (this.writer.count >= this.chunkRecords) chunks.push(this.writer.seal()!);
+      }
+      const rest = this.writer.seal();
+      if (rest) chunks.push(rest);
+    } catch (err) {
+      // A value the library's encoder refuses too (e.g. a bigint): nothing of this batch goes out.
+      this.writer.discard();
+      throw this.classify(err);
+    }
+    for (const c of chunks) this.outbox.push(c);
     await this.drive(() => true);
     // Bound memory when the receiver is slower than the source: wait until most of the backlog is acked.
     if (this.inflight > this.c.batch_size * 4) await this.drive(() => this.inflight <= this.c.batch_size);
@@ -123,28 +141,24 @@ export class ForwardSink implements Sink {
     const batch = this.outbox;
     this.outbox = [];
     const gen = this.gen;
-    for (const e of batch) {
-      this.inflight++;
-      this.track(client.emit(this.c.tag, e.record, eventTime(e.time)), e, gen);
+    for (const chunk of batch) {
+      this.inflight += chunk.ids.length;
+      // The client's queue is a ChunkQueue: the "record" emitted is the whole pre-encoded chunk.
+      this.track(client.emit(this.c.tag, chunk as unknown as Record<string, unknown>), chunk, gen);
     }
   }
 
-  private track(p: Promise<void>, e: Envelope, gen: number): void {
-    const chunk = this.pending.get(p);
-    if (chunk) {
-      chunk.push(e);
-      return;
-    }
-    this.pending.set(p, [e]);
+  private track(p: Promise<void>, chunk: Chunk, gen: number): void {
+    this.pending.set(p, chunk);
     p.then(
       () => {
         if (gen !== this.gen) return;
-        const records = this.pending.get(p) ?? [];
         this.pending.delete(p);
-        this.inflight -= records.length;
-        this.acked += records.length;
+        const n = chunk.ids.length;
+        this.inflight -= n;
+        this.acked += n;
         this.attempt = 0;
-        this.listener?.(records);
+        if (this.listener) this.listener(chunk.ids.map((id) => ({ id })));
         this.progress();
       },
       (err: unknown) => {
@@ -159,13 +173,12 @@ export class ForwardSink implements Sink {
    */
   private async recover(thrown: unknown): Promise<void> {
     const err = this.failure ?? this.classify(thrown);
-    const unacked = [...this.pending.values()].flat();
-    this.outbox = unacked.concat(this.outbox);
+    this.outbox = [...this.pending.values()].concat(this.outbox);
     await this.reset();
     if (!err.retryable || this.attempt >= this.retry.count || this.closing.signal.aborted) {
       if (this.outbox.length > 0)
         this.logger.warn("forward: dropping unacknowledged records; their window is read again", {
-          records: this.outbox.length,
+          records: recordsIn(this.outbox),
           receiver: this.where,
         });
       this.outbox = [];
@@ -179,7 +192,7 @@ export class ForwardSink implements Sink {
       error: err.message,
       attempt: this.attempt,
       wait_ms: waitMs,
-      records_to_resend: this.outbox.length,
+      records_to_resend: recordsIn(this.outbox),
     });
     await sleep(waitMs, this.closing.signal).catch(() => {});
     if (this.closing.signal.aborted) throw err;
@@ -191,6 +204,7 @@ export class ForwardSink implements Sink {
     if (this.connecting) return this.connecting;
     const gen = this.gen;
     const client = new FluentClient(null, this.options);
+    useChunkQueue(client);
     this.client = client;
     this.lastSocketError = undefined;
     this.connected = this.everConnected = this.established = false;
@@ -310,4 +324,10 @@ export class ForwardSink implements Sink {
       hint: "the window is not committed and is sent again next cycle",
     });
   }
+}
+
+function recordsIn(chunks: readonly Chunk[]): number {
+  let n = 0;
+  for (const c of chunks) n += c.ids.length;
+  return n;
 }

@@ -99,8 +99,9 @@ export function clientOptions(c: ForwardConfig): FluentClientOptions {
           },
         }
       : {}),
-    // Batches: the queue is written as one forward message as soon as it holds batch_size records.
-    sendQueueSyncFlushLimit: { length: c.batch_size },
+    // The sink's queue holds pre-encoded chunks of at most batch_size records (chunk-queue.ts): each is written
+    // as one forward message as soon as it is queued.
+    sendQueueSyncFlushLimit: { length: 1 },
     milliseconds: true,
   };
 }

@@ -1,0 +1,142 @@
+// Forward protocol chunks the sink encodes itself, so that only bytes wait for an acknowledgement (issue 19).
+//
+// A chunk is the records of one `send` (at most batch_size), encoded at once into one buffer in the configured
+// event mode: everything of the transport message but its option map, which carries the chunk id the library
+// draws for each write (a resend is a new write). What waits for the ack, and is kept to send again after a
+// reconnect, is that buffer and the records' identities (all the collector's confirmations read): no record,
+// no per-record entry or promise. Records die young, before the next young-generation collection; a waiting
+// chunk is one off-heap buffer and an array of strings the collector's checkpoints hold anyway.
+//
+// The bytes are those @fluent-org/logger 1.0.10 writes for the same records and chunk id in each mode
+// (test/sink-forward-chunks.test.ts compares them with its protocol module's generate*Mode + encodeMessage):
+//   Message                  [tag, time, record, {chunk}]                       one record per chunk
+//   Forward                  [tag, [[time, record], …], {size, chunk}]
+//   PackedForward            [tag, bin(entries), {size, chunk}]                 entries: msgpack [time, record] …
+//   CompressedPackedForward  [tag, bin(gzip(entries)), {size, chunk, compressed: "gzip"}]
+// `chunk` only when acks are on, as the library does; `size` is the number of entries.
+import { gzipSync } from "node:zlib";
+import type { EventModes } from "@fluent-org/logger";
+import type { Envelope } from "../../types.js";
+import { entryAtMs, eventTime, libraryEntryEncoder, num, strHeader } from "./entry-encoder.js";
+
+/** What waits for an acknowledgement: the message without its option map, and the identities it carries. */
+export interface Chunk {
+  readonly mode: EventModes;
+  readonly body: Buffer;
+  readonly ids: readonly string[];
+}
+
+const fcc = String.fromCharCode;
+
+/** A msgpack str of any well-formed text (tags are configured, so not necessarily ASCII). */
+function text(s: string): string {
+  return strHeader(Buffer.byteLength(s, "utf8")) + Buffer.from(s, "utf8").toString("latin1");
+}
+
+function binHeader(n: number): string {
+  if (n < 0x100) return fcc(0xc4, n);
+  if (n < 0x10000) return fcc(0xc5, n >>> 8, n & 0xff);
+  return fcc(0xc6, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}
+
+function arrayHeader(n: number): string {
+  if (n < 16) return fcc(0x90 + n);
+  if (n < 0x10000) return fcc(0xdc, n >>> 8, n & 0xff);
+  return fcc(0xdd, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}
+
+/** The transport message of `chunk` with its option map (the library's key order: size, chunk, compressed). */
+export function chunkMessage(chunk: Chunk, chunkId: string | undefined): Buffer {
+  let option: string;
+  if (chunk.mode === "Message") {
+    option = chunkId === undefined ? "\x80" : "\x81" + text("chunk") + text(chunkId);
+  } else {
+    const compressed = chunk.mode === "CompressedPackedForward";
+    const members = 1 + (chunkId === undefined ? 0 : 1) + (compressed ? 1 : 0);
+    option = fcc(0x80 + members) + text("size") + num(chunk.ids.length);
+    if (chunkId !== undefined) option += text("chunk") + text(chunkId);
+    if (compressed) option += text("compressed") + text("gzip");
+  }
+  const tail = Buffer.from(option, "latin1");
+  return Buffer.concat([chunk.body, tail], chunk.body.length + tail.length);
+}
+
+/**
+ * Encodes records as they are sent into one reused buffer; `seal` copies them out as a chunk. Message mode
+ * seals every record on its own (one message, one chunk id each).
+ */
+export class ChunkWriter {
+  private buf = Buffer.allocUnsafeSlow(64 * 1024);
+  private len = 0;
+  private ids: string[] = [];
+  private readonly tag: string;
+  private readonly libraryEntry = libraryEntryEncoder();
+
+  constructor(
+    readonly mode: EventModes,
+    tag: string,
+  ) {
+    this.tag = text(tag);
+  }
+
+  get count(): number {
+    return this.ids.length;
+  }
+
+  add(e: Envelope): void {
+    const s = entryAtMs(e.time, e.record);
+    if (s !== undefined) {
+      this.room(s.length);
+      this.len += this.buf.write(s, this.len, "latin1");
+    } else {
+      const bytes = this.libraryEntry(eventTime(e.time), e.record);
+      this.room(bytes.length);
+      this.buf.set(bytes, this.len);
+      this.len += bytes.length;
+    }
+    this.ids.push(e.id);
+  }
+
+  /** The records added since the last seal, as one chunk (undefined if there are none). */
+  seal(): Chunk | undefined {
+    if (this.ids.length === 0) return undefined;
+    let entries = this.buf.subarray(0, this.len);
+    let head: string;
+    switch (this.mode) {
+      case "Message":
+        if (this.ids.length !== 1) throw new Error("forward Message mode: one record per chunk");
+        head = "\x94" + this.tag;
+        entries = entries.subarray(1); // the entry's [time, record] array header: time and record join the message
+        break;
+      case "Forward":
+        head = "\x93" + this.tag + arrayHeader(this.ids.length);
+        break;
+      case "CompressedPackedForward":
+        entries = gzipSync(entries);
+        head = "\x93" + this.tag + binHeader(entries.length);
+        break;
+      default:
+        head = "\x93" + this.tag + binHeader(entries.length);
+    }
+    const body = Buffer.allocUnsafeSlow(head.length + entries.length);
+    body.write(head, 0, "latin1");
+    body.set(entries, head.length);
+    const chunk: Chunk = { mode: this.mode, body, ids: this.ids };
+    this.ids = [];
+    this.len = 0;
+    return chunk;
+  }
+
+  /** Forget the records added since the last seal (one of them could not be encoded). */
+  discard(): void {
+    this.ids = [];
+    this.len = 0;
+  }
+
+  private room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(bigger, 0, 0, this.len);
+    this.buf = bigger;
+  }
+}
