@@ -1,11 +1,12 @@
 // Forward protocol chunks the sink encodes itself, so that only bytes wait for an acknowledgement (issue 19).
 //
-// A chunk is the records of one `send` (at most batch_size), encoded at once into one buffer in the configured
-// event mode: everything of the transport message but its option map, which carries the chunk id the library
-// draws for each write (a resend is a new write). What waits for the ack, and is kept to send again after a
-// reconnect, is that buffer and the records' identities (all the collector's confirmations read): no record,
-// no per-record entry or promise. Records die young, before the next young-generation collection; a waiting
-// chunk is one off-heap buffer and an array of strings the collector's checkpoints hold anyway.
+// Records are encoded as they are sent, into one reused buffer; batch_size of them (or what a flush finds) are
+// sealed into a chunk: one buffer holding everything of the transport message in the configured event mode but
+// its option map, which carries the chunk id the library draws for each write (a resend is a new write). What
+// waits for the ack, and is kept to send again after a reconnect, is that buffer and the records' identities
+// (all the collector's confirmations read): no record, no per-record entry or promise. Records die young, before
+// the next young-generation collection; a waiting chunk is one off-heap buffer and an array of strings the
+// collector's checkpoints hold anyway.
 //
 // The bytes are those @fluent-org/logger 1.0.10 writes for the same records and chunk id in each mode
 // (test/sink-forward-chunks.test.ts compares them with its protocol module's generate*Mode + encodeMessage):

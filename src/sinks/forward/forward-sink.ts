@@ -1,6 +1,6 @@
 // Fluent forward protocol sink (Fluentd / Fluent Bit `in_forward`, Vector `fluent`) over @fluent-org/logger.
-// Encoding: each send's records are encoded at once into chunks of at most batch_size (chunk.ts), handed to the
-// client as pre-encoded chunks (chunk-queue.ts); what waits for an ack is their bytes and identities, no record.
+// Encoding: records are encoded as they are sent into chunks of batch_size (chunk.ts; flush seals the rest), handed
+// to the client as pre-encoded chunks (chunk-queue.ts); what waits for an ack is their bytes and identities.
 // Delivery: every acknowledged chunk is reported to the confirm listener as its ack arrives (the collector journals
 // it there); `flush` resolves when every record sent so far is acknowledged (or, with acks off, written).
 // Recovery: when a connection fails (receiver down or restarting, connection cut, ack timeout), the records not
@@ -87,18 +87,24 @@ export class ForwardSink implements Sink {
 
   async send(batch: Envelope[]): Promise<void> {
     if (batch.length === 0) return;
-    // Encoded now, so the records die young; a chunk never spans two sends (as before: one write per send).
+    // Encoded now, so the records die young. A chunk fills across sends up to batch_size records (flush sends
+    // the rest): fewer, larger chunks mean fewer acks, and fewer journal lines and syncs in the collector.
     const chunks: Chunk[] = [];
+    const open = this.writer.count;
     try {
       for (const e of batch) {
         this.writer.add(e);
         if (this.writer.count >= this.chunkRecords) chunks.push(this.writer.seal()!);
       }
-      const rest = this.writer.seal();
-      if (rest) chunks.push(rest);
     } catch (err) {
-      // A value the library's encoder refuses too (e.g. a bigint): nothing of this batch goes out.
+      // A value the library's encoder refuses too (e.g. a bigint): nothing of this batch goes out, and the
+      // records of earlier sends still in the open chunk are dropped with it (their window fails and is read again).
       this.writer.discard();
+      if (open > 0)
+        this.logger.warn("forward: dropping records not sent yet; their window is read again", {
+          records: open + batch.length,
+          receiver: this.where,
+        });
       throw this.classify(err);
     }
     for (const c of chunks) this.outbox.push(c);
@@ -108,6 +114,8 @@ export class ForwardSink implements Sink {
   }
 
   async flush(): Promise<void> {
+    const rest = this.writer.seal();
+    if (rest) this.outbox.push(rest);
     if (!this.client && this.outbox.length === 0 && !this.failure) return;
     await this.drive(() => this.inflight === 0 && this.outbox.length === 0);
   }
@@ -116,6 +124,7 @@ export class ForwardSink implements Sink {
   async close(): Promise<void> {
     this.closing.abort();
     this.outbox = [];
+    this.writer.discard();
     await this.reset();
   }
 
@@ -176,12 +185,14 @@ export class ForwardSink implements Sink {
     this.outbox = [...this.pending.values()].concat(this.outbox);
     await this.reset();
     if (!err.retryable || this.attempt >= this.retry.count || this.closing.signal.aborted) {
-      if (this.outbox.length > 0)
+      const unsent = recordsIn(this.outbox) + this.writer.count;
+      if (unsent > 0)
         this.logger.warn("forward: dropping unacknowledged records; their window is read again", {
-          records: recordsIn(this.outbox),
+          records: unsent,
           receiver: this.where,
         });
       this.outbox = [];
+      this.writer.discard();
       this.attempt = 0;
       throw err;
     }
