@@ -98,6 +98,33 @@ describe("forward chunks: the library's bytes", () => {
   });
 });
 
+describe("forward chunks: bodies reused", () => {
+  it("a chunk acknowledged after one write lends its body to a later chunk; one written twice never does", () => {
+    const w = new ChunkWriter("PackedForward", "t");
+    const seal = (envs: Envelope[]) => {
+      for (const e of envs) w.add(e);
+      return w.seal()!;
+    };
+    const a = seal(envelopes(20));
+    const first = chunkMessage(a, "id-a1");
+    expect(first.buffer).toBe(a.body.buffer); // the first write is the body itself
+    expect(first.equals(library("PackedForward", "t", envelopes(20), "id-a1"))).toBe(true);
+    const again = chunkMessage(a, "id-a2"); // a resend: a copy, the first write's bytes untouched
+    expect(again.buffer).not.toBe(a.body.buffer);
+    expect(again.equals(library("PackedForward", "t", envelopes(20), "id-a2"))).toBe(true);
+    expect(first.equals(library("PackedForward", "t", envelopes(20), "id-a1"))).toBe(true);
+    w.release(a);
+    const b = seal(envelopes(20, 20));
+    expect(b.body.buffer).not.toBe(a.body.buffer);
+
+    chunkMessage(b, "id-b");
+    w.release(b);
+    const c = seal(envelopes(19, 40));
+    expect(c.body.buffer).toBe(b.body.buffer);
+    expect(chunkMessage(c, "id-c").equals(library("PackedForward", "t", envelopes(19, 40), "id-c"))).toBe(true);
+  });
+});
+
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
   while (open.length) await open.pop()!.close();

@@ -20,12 +20,23 @@ import type { EventModes } from "@fluent-org/logger";
 import type { Envelope } from "../../types.js";
 import { entryAtMs, eventTime, libraryEntryEncoder, num, strHeader } from "./entry-encoder.js";
 
-/** What waits for an acknowledgement: the message without its option map, and the identities it carries. */
+/**
+ * What waits for an acknowledgement: the message without its option map (`body[0, length)`, with room after it
+ * for the option of its first write), and the identities it carries.
+ */
 export interface Chunk {
   readonly mode: EventModes;
   readonly body: Buffer;
+  readonly length: number;
   readonly ids: readonly string[];
+  /** Times written: the first write puts the option in the body's room, a resend writes a copy. */
+  writes: number;
 }
+
+/** Room for the largest option map: {size: uint32, chunk: the library's 24-character id, compressed: "gzip"}. */
+const OPTION_ROOM = 96;
+/** Bodies of chunks acknowledged after one write, kept for the next chunks (bounded: inflight is ~4 chunks). */
+const POOL = 6;
 
 const fcc = String.fromCharCode;
 
@@ -58,8 +69,15 @@ export function chunkMessage(chunk: Chunk, chunkId: string | undefined): Buffer 
     if (chunkId !== undefined) option += text("chunk") + text(chunkId);
     if (compressed) option += text("compressed") + text("gzip");
   }
+  const { body, length } = chunk;
+  chunk.writes++;
+  // The first write is the body itself, no copy. A resend copies: the old connection may still hold the first.
+  if (chunk.writes === 1 && length + option.length <= body.length) {
+    body.write(option, length, "latin1");
+    return body.subarray(0, length + option.length);
+  }
   const tail = Buffer.from(option, "latin1");
-  return Buffer.concat([chunk.body, tail], chunk.body.length + tail.length);
+  return Buffer.concat([body.subarray(0, length), tail], length + tail.length);
 }
 
 /**
@@ -72,6 +90,11 @@ export class ChunkWriter {
   private ids: string[] = [];
   private readonly tag: string;
   private readonly libraryEntry = libraryEntryEncoder();
+  /**
+   * Bodies to reuse, so that a steady stream allocates no buffer per chunk: a body lives until its ack, long
+   * enough to be promoted, and an old ArrayBuffer's memory returns only with a full collection (peak RSS).
+   */
+  private readonly pool: Buffer[] = [];
 
   constructor(
     readonly mode: EventModes,
@@ -119,13 +142,34 @@ export class ChunkWriter {
       default:
         head = "\x93" + this.tag + binHeader(entries.length);
     }
-    const body = Buffer.allocUnsafeSlow(head.length + entries.length);
+    const length = head.length + entries.length;
+    const body = this.take(length + OPTION_ROOM);
     body.write(head, 0, "latin1");
     body.set(entries, head.length);
-    const chunk: Chunk = { mode: this.mode, body, ids: this.ids };
+    const chunk: Chunk = { mode: this.mode, body, length, ids: this.ids, writes: 0 };
     this.ids = [];
     this.len = 0;
     return chunk;
+  }
+
+  /**
+   * The chunk was acknowledged (or, without acks, written): its body may be reused — unless it was written more
+   * than once, since the connection of an earlier write may still be sending from it.
+   */
+  release(chunk: Chunk): void {
+    if (chunk.writes === 1 && this.pool.length < POOL) this.pool.push(chunk.body);
+  }
+
+  private take(size: number): Buffer {
+    for (let i = this.pool.length - 1; i >= 0; i--) {
+      const b = this.pool[i]!;
+      if (b.length < size) continue;
+      this.pool.splice(i, 1);
+      return b;
+    }
+    this.pool.shift(); // none fits: let the oldest go, so that the pool follows the chunks' size
+    // An eighth more, so that chunks of batch_size records, which differ a little in bytes, fit each other's body.
+    return Buffer.allocUnsafeSlow(size + (size >>> 3));
   }
 
   /** Forget the records added since the last seal (one of them could not be encoded). */

@@ -167,6 +167,7 @@ export class ForwardSink implements Sink {
         this.inflight -= n;
         this.acked += n;
         this.attempt = 0;
+        this.writer.release(chunk);
         if (this.listener) this.listener(chunk.ids.map((id) => ({ id })));
         this.progress();
       },
