@@ -1,7 +1,8 @@
 // Issue 19: the forward sink's own entry encoder (src/sinks/forward/entry-encoder.ts) writes the very bytes
 // @fluent-org/logger's encoder writes (protocol.encode: its msgpack Encoder with its EventTime extension), for
-// every kind of value, and hands what it does not encode itself back to the library. Then the sink, with the
-// encoder installed, delivers real mapped records to a real receiver that decodes them as the originals.
+// every kind of value, and hands what it does not encode itself back to the library. Then the sink, whose chunks
+// are built from these entries (chunk.ts), delivers real mapped records to a real receiver that decodes them as
+// the originals.
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventTime } from "@fluent-org/logger";
