@@ -171,7 +171,7 @@ describe("Checkpoints (real journal and state file)", () => {
     })();
     await collectGarbage();
     expect(refs.filter((r) => r.deref() !== undefined)).toHaveLength(0);
-    // The receiver's confirmation carries records with those identities (the forward sink's own copies).
+    // A confirmation names identities only (the forward sink reports `{ id }`); here an envelope with that id.
     confirm([env(1)]);
     expect(reload().has("id-1", T0 + 1)).toBe(true);
     expect(reload().has("id-2", T0 + 2)).toBe(false);

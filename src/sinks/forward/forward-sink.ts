@@ -19,8 +19,6 @@ import { useChunkQueue } from "./chunk-queue.js";
 import { decodeHandshakeBytesExactly } from "./exact-bytes.js";
 import { clientOptions, type ForwardConfig } from "./options.js";
 
-export { eventTime } from "./entry-encoder.js";
-
 /** Without a policy (unit tests) a failure is reported at once, as before in-cycle reconnects existed. */
 const NO_RETRY: RetryPolicy = { count: 0, initialMs: 0, maxMs: 0, jitter: 0 };
 
