@@ -6,7 +6,7 @@
 // --heap-growth P (O365_HEAP_GROWTH for the collector cases: V8 heap growth in percent, 0 = V8's own) ·
 // --young-generation small|v8 (O365_YOUNG_GENERATION for the collector cases: 1 MB semi-spaces, or V8's growth) ·
 // --gc-threads main|v8 (O365_GC_THREADS for the collector cases: collections on the main thread, or V8's helpers) ·
-// --rounds N (default 1: the baseline, floor, stdout, nodedupe and forward cases N times in alternation; the
+// --rounds N (default 1: the baseline, floor, stdout, small, nodedupe and forward cases N times in alternation; the
 // targets then print the median and range) · --out FILE (default bench/results.json).
 // Every case reports records per CPU-second next to the wall-clock rate: the wall clock depends on how the
 // two cores are shared with the simulator (and anything else running), CPU time far less. The targets of
@@ -231,7 +231,7 @@ try {
       o.note = check(o);
     }
 
-    if (want("small") && round === 1) {
+    if (want("small")) {
       // Peak RSS must not grow with the window: the same day, a window a tenth as long (≈ N / 10 records).
       const r = await collectorCase(
         "small",
