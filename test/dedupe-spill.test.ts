@@ -97,7 +97,7 @@ describe("SpillingSeenSet", () => {
   });
 
   it("a whole day read newest first peaks the same at 5× the identities: the default cap does not grow with the window", () => {
-    expect(DEFAULT_SPILL_MAX_BYTES).toBeLessThanOrEqual(8 * 1024 * 1024);
+    expect(DEFAULT_SPILL_MAX_BYTES).toBeLessThanOrEqual(4 * 1024 * 1024);
     const cap = 96 * 1024;
     const peakFor = (perMinute: number) => {
       const dir = join(tempDir(), "seen");

@@ -43,7 +43,7 @@ export interface CollectorOptions {
   asyncCommit?: boolean;
   /**
    * Bytes of identity tables kept in memory before minutes are spilled beside the state file (default
-   * src/dedupe/spill.ts's 8 MB, independent of window and volume). Not a config setting: tests set it tiny.
+   * src/dedupe/spill.ts's 4 MB, independent of window and volume). Not a config setting: tests set it tiny.
    */
   dedupeMemoryBytes?: number;
 }
