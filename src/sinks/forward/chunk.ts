@@ -18,7 +18,7 @@
 import { gzipSync } from "node:zlib";
 import type { EventModes } from "@fluent-org/logger";
 import type { Envelope } from "../../types.js";
-import { entryAtMs, eventTime, libraryEntryEncoder, num, strHeader } from "./entry-encoder.js";
+import { ByteBuffer, entryAtMs, eventTime, libraryEntryEncoder, num, strHeader } from "./entry-encoder.js";
 
 /**
  * What waits for an acknowledgement: the message without its option map (`body[0, length)`, with room after it
@@ -85,8 +85,7 @@ export function chunkMessage(chunk: Chunk, chunkId: string | undefined): Buffer 
  * seals every record on its own (one message, one chunk id each).
  */
 export class ChunkWriter {
-  private buf = Buffer.allocUnsafeSlow(64 * 1024);
-  private len = 0;
+  private readonly out = new ByteBuffer(64 * 1024);
   private ids: string[] = [];
   private readonly tag: string;
   private readonly libraryEntry = libraryEntryEncoder();
@@ -108,15 +107,12 @@ export class ChunkWriter {
   }
 
   add(e: Envelope): void {
-    const s = entryAtMs(e.time, e.record);
-    if (s !== undefined) {
-      this.room(s.length);
-      this.len += this.buf.write(s, this.len, "latin1");
-    } else {
+    const out = this.out;
+    if (!entryAtMs(out, e.time, e.record)) {
       const bytes = this.libraryEntry(eventTime(e.time), e.record);
-      this.room(bytes.length);
-      this.buf.set(bytes, this.len);
-      this.len += bytes.length;
+      out.room(bytes.length);
+      out.buf.set(bytes, out.len);
+      out.len += bytes.length;
     }
     this.ids.push(e.id);
   }
@@ -124,7 +120,7 @@ export class ChunkWriter {
   /** The records added since the last seal, as one chunk (undefined if there are none). */
   seal(): Chunk | undefined {
     if (this.ids.length === 0) return undefined;
-    let entries = this.buf.subarray(0, this.len);
+    let entries = this.out.buf.subarray(0, this.out.len);
     let head: string;
     switch (this.mode) {
       case "Message":
@@ -148,7 +144,7 @@ export class ChunkWriter {
     body.set(entries, head.length);
     const chunk: Chunk = { mode: this.mode, body, length, ids: this.ids, writes: 0 };
     this.ids = [];
-    this.len = 0;
+    this.out.len = 0;
     return chunk;
   }
 
@@ -175,13 +171,6 @@ export class ChunkWriter {
   /** Forget the records added since the last seal (one of them could not be encoded). */
   discard(): void {
     this.ids = [];
-    this.len = 0;
-  }
-
-  private room(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.len + n));
-    this.buf.copy(bigger, 0, 0, this.len);
-    this.buf = bigger;
+    this.out.len = 0;
   }
 }
