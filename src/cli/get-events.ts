@@ -8,7 +8,7 @@ import { sourceDescriptor } from "../sources/registry.js";
 import { PREFIX } from "../schema/fields.js";
 import { checkTraceFilter, hasFilter, matchesFilter } from "../sources/trace-filter.js";
 import type { OutRecord, TraceFilter, Window } from "../types.js";
-import { clampToPresent, parseTime } from "../window/time.js";
+import { clampToPresent, parseTime, wholeSecond } from "../window/time.js";
 import { defineCommand } from "./command.js";
 import { answerLogger, clockFromEnv, EXIT_OK, requireConfigPath, setupTenant } from "./common.js";
 
@@ -122,7 +122,8 @@ export const command = defineCommand({
       throw new CollectorError("config", `--limit ${values.limit} is not a whole number ≥ 0`, { hint: "e.g. --limit 50 (0 = no limit)" });
     const file = requireConfigPath(values.config, "get-events");
     const now = (clockFromEnv() ?? Date.now)();
-    const start = parseTime(values.start ?? "1 hour ago", now, "--start");
+    // From a whole second: Graph shows whole seconds, so rows of the start's second are shown before a start inside it.
+    const start = wholeSecond(parseTime(values.start ?? "1 hour ago", now, "--start").getTime());
     // Never an end in the future: Graph refuses it (docs §5), and nothing was received after now.
     const end = new Date(clampToPresent(parseTime(values.end ?? "now", now, "--end").getTime(), now));
     if (start >= end)

@@ -10,7 +10,7 @@ import { CollectorError } from "../errors.js";
 import type { Window } from "../types.js";
 import { defaultStart, planWindowsSkipping, type PlanOptions } from "../window/planner.js";
 import { forgottenSpans, skipForgotten, type Span } from "../cursor/coverage.js";
-import { parseTime } from "../window/time.js";
+import { parseTime, wholeSecond } from "../window/time.js";
 import { noopMetrics, type PipelineMetrics } from "./metrics.js";
 import { planningNow, refuseFutureCursor } from "./clock-guard.js";
 import { emptyReadStats, RescanRunner, type ReadStats } from "./rescans.js";
@@ -65,9 +65,9 @@ export class Collector {
     };
   }
 
-  /** Where a state without a cursor starts. */
+  /** Where a state without a cursor starts: on a whole second, like every window edge. */
   initialCursor(now: number): Date {
-    return this.options.start ? parseTime(this.options.start, now, "start") : defaultStart(now, this.planOptions());
+    return this.options.start ? wholeSecond(parseTime(this.options.start, now, "start").getTime()) : defaultStart(now, this.planOptions());
   }
 
   /**
@@ -92,6 +92,9 @@ export class Collector {
     const { state } = book;
     const local = this.clock();
     const forgotten = forgottenSpans(state, o.dedupe);
+    // A cursor stored inside a second (by a version that kept a start's milliseconds) resumes from that second:
+    // its rows received after the cursor are read again rather than lost; dedupe drops the ones delivered.
+    if (state.cursor !== undefined) state.cursor = wholeSecond(Date.parse(state.cursor)).toISOString();
     const cursor = state.cursor ? new Date(state.cursor) : this.firstCursor(this.initialCursor(local), forgotten);
     // Plan by the earlier of our clock and the service's: a local clock that jumped ahead must not make us
     // read (and commit) windows the service has not finished.

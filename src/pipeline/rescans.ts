@@ -7,6 +7,7 @@ import type { Logger } from "../log/logger.js";
 import type { Window } from "../types.js";
 import { chunkDone, ewma, nextChunk, scheduleFrom, type RescanChunk, type RescanSchedule } from "../window/rescan-schedule.js";
 import { bandsFor, planRescans, type RescanPlan } from "../window/rescan-tiers.js";
+import { wholeSecond } from "../window/time.js";
 import type { PipelineMetrics } from "./metrics.js";
 
 const MIN = 60_000;
@@ -120,7 +121,8 @@ export class RescanRunner {
     this.cycle = Math.max(this.o.frequencySeconds / 60, gap > 0 && gap < 24 * 60 ? gap : 0) * Math.max(1, this.o.every);
     this.schedule.lastCycle = now;
     this.anchor = anchor;
-    this.floor = state.origin ? Date.parse(state.origin) : undefined;
+    // On a whole second like every edge (an origin stored with milliseconds by an earlier version included).
+    this.floor = state.origin ? wholeSecond(Date.parse(state.origin)).getTime() : undefined;
     if (!this.enabled) return;
     const budgetPerHour = (this.o.budgetLimit * 3600) / this.o.budgetWindowSeconds;
     const windowsPerHour = 60 / this.o.windowMinutes;

@@ -121,15 +121,17 @@ export class WindowDelivery {
     // The previous page's journal sync, left running while this page is filtered and mapped.
     let durable: Promise<void> | undefined;
 
-    // Both APIs return rows newest first, so after each page everything from the oldest row seen to the
-    // window's end has been read: a re-scan stopped early resumes there.
+    // Both APIs return rows newest first, so after each page everything after the oldest row seen has been
+    // read. A re-scan stopped early resumes from the end of that row's second: the service orders by finer
+    // times than the whole seconds Graph shows, so the next page may hold more rows of it (dedupe drops those
+    // delivered).
     let oldest = w.end.getTime();
     const slice = Math.max(1, Math.min(SLICE, sink.batchHint ?? SLICE));
     for await (const page of readAhead(source.readWindow(w, signal))) {
       stats.pages++;
       // Checked before this page is used: the pages so far are delivered, and the one in hand is dropped.
       if (stopEarly?.()) {
-        out.readFrom = oldest;
+        out.readFrom = Math.min(w.end.getTime(), Math.floor(oldest / 1000) * 1000 + 1000);
         break;
       }
       for (const row of page) {

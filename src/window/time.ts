@@ -141,3 +141,12 @@ export function apiTimeIso(text: string): string | undefined {
 export function clampToPresent(end: number, now: number, unitMs = 1000): number {
   return Math.min(end, Math.floor(now / unitMs) * unitMs);
 }
+
+/**
+ * The whole second at or before `t`: every window edge is one. Graph shows times in whole seconds but keeps and
+ * filters by finer ones, so an edge inside a second split its rows between a window whose query ended before
+ * them and one that dropped them as shown before its start.
+ */
+export function wholeSecond(t: number): Date {
+  return new Date(Math.floor(t / 1000) * 1000);
+}
