@@ -2,7 +2,7 @@
 // its data shows) is the service's time; O365MT_NOW pins ours. The cursor must never move past what the
 // service has served: windows are planned and committed by the service's clock, a cursor or start in its
 // future is an error line (not an idle exit 0 forever), and the skew is reported.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateStore } from "../src/cursor/store.js";
@@ -20,9 +20,11 @@ import {
   runCli,
   simConfig,
   simConfigInput,
+  storedCursor,
   tempDir,
   truthIds,
   writeConfig,
+  writeStoredCursor,
 } from "./helpers/harness.js";
 
 const DAY = 24 * HOUR;
@@ -35,11 +37,6 @@ afterAll(async () => {
   await sim?.close();
 });
 
-function cursorOf(dir: string): string | undefined {
-  const store = new StateStore(join(dir, "state"), sim.tenantId, "graph");
-  return existsSync(store.file) ? (JSON.parse(readFileSync(store.file, "utf8")).cursor as string) : undefined;
-}
-
 describe("clock ahead of the service (subprocess once, simulator on real time)", () => {
   it("a first run with the clock 30 days ahead is an error line, not a cursor parked in the future", async () => {
     const dir = tempDir();
@@ -51,7 +48,7 @@ describe("clock ahead of the service (subprocess once, simulator on real time)",
     expect(r.stderr).toMatch(
       /config error: the first window would start at .*, 30 days ahead of the service's clock .* — this host's clock is ahead: fix it/,
     );
-    expect(cursorOf(dir)).toBeUndefined();
+    expect(storedCursor(sim, dir)).toBeUndefined();
   });
 
   it("a clock that jumps 2 days forward never moves the cursor past the service's time", async () => {
@@ -59,12 +56,12 @@ describe("clock ahead of the service (subprocess once, simulator on real time)",
     const file = writeConfig(dir, simConfigInput(sim, dir, { start: "3 hours ago", delay: 0, window: 15, max_windows_per_run: 1000 }));
     const first = await runCli(["once", "--config", file]);
     expect(first.code).toBe(0);
-    const before = Date.parse(cursorOf(dir)!);
+    const before = Date.parse(storedCursor(sim, dir)!);
     expect(before).toBeLessThanOrEqual(Date.now());
     const jumped = await runCli(["once", "--config", file], { env: { O365MT_NOW: new Date(Date.now() + 2 * DAY).toISOString() } });
     expect(jumped.code).toBe(0);
     expect(jumped.stderr, jumped.stderr).toMatch(/the local clock is 2 days ahead of the service.s clock/);
-    expect(Date.parse(cursorOf(dir)!)).toBeLessThanOrEqual(Date.now());
+    expect(Date.parse(storedCursor(sim, dir)!)).toBeLessThanOrEqual(Date.now());
   });
 
   it("with the clock ahead and only the token's iat known, no window is planned past the service's time (it would be refused at commit)", async () => {
@@ -72,18 +69,12 @@ describe("clock ahead of the service (subprocess once, simulator on real time)",
     // it inside the plan, the first Date header then made the commit guard refuse it, and `once` exited 1.
     const dir = tempDir();
     const file = writeConfig(dir, simConfigInput(sim, dir, { delay: 0, window: 15, rescan: { horizon: 0 } }));
-    mkdirSync(join(dir, "state"), { mode: 0o700 });
-    const store = new StateStore(join(dir, "state"), sim.tenantId, "graph");
     const cursor = new Date(Math.floor((Date.now() - 12 * MIN) / 1000) * 1000).toISOString();
-    writeFileSync(
-      store.file,
-      JSON.stringify({ version: 1, tenant_id: sim.tenantId, source: "graph", cursor, windows_done: 1, records_delivered: 0, cycles: 1 }),
-      { mode: 0o600 },
-    );
+    writeStoredCursor(sim, dir, cursor);
     const r = await runCli(["once", "--config", file], { env: { O365MT_NOW: new Date(Date.now() + 2 * DAY).toISOString() } });
     expect(r.stderr).not.toMatch(/not committing/);
     expect(r.code, r.stderr).toBe(0);
-    expect(cursorOf(dir)).toBe(cursor);
+    expect(storedCursor(sim, dir)).toBe(cursor);
   });
 
   it("with delay 0 the newest window ends at the service's now, not a moment past it (Date headers have whole seconds)", async () => {
@@ -95,7 +86,7 @@ describe("clock ahead of the service (subprocess once, simulator on real time)",
     const r = await runCli(["once", "--config", file]);
     expect(r.stderr).not.toMatch(/not committing|cannot be later than/);
     expect(r.code, r.stderr).toBe(0);
-    const cursor = Date.parse(cursorOf(dir)!);
+    const cursor = Date.parse(storedCursor(sim, dir)!);
     expect(cursor).toBeLessThanOrEqual(Date.now());
     // At most the newest window waits for the next run (its end was past the service's whole second).
     expect(cursor).toBeGreaterThanOrEqual(begin - 15 * MIN - 2000);

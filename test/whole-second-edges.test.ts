@@ -3,11 +3,8 @@
 // earlier window's query (`le` the edge) miss a row received at 10:00:05.600, and the later window, which the
 // service did return it to, dropped it as outside [10:00:05.426, …) because its shown time is 10:00:05: lost.
 // A start with a fraction of a second (`start: 1 hour ago`, an ISO time with milliseconds) or a cursor stored
-// with one made every edge of the run like that. The clock test caught it about once in ten CI runs.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+// with one made every edge of the run like that. test/clock.test.ts caught it in a CI run (lost 4).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { StateStore } from "../src/cursor/store.js";
 import { startSimulator, type Simulator } from "../src/sim/index.js";
 import {
   captureRuntime,
@@ -19,9 +16,11 @@ import {
   runCli,
   simConfig,
   simConfigInput,
+  storedCursor,
   tempDir,
   truthIds,
   writeConfig,
+  writeStoredCursor,
 } from "./helpers/harness.js";
 
 let sim: Simulator;
@@ -42,12 +41,6 @@ function rowSecondBetween(from: number, to: number): number {
   return Date.parse(row.receivedDateTime);
 }
 
-/** The committed cursor: windows are whole, so it may stay up to a window behind the present. */
-function cursorOf(dir: string): number {
-  const store = new StateStore(join(dir, "state"), sim.tenantId, "graph");
-  return Date.parse((JSON.parse(readFileSync(store.file, "utf8")) as { cursor: string }).cursor);
-}
-
 const env = { O365MT_NOW: new Date(NOW).toISOString() };
 
 describe("window edges on whole seconds", () => {
@@ -58,7 +51,7 @@ describe("window edges on whole seconds", () => {
     const file = writeConfig(dir, simConfigInput(sim, dir, { start: new Date(start).toISOString(), max_windows_per_run: 1000 }));
     const r = await runCli(["once", "--config", file], { env });
     expect(r.code, r.stderr).toBe(0);
-    const end = cursorOf(dir);
+    const end = Date.parse(storedCursor(sim, dir)!);
     expect(end).toBeGreaterThan(x + 15 * MIN);
     const truth = truthIds(sim.truth(new Date(Math.ceil(start / 1000) * 1000), new Date(end)));
     expect(truth.length).toBeGreaterThan(100);
@@ -73,18 +66,12 @@ describe("window edges on whole seconds", () => {
     const x = rowSecondBetween(NOW - 30 * MIN, NOW - 20 * MIN);
     const dir = tempDir();
     const file = writeConfig(dir, simConfigInput(sim, dir, { max_windows_per_run: 1000, rescan: { horizon: 0 } }));
-    mkdirSync(join(dir, "state"), { mode: 0o700 });
-    const store = new StateStore(join(dir, "state"), sim.tenantId, "graph");
     const cursor = new Date(x + 1).toISOString();
-    writeFileSync(
-      store.file,
-      JSON.stringify({ version: 1, tenant_id: sim.tenantId, source: "graph", cursor, windows_done: 3, records_delivered: 0, cycles: 3 }),
-      { mode: 0o600 },
-    );
+    writeStoredCursor(sim, dir, cursor);
     const r = await runCli(["once", "--config", file], { env });
     expect(r.code, r.stderr).toBe(0);
     const delivered = recordIds(parseNdjson(r.stdout));
-    const end = cursorOf(dir);
+    const end = Date.parse(storedCursor(sim, dir)!);
     expect(end).toBeGreaterThanOrEqual(x + 15 * MIN);
     const truth = truthIds(sim.truth(new Date(x), new Date(end)));
     // Rows of second x received before x + 1 ms were the earlier run's to deliver; a read from x returns them
@@ -116,20 +103,7 @@ describe("window edges on whole seconds", () => {
       const config = simConfig(small, dir, { start: w.start.toISOString(), rescan: { horizon: 60 }, page_size: 5 });
       // A state whose cursor is past the window and whose identities know none of its rows (say, kept from
       // before late rows were published): the re-scan delivers every row it reads.
-      mkdirSync(join(dir, "state"), { mode: 0o700 });
-      writeFileSync(
-        new StateStore(join(dir, "state"), small.tenantId, "graph").file,
-        JSON.stringify({
-          version: 1,
-          tenant_id: small.tenantId,
-          source: "graph",
-          cursor: w.end.toISOString(),
-          windows_done: 1,
-          records_delivered: 0,
-          cycles: 1,
-        }),
-        { mode: 0o600 },
-      );
+      writeStoredCursor(small, dir, w.end.toISOString());
       const a = captureRuntime(config, small, { clock: () => NOW });
       try {
         let pages = 0;

@@ -1,6 +1,6 @@
 // Shared test harness: a simulator, a config pointed at it, the CLI as a real subprocess, captured output.
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,6 +10,7 @@ import { runInNewContext } from "node:vm";
 import { stringify } from "yaml";
 import { resolvePaths, validateConfig } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
+import { StateStore } from "../../src/cursor/store.js";
 import { createLogger } from "../../src/log/logger.js";
 import type { CollectorOptions } from "../../src/pipeline/collector-contract.js";
 import { EVERYTHING, open, type Runtime, type RuntimeOptions } from "../../src/runtime.js";
@@ -206,4 +207,17 @@ export function logMessages(stderr: string): string {
 /** The last message, e.g. the one-line fatal error. */
 export function lastLogMessage(stderr: string): string {
   return logEntries(stderr).at(-1)?.msg ?? "";
+}
+
+/** The Graph cursor committed under `dir/state`, read from the file as it is (undefined before the first commit). */
+export function storedCursor(sim: Simulator, dir: string): string | undefined {
+  const file = new StateStore(join(dir, "state"), sim.tenantId, "graph").file;
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as { cursor?: string }).cursor : undefined;
+}
+
+/** A Graph state under `dir/state` with only a cursor (no identities), as an earlier run would leave it. */
+export function writeStoredCursor(sim: Simulator, dir: string, cursor: string): void {
+  mkdirSync(join(dir, "state"), { recursive: true, mode: 0o700 });
+  const state = { version: 1, tenant_id: sim.tenantId, source: "graph", cursor, windows_done: 1, records_delivered: 0, cycles: 1 };
+  writeFileSync(new StateStore(join(dir, "state"), sim.tenantId, "graph").file, JSON.stringify(state), { mode: 0o600 });
 }
