@@ -5,6 +5,7 @@
 import { CollectorError } from "../errors.js";
 import { describeSpan, type ServerClock } from "../net/server-clock.js";
 import type { Window } from "../types.js";
+import { wholeSecond } from "../window/time.js";
 
 /** A cursor this far ahead of the service is refused (allows for Date headers' 1 s and token iat slack). */
 export const FUTURE_TOLERANCE_MS = 10 * 60_000;
@@ -39,7 +40,7 @@ export function refuseFutureCursor(cursor: Date, stored: boolean, serverNow: num
  */
 export function planningNow(local: number, serverNow: number | undefined): number {
   const now = serverNow !== undefined ? Math.min(local, serverNow) : local;
-  return Math.floor(now / 1000) * 1000;
+  return wholeSecond(now).getTime();
 }
 
 export function refuseCommitAhead(w: Window, clock: ServerClock | undefined): void {

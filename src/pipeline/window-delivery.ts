@@ -7,6 +7,7 @@ import type { DeliveryLedger, Entry } from "../dedupe/ledger.js";
 import { FingerprintSet } from "../dedupe/seen.js";
 import { identity } from "../schema/mapper.js";
 import type { Envelope, TraceRow, Window } from "../types.js";
+import { wholeSecond } from "../window/time.js";
 import type { Book, Bookkeeping, WindowKind } from "./bookkeeping.js";
 import type { CollectorDeps, CollectorOptions, WindowResult } from "./collector-contract.js";
 import { statusDropper } from "./drop-status.js";
@@ -131,7 +132,7 @@ export class WindowDelivery {
       stats.pages++;
       // Checked before this page is used: the pages so far are delivered, and the one in hand is dropped.
       if (stopEarly?.()) {
-        out.readFrom = Math.min(w.end.getTime(), Math.floor(oldest / 1000) * 1000 + 1000);
+        out.readFrom = Math.min(w.end.getTime(), wholeSecond(oldest).getTime() + 1000);
         break;
       }
       for (const row of page) {
